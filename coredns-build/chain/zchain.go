@@ -65,6 +65,10 @@ import (
 	_ "github.com/coredns/coredns/plugin/tsig"
 	_ "github.com/coredns/coredns/plugin/view"
 	_ "github.com/coredns/coredns/plugin/whoami"
+	_ "github.com/steerdns/steerdns/plugin/healthcheck"
+	_ "github.com/steerdns/steerdns/plugin/override"
+	_ "github.com/steerdns/steerdns/plugin/rrotate"
+	_ "github.com/steerdns/steerdns/plugin/weighted"
 )
 
 // Directives lists the plugins in execution order, as plugin.cfg does.
@@ -104,6 +108,10 @@ var Directives = []string{
 	"rewrite",
 	"autopath",
 	"acl",
+	"override",
+	"rrotate",
+	"weighted",
+	"healthcheck",
 	"cache",
 	"header",
 	"dnssec",

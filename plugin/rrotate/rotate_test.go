@@ -1,0 +1,239 @@
+package rrotate
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+)
+
+// fixed answers every query with a copy of the same message, the way cache does: the same
+// records, owned by the backend, for every answer.
+type fixed struct{ msg *dns.Msg }
+
+func (f fixed) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	m := *f.msg
+	m.Id = r.Id
+	return m.Rcode, w.WriteMsg(&m)
+}
+
+func (fixed) Name() string { return "fixed" }
+
+func newRRotate(next plugin.Handler, types ...uint16) *RRotate {
+	if len(types) == 0 {
+		types = []uint16{dns.TypeA, dns.TypeAAAA}
+	}
+	r := &RRotate{Next: next, zones: []string{"."}, types: map[uint16]bool{}, counters: newCounters(1000)}
+	for _, t := range types {
+		r.types[t] = true
+	}
+	return r
+}
+
+func answer(qname string, qtype uint16, rrs ...string) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(qname, qtype)
+	m.Response, m.Authoritative = true, true
+	for _, s := range rrs {
+		m.Answer = append(m.Answer, mustRR(s))
+	}
+	return m
+}
+
+func serve(t *testing.T, h plugin.Handler, qname string, qtype uint16) *dns.Msg {
+	t.Helper()
+	req := new(dns.Msg)
+	req.SetQuestion(qname, qtype)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if _, err := h.ServeDNS(context.TODO(), rec, req); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Msg
+}
+
+func rdata(rrs []dns.RR) string {
+	var s []string
+	for _, rr := range rrs {
+		f := strings.Fields(rr.String())
+		s = append(s, f[3]+" "+strings.Join(f[4:], " "))
+	}
+	return strings.Join(s, " | ")
+}
+
+func TestStrictRotation(t *testing.T) {
+	backend := answer("cats.example.test.", dns.TypeA,
+		"cats.example.test. 300 IN A 127.0.0.2", "cats.example.test. 300 IN A 127.0.0.3",
+		"cats.example.test. 300 IN A 127.0.0.4", "cats.example.test. 300 IN A 127.0.0.5")
+	r := newRRotate(fixed{backend})
+	want := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.2"}
+	for i, lead := range want {
+		m := serve(t, r, "cats.example.test.", dns.TypeA)
+		if got := m.Answer[0].(*dns.A).A.String(); got != lead {
+			t.Fatalf("answer %d leads with %s, want %s", i+1, got, lead)
+		}
+		// The rest follows in circular order.
+		for j, rr := range m.Answer {
+			wantIP := fmt.Sprintf("127.0.0.%d", 2+(i+j)%4)
+			if got := rr.(*dns.A).A.String(); got != wantIP {
+				t.Fatalf("answer %d position %d is %s, want %s", i+1, j, got, wantIP)
+			}
+		}
+	}
+}
+
+func TestCountersArePerNameAndType(t *testing.T) {
+	backends := map[string]*dns.Msg{
+		"a.A":    answer("a.test.", dns.TypeA, "a.test. 60 IN A 10.0.0.1", "a.test. 60 IN A 10.0.0.2"),
+		"b.A":    answer("b.test.", dns.TypeA, "b.test. 60 IN A 10.0.1.1", "b.test. 60 IN A 10.0.1.2"),
+		"a.AAAA": answer("a.test.", dns.TypeAAAA, "a.test. 60 IN AAAA ::1", "a.test. 60 IN AAAA ::2"),
+	}
+	next := plugin.HandlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		key := strings.TrimSuffix(strings.ToLower(r.Question[0].Name), ".test.") + "." + dns.TypeToString[r.Question[0].Qtype]
+		return fixed{backends[key]}.ServeDNS(ctx, w, r)
+	})
+	r := newRRotate(next)
+	lead := func(name string, qtype uint16) string {
+		m := serve(t, r, name, qtype)
+		f := strings.Fields(m.Answer[0].String())
+		return f[len(f)-1]
+	}
+	// Interleaving other names and types does not advance a.test./A.
+	got := []string{lead("a.test.", dns.TypeA), lead("b.test.", dns.TypeA), lead("a.test.", dns.TypeAAAA), lead("A.TEST.", dns.TypeA), lead("a.test.", dns.TypeA)}
+	want := []string{"10.0.0.1", "10.0.1.1", "::1", "10.0.0.2", "10.0.0.1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("leads %v, want %v", got, want)
+	}
+}
+
+func TestCNAMEChainStaysInFront(t *testing.T) {
+	backend := answer("www.example.test.", dns.TypeA,
+		"www.example.test. 60 IN CNAME web.example.test.",
+		"web.example.test. 60 IN CNAME cats.example.test.",
+		"cats.example.test. 60 IN A 127.0.0.2",
+		"cats.example.test. 60 IN A 127.0.0.3",
+		"cats.example.test. 60 IN A 127.0.0.4",
+		"cats.example.test. 60 IN RRSIG A 13 3 60 20300101000000 20200101000000 12345 example.test. c2ln",
+	)
+	r := newRRotate(fixed{backend})
+	serve(t, r, "www.example.test.", dns.TypeA)
+	m := serve(t, r, "www.example.test.", dns.TypeA)
+	want := "CNAME web.example.test. | CNAME cats.example.test. | A 127.0.0.3 | A 127.0.0.4 | A 127.0.0.2 | RRSIG A 13 3 60 20300101000000 20200101000000 12345 example.test. c2ln"
+	if got := rdata(m.Answer); got != want {
+		t.Errorf("second answer\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestOtherTypesOnRequest(t *testing.T) {
+	backend := answer("_http._tcp.example.test.", dns.TypeSRV,
+		"_http._tcp.example.test. 60 IN SRV 10 10 80 a.example.test.",
+		"_http._tcp.example.test. 60 IN SRV 10 10 80 b.example.test.")
+	// Without SRV in types the order never changes.
+	plain := newRRotate(fixed{backend})
+	for range 3 {
+		if got := rdata(serve(t, plain, "_http._tcp.example.test.", dns.TypeSRV).Answer); !strings.HasPrefix(got, "SRV 10 10 80 a.") {
+			t.Fatalf("SRV rotated without being asked: %s", got)
+		}
+	}
+	// With SRV in types it rotates.
+	srv := newRRotate(fixed{backend}, dns.TypeSRV)
+	serve(t, srv, "_http._tcp.example.test.", dns.TypeSRV)
+	if got := rdata(serve(t, srv, "_http._tcp.example.test.", dns.TypeSRV).Answer); !strings.HasPrefix(got, "SRV 10 10 80 b.") {
+		t.Errorf("second SRV answer: %s, want b first", got)
+	}
+}
+
+func TestPassThrough(t *testing.T) {
+	two := []string{"x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2"}
+	tests := []struct {
+		name string
+		msg  *dns.Msg
+	}{
+		{"nxdomain", func() *dns.Msg { m := answer("x.test.", dns.TypeA, two...); m.Rcode = dns.RcodeNameError; return m }()},
+		{"servfail", func() *dns.Msg { m := answer("x.test.", dns.TypeA); m.Rcode = dns.RcodeServerFailure; return m }()},
+		{"empty", answer("x.test.", dns.TypeA)},
+		{"single", answer("x.test.", dns.TypeA, two[0])},
+		{"truncated", func() *dns.Msg { m := answer("x.test.", dns.TypeA, two...); m.Truncated = true; return m }()},
+		{"no question", func() *dns.Msg { m := answer("x.test.", dns.TypeA, two...); m.Question = nil; return m }()},
+		{"axfr", answer("x.test.", dns.TypeAXFR, two...)},
+		{"other owner", answer("x.test.", dns.TypeA, "y.test. 60 IN A 10.0.0.1", "y.test. 60 IN A 10.0.0.2")},
+		{"mx not asked", answer("x.test.", dns.TypeMX, "x.test. 60 IN MX 10 a.test.", "x.test. 60 IN MX 10 b.test.")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRRotate(nil)
+			for range 3 {
+				if out := r.rotated(tc.msg); out != nil {
+					t.Fatalf("rotated a response that must pass untouched: %v", out)
+				}
+			}
+		})
+	}
+	if r := newRRotate(nil); r.rotated(nil) != nil {
+		t.Error("nil response must pass")
+	}
+}
+
+// TestNeverMutatesInput plays cache: the same message and records are handed up for every
+// answer, and must come out of each rotation exactly as they went in.
+func TestNeverMutatesInput(t *testing.T) {
+	backend := answer("cats.example.test.", dns.TypeA,
+		"cats.example.test. 300 IN A 127.0.0.2", "cats.example.test. 300 IN A 127.0.0.3",
+		"cats.example.test. 300 IN A 127.0.0.4")
+	before := backend.Copy()
+	answerSlice := backend.Answer
+	r := newRRotate(fixed{backend})
+	for range 5 {
+		serve(t, r, "cats.example.test.", dns.TypeA)
+	}
+	if backend.String() != before.String() {
+		t.Errorf("backend message changed:\n%s\nwant\n%s", backend, before)
+	}
+	for i, rr := range answerSlice {
+		if !dns.IsDuplicate(rr, before.Answer[i]) {
+			t.Errorf("backend answer slice changed at %d: %s, want %s", i, rr, before.Answer[i])
+		}
+	}
+}
+
+func TestLargeAnswer(t *testing.T) {
+	var rrs []string
+	for i := range 20 {
+		rrs = append(rrs, fmt.Sprintf("big.test. 60 IN A 10.0.0.%d", i))
+	}
+	r := newRRotate(fixed{answer("big.test.", dns.TypeA, rrs...)})
+	for i := range 25 {
+		m := serve(t, r, "big.test.", dns.TypeA)
+		if len(m.Answer) != 20 {
+			t.Fatalf("answer %d has %d records, want 20", i, len(m.Answer))
+		}
+		if got, want := m.Answer[0].(*dns.A).A.String(), fmt.Sprintf("10.0.0.%d", i%20); got != want {
+			t.Fatalf("answer %d leads with %s, want %s", i, got, want)
+		}
+	}
+}
+
+func TestOutsideZonesPassesThrough(t *testing.T) {
+	backend := answer("x.other.", dns.TypeA, "x.other. 60 IN A 10.0.0.1", "x.other. 60 IN A 10.0.0.2")
+	r := newRRotate(fixed{backend})
+	r.zones = []string{"example.test."}
+	for range 3 {
+		if got := serve(t, r, "x.other.", dns.TypeA).Answer[0].(*dns.A).A.String(); got != "10.0.0.1" {
+			t.Fatalf("name outside the zones rotated: lead %s", got)
+		}
+	}
+}
+
+func mustRR(s string) dns.RR {
+	rr, err := dns.NewRR(s)
+	if err != nil {
+		panic(err)
+	}
+	return rr
+}

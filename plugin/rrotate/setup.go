@@ -1,0 +1,94 @@
+package rrotate
+
+import (
+	"strconv"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+)
+
+const name = "rrotate"
+
+// defaultMaxNames bounds the rotation counters: about 100 bytes each, so a few MB at most.
+const defaultMaxNames = 65536
+
+func init() { plugin.Register(name, setup) }
+
+func setup(c *caddy.Controller) error {
+	r, err := parse(c)
+	if err != nil {
+		return plugin.Error(name, err)
+	}
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		r.Next = next
+		return r
+	})
+	return nil
+}
+
+// parse reads
+//
+//	rrotate [ZONES...] {
+//	    types TYPE...
+//	    max_names N
+//	}
+func parse(c *caddy.Controller) (*RRotate, error) {
+	r := &RRotate{types: map[uint16]bool{dns.TypeA: true, dns.TypeAAAA: true}}
+	maxNames := defaultMaxNames
+	seen := false
+	for c.Next() {
+		if seen {
+			return nil, c.Err("rrotate can only be used once per server block")
+		}
+		seen = true
+		r.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
+		for c.NextBlock() {
+			switch c.Val() {
+			case "types":
+				args := c.RemainingArgs()
+				if len(args) == 0 {
+					return nil, c.ArgErr()
+				}
+				r.types = map[uint16]bool{}
+				for _, a := range args {
+					t, ok := dns.StringToType[a]
+					if !ok {
+						return nil, c.Errf("unknown record type '%s'", a)
+					}
+					if !rotatable(t) {
+						return nil, c.Errf("record type '%s' cannot be rotated", a)
+					}
+					r.types[t] = true
+				}
+			case "max_names":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, c.ArgErr()
+				}
+				n, err := strconv.Atoi(args[0])
+				if err != nil || n < 1 {
+					return nil, c.Errf("max_names must be a positive integer, not '%s'", args[0])
+				}
+				maxNames = n
+			default:
+				return nil, c.Errf("unknown property '%s'", c.Val())
+			}
+		}
+	}
+	r.counters = newCounters(maxNames)
+	return r, nil
+}
+
+// rotatable rejects types whose order carries meaning or that never form a multi-record
+// answer worth rotating.
+func rotatable(t uint16) bool {
+	switch t {
+	case dns.TypeCNAME, dns.TypeDNAME, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3, dns.TypeSOA,
+		dns.TypeOPT, dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypeNone:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,65 @@
+package rrotate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+
+	"github.com/miekg/dns"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		input    string
+		types    []uint16
+		zones    []string
+		maxNames int
+	}{
+		{"rrotate", []uint16{dns.TypeA, dns.TypeAAAA}, []string{"example.org."}, defaultMaxNames},
+		{"rrotate example.test", []uint16{dns.TypeA, dns.TypeAAAA}, []string{"example.test."}, defaultMaxNames},
+		{"rrotate {\n types A SRV MX\n max_names 128\n}", []uint16{dns.TypeA, dns.TypeSRV, dns.TypeMX}, []string{"example.org."}, 128},
+	}
+	for _, tc := range tests {
+		c := caddy.NewTestController("dns", tc.input)
+		c.ServerBlockKeys = []string{"example.org."}
+		r, err := parse(c)
+		if err != nil {
+			t.Fatalf("parse(%q): %v", tc.input, err)
+		}
+		if len(r.types) != len(tc.types) {
+			t.Errorf("parse(%q): types %v, want %v", tc.input, r.types, tc.types)
+		}
+		for _, typ := range tc.types {
+			if !r.types[typ] {
+				t.Errorf("parse(%q): type %s not rotated", tc.input, dns.TypeToString[typ])
+			}
+		}
+		if strings.Join(r.zones, ",") != strings.Join(tc.zones, ",") {
+			t.Errorf("parse(%q): zones %v, want %v", tc.input, r.zones, tc.zones)
+		}
+		if got := r.counters.perShard * shardCount; got != max(shardCount, tc.maxNames/shardCount*shardCount) {
+			t.Errorf("parse(%q): capacity %d for max_names %d", tc.input, got, tc.maxNames)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ input, wantErr string }{
+		{"rrotate {\n types\n}", "Wrong argument count"},
+		{"rrotate {\n types A BOGUS\n}", "unknown record type 'BOGUS'"},
+		{"rrotate {\n types CNAME\n}", "record type 'CNAME' cannot be rotated"},
+		{"rrotate {\n max_names\n}", "Wrong argument count"},
+		{"rrotate {\n max_names 0\n}", "max_names must be a positive integer, not '0'"},
+		{"rrotate {\n max_names lots\n}", "max_names must be a positive integer, not 'lots'"},
+		{"rrotate {\n shuffle\n}", "unknown property 'shuffle'"},
+		{"rrotate\nrrotate", "only be used once"},
+	}
+	for _, tc := range tests {
+		c := caddy.NewTestController("dns", tc.input)
+		_, err := parse(c)
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("parse(%q): error %v, want one containing %q", tc.input, err, tc.wantErr)
+		}
+	}
+}
