@@ -1,7 +1,10 @@
 package test
 
 import (
+	"slices"
 	"testing"
+
+	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/test/harness"
 )
@@ -25,6 +28,11 @@ func TestHealthcheckDeadAddressLeaves(t *testing.T) {
 	}
 	// The CNAME in front is kept, the filtered set behind it is the same.
 	healthcheckWaitFor(t, srv, "www.example.test", "127.0.0.2", "127.0.0.4")
+	// Over TCP too.
+	r := harness.Exchange(t, "tcp", srv.TCP, "cats.example.test", dns.TypeA)
+	if got := healthcheckSorted(r); !slices.Equal(got, []string{"127.0.0.2", "127.0.0.4"}) || healthcheckMinTTL(r) > 10 {
+		t.Errorf("over TCP: %v TTL %d, want [127.0.0.2 127.0.0.4] with TTL at most 10", got, healthcheckMinTTL(r))
+	}
 
 	web.start("127.0.0.3")
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3", "127.0.0.4")

@@ -149,25 +149,25 @@ func healthcheckCorefile(zone string, port int, extra string) string {
 }`, port, extra, zone)
 }
 
-// healthcheckAddrs queries name A and returns the sorted addresses and the lowest TTL.
-func healthcheckAddrs(t *testing.T, srv *harness.Server, name string) ([]string, uint32) {
-	t.Helper()
-	r := srv.Query(t, name, dns.TypeA)
-	if r.Rcode != dns.RcodeSuccess {
-		t.Fatalf("query %s: rcode %s", name, dns.RcodeToString[r.Rcode])
-	}
+// healthcheckSorted returns r's addresses, sorted.
+func healthcheckSorted(r *dns.Msg) []string {
 	addrs := harness.Addresses(r)
 	slices.Sort(addrs)
+	return addrs
+}
+
+// healthcheckMinTTL returns the lowest TTL of r's A and AAAA records.
+func healthcheckMinTTL(r *dns.Msg) uint32 {
 	ttl := uint32(1 << 31)
 	for _, rr := range r.Answer {
-		if rr.Header().Rrtype == dns.TypeA {
+		if t := rr.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
 			ttl = min(ttl, rr.Header().Ttl)
 		}
 	}
-	return addrs, ttl
+	return ttl
 }
 
-// healthcheckWaitFor queries name until its sorted addresses equal want, for at most 10 s,
+// healthcheckWaitFor queries name until it answers NOERROR with exactly the addresses want, for at most 10 s,
 // and returns the TTL of that answer and how long it took.
 func healthcheckWaitFor(t *testing.T, srv *harness.Server, name string, want ...string) (uint32, time.Duration) {
 	t.Helper()
@@ -176,8 +176,9 @@ func healthcheckWaitFor(t *testing.T, srv *harness.Server, name string, want ...
 	var got []string
 	var ttl uint32
 	for time.Since(start) < 10*time.Second {
-		got, ttl = healthcheckAddrs(t, srv, name)
-		if slices.Equal(got, want) {
+		r := srv.Query(t, name, dns.TypeA)
+		got, ttl = healthcheckSorted(r), healthcheckMinTTL(r)
+		if r.Rcode == dns.RcodeSuccess && slices.Equal(got, want) {
 			return ttl, time.Since(start)
 		}
 		time.Sleep(5 * time.Millisecond)

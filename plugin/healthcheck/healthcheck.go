@@ -1,0 +1,230 @@
+// Package healthcheck implements a plugin that probes the servers behind a name and removes
+// the dead ones from A and AAAA answers, failing over from primary to backup addresses.
+package healthcheck
+
+import (
+	"context"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+	ot "github.com/opentracing/opentracing-go"
+
+	"github.com/steerdns/steerdns/plugin/internal/healthview"
+)
+
+// HealthCheck is one healthcheck block: its configuration, its probers and the verdicts.
+// Probers feed verdicts in; the query path reads them from an immutable snapshot that is
+// swapped atomically, so it takes no lock and never waits for a probe.
+type HealthCheck struct {
+	cfg    *config
+	listed []targetKey // targets from the Corefile: Ready waits for their first verdict
+
+	snap     atomic.Pointer[snapshot]
+	counters counterCache
+	now      atomic.Int64 // coarse clock (unix seconds) for the last-seen marks of discovered targets
+
+	mu         sync.Mutex // guards the fields below
+	probers    map[targetKey]*Prober
+	names      map[targetKey][]string // names whose answers each target filters
+	discovered map[targetKey]*atomic.Int64
+	running    bool
+	stop       chan struct{}
+	done       chan struct{}
+	unregister func()
+
+	found chan discovery // addresses seen in answers and not probed yet
+}
+
+// targetKey is one (address, check) pair: the unit that has a verdict.
+type targetKey struct {
+	addr  netip.Addr
+	check *Check
+}
+
+// discovery is an address seen in an answer for owner, to be probed with check.
+type discovery struct {
+	key   targetKey
+	owner string
+}
+
+// snapshot is the verdict of every target at one moment. It is never changed once
+// published; a new verdict publishes a new snapshot.
+type snapshot struct {
+	verdicts map[*Check]verdicts
+}
+
+// verdicts of one check, keyed by the 16-byte form of the address: hashing a plain array is
+// much cheaper on the query path than hashing a netip.Addr.
+type verdicts map[[16]byte]verdict
+
+func newSnapshot() *snapshot { return &snapshot{verdicts: map[*Check]verdicts{}} }
+
+func (s *snapshot) set(k targetKey, v verdict) {
+	m := s.verdicts[k.check]
+	if m == nil {
+		m = verdicts{}
+		s.verdicts[k.check] = m
+	}
+	m[k.addr.As16()] = v
+}
+
+func (s *snapshot) get(k targetKey) (verdict, bool) {
+	v, ok := s.verdicts[k.check][k.addr.As16()]
+	return v, ok
+}
+
+type verdict struct {
+	state state
+	seen  *atomic.Int64 // non-nil for discovered targets: when an answer last carried them
+}
+
+// Handler is a HealthCheck in one plugin chain. A server block with several keys builds one
+// chain per key, each with its own next plugin, all sharing the block's HealthCheck.
+type Handler struct {
+	*HealthCheck
+	Next plugin.Handler
+}
+
+// newHealthCheck returns the state of one block; it probes nothing until OnStartup.
+func newHealthCheck(cfg *config) *HealthCheck {
+	hc := &HealthCheck{cfg: cfg, found: make(chan discovery, 256)}
+	seen := map[targetKey]bool{}
+	for _, r := range cfg.names {
+		for _, a := range append(append([]netip.Addr(nil), r.primary...), r.backup...) {
+			k := targetKey{a, r.check}
+			if !seen[k] {
+				seen[k] = true
+				hc.listed = append(hc.listed, k)
+			}
+		}
+	}
+	return hc
+}
+
+// Name implements plugin.Handler.
+func (h *Handler) Name() string { return pluginName }
+
+// ServeDNS implements plugin.Handler. Only A and AAAA questions in the plugin's zones are
+// its concern; the rest goes straight on with the caller's writer.
+func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if len(r.Question) == 0 {
+		return h.next(ctx, w, r)
+	}
+	q := r.Question[0]
+	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || !inZones(h.cfg.zones, q.Name) {
+		return h.next(ctx, w, r)
+	}
+	rw := writerPool.Get().(*responseWriter)
+	rw.ResponseWriter, rw.hc, rw.ctx = w, h.HealthCheck, ctx
+	rc, err := h.next(ctx, rw, r)
+	*rw = responseWriter{}
+	writerPool.Put(rw)
+	return rc, err
+}
+
+// next calls the next plugin. plugin.NextOrFailure allocates a writer that only records the
+// plugin name for a PluginTracker directly beneath it and starts a span when tracing is on;
+// when neither applies, calling the next plugin directly behaves the same and is free.
+func (h *Handler) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if h.Next != nil && ot.SpanFromContext(ctx) == nil {
+		if _, tracked := w.(plugin.PluginTracker); !tracked {
+			return h.Next.ServeDNS(ctx, w, r)
+		}
+	}
+	return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+}
+
+// inZones reports whether name is at or below one of zones (lower-case, fully qualified).
+// plugin.Zones.Matches does the same but allocates on every query.
+func inZones(zones []string, name string) bool {
+	for _, z := range zones {
+		if z == "." {
+			return true
+		}
+		if len(name) < len(z) || !strings.EqualFold(name[len(name)-len(z):], z) {
+			continue
+		}
+		if len(name) == len(z) || name[len(name)-len(z)-1] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// Ready implements the ready plugin's Readiness: true once every target listed in the
+// Corefile has its first verdict. Discovered targets do not hold readiness back.
+func (hc *HealthCheck) Ready() bool {
+	s := hc.snap.Load()
+	if s == nil {
+		return false
+	}
+	for _, k := range hc.listed {
+		if v, _ := s.get(k); v.state == stateUnknown {
+			return false
+		}
+	}
+	return true
+}
+
+// rule returns the Corefile's rule for owner, or nil.
+func (hc *HealthCheck) rule(owner string) *nameRule {
+	if r, ok := hc.cfg.names[owner]; ok {
+		return r
+	}
+	if hasUpper(owner) {
+		return hc.cfg.names[strings.ToLower(owner)]
+	}
+	return nil
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// verdictChanged implements subscriber: publish a snapshot with the new verdict.
+func (hc *HealthCheck) verdictChanged() {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	hc.publish()
+}
+
+// publish builds and swaps in a new snapshot. hc.mu must be held.
+func (hc *HealthCheck) publish() {
+	s := newSnapshot()
+	for k, p := range hc.probers {
+		s.set(k, verdict{state: p.state(), seen: hc.discovered[k]})
+	}
+	hc.snap.Store(s)
+}
+
+// view implements healthview.Provider.
+func (hc *HealthCheck) view() []healthview.Target {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	out := make([]healthview.Target, 0, len(hc.probers))
+	for k, p := range hc.probers {
+		t := p.view()
+		t.Check = k.check.Name
+		t.Names = append([]string(nil), hc.names[k]...)
+		t.Discovered = hc.discovered[k] != nil
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Address != out[j].Address {
+			return out[i].Address < out[j].Address
+		}
+		return out[i].Check < out[j].Check
+	})
+	return out
+}

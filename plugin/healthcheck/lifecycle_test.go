@@ -1,0 +1,122 @@
+package healthcheck
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+
+	"github.com/steerdns/steerdns/plugin/internal/healthview"
+)
+
+// startHC parses corefile, starts the plugin and stops it when the test ends.
+func startHC(t *testing.T, corefile string) *HealthCheck {
+	t.Helper()
+	cfg, err := parse(caddy.NewTestController("dns", corefile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := newHealthCheck(cfg)
+	if err := hc.OnStartup(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hc.OnShutdown() })
+	return hc
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestReadyAndView(t *testing.T) {
+	l, port := listen(t, "127.0.0.2")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
+	defer srv.Close()
+
+	hc := newHealthCheck(&config{})
+	if hc.Ready() {
+		t.Fatal("ready before OnStartup")
+	}
+	hc = startHC(t, fmt.Sprintf(`healthcheck example.test {
+        check web http port %d interval 50ms
+        name cats.example.test 127.0.0.2 backup 127.0.0.3
+    }`, port))
+	waitUntil(t, "ready", hc.Ready)
+
+	var got []healthview.Target
+	waitUntil(t, "the view to show both verdicts", func() bool {
+		got = nil
+		for _, tg := range healthview.Snapshot() {
+			if tg.Check == "web" && tg.Endpoint == fmt.Sprintf("http://%s:%d/", tg.Address, port) {
+				got = append(got, tg)
+			}
+		}
+		return len(got) == 2 && got[0].State == healthview.Up && got[1].State == healthview.Down
+	})
+	if got[0].Address != "127.0.0.2" || len(got[0].Names) != 1 || got[0].Names[0] != "cats.example.test." ||
+		got[0].LastCheck.IsZero() || got[1].LastError == "" || len(got[1].Transitions) != 1 {
+		t.Errorf("view = %+v", got)
+	}
+}
+
+// TestProbersShared starts two instances probing the same targets the same way: they share
+// the probers, the second sees the first's verdicts at once, and the probers stop only when
+// both are gone.
+func TestProbersShared(t *testing.T) {
+	l, port := listen(t, "127.0.0.2")
+	defer l.Close()
+	corefile := fmt.Sprintf("healthcheck example.test {\n check ping tcp port %d interval 50ms\n name cats.example.test 127.0.0.2\n}", port)
+	before := runtime.NumGoroutine()
+	a := startHC(t, corefile)
+	waitUntil(t, "first verdict", a.Ready)
+	b := startHC(t, corefile)
+	if !b.Ready() {
+		t.Fatal("second instance does not share the first one's verdicts")
+	}
+	pa, pb := a.probers[a.listed[0]], b.probers[b.listed[0]]
+	if pa != pb {
+		t.Fatal("two instances run two probers for the same target and check")
+	}
+	a.OnShutdown()
+	select {
+	case <-pb.done:
+		t.Fatal("prober stopped while an instance still uses it")
+	case <-time.After(100 * time.Millisecond):
+	}
+	b.OnShutdown()
+	<-pb.done
+	waitUntil(t, "goroutines to return", func() bool { return runtime.NumGoroutine() <= before+1 })
+}
+
+// TestDiscoveryExpires: a discovered target that no answer carries any more stops being
+// probed after the expire time.
+func TestDiscoveryExpires(t *testing.T) {
+	l, port := listen(t, "127.0.0.2")
+	defer l.Close()
+	hc := startHC(t, fmt.Sprintf("healthcheck example.test {\n check ping tcp port %d interval 50ms\n discover ping expire 300ms\n}", port))
+	res := catsAnswer(1)
+	hc.filter(res, 1)
+	waitUntil(t, "four discovered probers", func() bool {
+		hc.mu.Lock()
+		defer hc.mu.Unlock()
+		return len(hc.probers) == 4
+	})
+	waitUntil(t, "discovered probers to expire", func() bool {
+		hc.mu.Lock()
+		defer hc.mu.Unlock()
+		return len(hc.probers) == 0
+	})
+}

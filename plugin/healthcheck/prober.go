@@ -1,0 +1,181 @@
+package healthcheck
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/steerdns/steerdns/plugin/internal/healthview"
+)
+
+// subscriber is told when a prober's verdict changes. *HealthCheck is the one in use.
+type subscriber interface {
+	verdictChanged()
+}
+
+// Prober probes one address with one check in its own goroutine, one probe at a time, and
+// keeps the verdict. It is shared by every name and every plugin instance (server blocks,
+// and the old and new instance during a reload) that probe the same address the same way,
+// so a reload keeps the verdicts instead of starting from unknown.
+type Prober struct {
+	addr  netip.Addr
+	check *Check
+	host  string
+	key   string
+
+	probe   probeFunc
+	release func()
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	mu sync.Mutex // guards st
+	st status
+
+	subs map[subscriber]struct{} // guarded by probers.mu
+}
+
+// probers is the process-wide set of running probers, keyed by address and check
+// fingerprint, with the subscribers of each as its reference count.
+var probers = struct {
+	sync.Mutex
+	m map[string]*Prober
+}{m: map[string]*Prober{}}
+
+// acquire returns the running prober of (addr, ck), starting one if there is none, and
+// subscribes s to it. host is used only when a new prober starts.
+func acquire(addr netip.Addr, ck *Check, host string, s subscriber) *Prober {
+	key := addr.String() + "|" + ck.fingerprint()
+	probers.Lock()
+	defer probers.Unlock()
+	if p, ok := probers.m[key]; ok {
+		p.subs[s] = struct{}{}
+		return p
+	}
+	p := &Prober{addr: addr, check: ck, host: host, key: key, done: make(chan struct{}),
+		subs: map[subscriber]struct{}{s: {}}}
+	p.probe, p.release = newProbe(addr, ck, host)
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	probers.m[key] = p
+	targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(-1)
+	go p.run(ctx)
+	return p
+}
+
+// unsubscribe removes s and stops the prober when nobody is left, waiting until its
+// goroutine has returned.
+func (p *Prober) unsubscribe(s subscriber) {
+	probers.Lock()
+	delete(p.subs, s)
+	last := len(p.subs) == 0
+	if last {
+		delete(probers.m, p.key)
+	}
+	probers.Unlock()
+	if !last {
+		return
+	}
+	p.cancel()
+	<-p.done
+	p.release()
+	targetUp.DeleteLabelValues(p.addr.String(), p.check.Name)
+}
+
+func (p *Prober) run(ctx context.Context) {
+	defer close(p.done)
+	// The first probe waits a random part of the jitter window, so that a fleet of targets
+	// configured together is not probed in one burst.
+	t := time.NewTimer(time.Duration(rand.Float64() * p.check.Jitter * float64(p.check.Interval)))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.probeOnce(ctx)
+		t.Reset(p.nextWait())
+	}
+}
+
+// nextWait is the interval, moved at random by up to ±jitter of itself.
+func (p *Prober) nextWait() time.Duration {
+	j := p.check.Jitter * (2*rand.Float64() - 1)
+	return time.Duration(float64(p.check.Interval) * (1 + j))
+}
+
+func (p *Prober) probeOnce(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, p.check.Timeout)
+	start := time.Now()
+	err := p.probe(pctx)
+	latency := time.Since(start)
+	cancel()
+	if ctx.Err() != nil {
+		return // shutting down: an aborted probe says nothing about the target
+	}
+	result := "ok"
+	if err != nil {
+		result = "fail"
+	}
+	probeDuration.WithLabelValues(p.check.Name, string(p.check.Kind), result).Observe(latency.Seconds())
+
+	p.mu.Lock()
+	from, changed := p.st.record(err, latency, time.Now(), p.check.Rise, p.check.Fall)
+	to := p.st.state
+	p.mu.Unlock()
+	if !changed {
+		return
+	}
+	p.logChange(from, to, err)
+	transitions.WithLabelValues(p.addr.String(), p.check.Name, to.String()).Inc()
+	if to == stateUp {
+		targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(1)
+	} else {
+		targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(0)
+	}
+	probers.Lock()
+	subs := make([]subscriber, 0, len(p.subs))
+	for s := range p.subs {
+		subs = append(subs, s)
+	}
+	probers.Unlock()
+	for _, s := range subs {
+		s.verdictChanged()
+	}
+	healthview.Notify()
+}
+
+func (p *Prober) logChange(from, to state, err error) {
+	ep := p.check.endpoint(p.addr)
+	if to == stateDown {
+		log.Warningf("%s (check %s, %s) is down: %v", p.addr, p.check.Name, ep, err)
+		return
+	}
+	log.Infof("%s (check %s, %s) is up (was %s)", p.addr, p.check.Name, ep, from)
+}
+
+// state returns the current verdict.
+func (p *Prober) state() state {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st.state
+}
+
+// view returns the prober's part of the health view.
+func (p *Prober) view() healthview.Target {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return healthview.Target{
+		Address:     p.addr.String(),
+		Check:       p.check.Name,
+		Kind:        string(p.check.Kind),
+		Endpoint:    p.check.endpoint(p.addr),
+		State:       p.st.state.view(),
+		LastCheck:   p.st.lastCheck,
+		LastLatency: p.st.lastLatency,
+		LastError:   p.st.lastErr,
+		Transitions: append([]healthview.Transition(nil), p.st.transitions...),
+	}
+}

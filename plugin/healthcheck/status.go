@@ -1,0 +1,74 @@
+package healthcheck
+
+import (
+	"time"
+
+	"github.com/steerdns/steerdns/plugin/internal/healthview"
+)
+
+// state is a target's verdict in the form the query path compares cheaply.
+type state uint8
+
+const (
+	stateUnknown state = iota // no verdict yet
+	stateUp
+	stateDown
+)
+
+func (s state) view() healthview.State {
+	switch s {
+	case stateUp:
+		return healthview.Up
+	case stateDown:
+		return healthview.Down
+	}
+	return healthview.Unknown
+}
+
+func (s state) String() string { return string(s.view()) }
+
+// maxTransitions bounds the history kept per target for the health view.
+const maxTransitions = 10
+
+// status is a target's verdict and the evidence behind it.
+type status struct {
+	state       state
+	okRun       int // consecutive successes
+	failRun     int // consecutive failures
+	lastCheck   time.Time
+	lastLatency time.Duration
+	lastErr     string
+	transitions []healthview.Transition
+}
+
+// record applies one probe result. The first result decides the state outright so that a
+// fresh target gets a verdict (and the plugin becomes ready) after one probe; from then on a
+// state changes only after rise consecutive successes or fall consecutive failures, which is
+// what stops a flaky target from flapping in and out of the answers.
+func (s *status) record(err error, latency time.Duration, now time.Time, rise, fall int) (from state, changed bool) {
+	s.lastCheck, s.lastLatency = now, latency
+	next := s.state
+	if err == nil {
+		s.lastErr = ""
+		s.okRun, s.failRun = s.okRun+1, 0
+		if s.state == stateUnknown || (s.state == stateDown && s.okRun >= rise) {
+			next = stateUp
+		}
+	} else {
+		s.lastErr = err.Error()
+		s.okRun, s.failRun = 0, s.failRun+1
+		if s.state == stateUnknown || (s.state == stateUp && s.failRun >= fall) {
+			next = stateDown
+		}
+	}
+	if next == s.state {
+		return s.state, false
+	}
+	from = s.state
+	s.state = next
+	s.transitions = append(s.transitions, healthview.Transition{At: now, From: from.view(), To: next.view()})
+	if len(s.transitions) > maxTransitions {
+		s.transitions = append(s.transitions[:0:0], s.transitions[len(s.transitions)-maxTransitions:]...)
+	}
+	return from, true
+}

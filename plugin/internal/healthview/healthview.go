@@ -1,0 +1,118 @@
+// Package healthview is the process-wide window onto what the healthcheck plugin probes. A
+// web console (or any other plugin) reads it to show targets and their state without
+// importing healthcheck, so that plugins stay independent of each other.
+//
+// A healthcheck instance registers a Provider in OnStartup and unregisters it in OnShutdown;
+// Snapshot concatenates what every registered provider returns at that moment. Providers
+// call Notify when something a viewer would want to redraw changes (a target appears or
+// goes away, a state changes); a viewer blocks on Changed to learn about that without
+// polling. The per-probe fields (last check, latency, error) change without a notification:
+// a viewer that shows them refreshes on its own clock.
+package healthview
+
+import (
+	"sync"
+	"time"
+)
+
+// State is a target's health verdict.
+type State string
+
+// The states a target can be in. Unknown lasts until its first probe result.
+const (
+	Unknown State = "unknown"
+	Up      State = "up"
+	Down    State = "down"
+)
+
+// Transition is one change of state, kept so a viewer can show recent flapping.
+type Transition struct {
+	At       time.Time
+	From, To State
+}
+
+// Target is one (address, check) pair as the prober sees it.
+type Target struct {
+	Address     string        // the probed IP address
+	Check       string        // the check's name in the Corefile
+	Kind        string        // tcp, http, https or dns
+	Endpoint    string        // what is probed, for example "http://127.0.0.2:8080/health"
+	Names       []string      // the DNS names whose answers this target's verdict filters
+	Discovered  bool          // found in an answer rather than listed in the Corefile
+	State       State         // current verdict
+	LastCheck   time.Time     // when the last probe finished; zero before the first
+	LastLatency time.Duration // how long the last probe took
+	LastError   string        // why the last probe failed; empty when it succeeded
+	Transitions []Transition  // recent state changes, oldest first
+}
+
+// Provider returns the current targets of one healthcheck instance. It must be safe to call
+// from any goroutine and must return a slice the caller may keep.
+type Provider func() []Target
+
+var (
+	mu        sync.Mutex
+	providers = map[int]Provider{}
+	nextID    int
+	version   uint64
+	changed   = make(chan struct{})
+)
+
+// Register adds p to the registry and returns the function that removes it again. Calling
+// the returned function more than once is harmless.
+func Register(p Provider) (unregister func()) {
+	mu.Lock()
+	id := nextID
+	nextID++
+	providers[id] = p
+	mu.Unlock()
+	Notify()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			mu.Lock()
+			delete(providers, id)
+			mu.Unlock()
+			Notify()
+		})
+	}
+}
+
+// Snapshot returns the targets of every registered provider.
+func Snapshot() []Target {
+	mu.Lock()
+	ps := make([]Provider, 0, len(providers))
+	for _, p := range providers {
+		ps = append(ps, p)
+	}
+	mu.Unlock()
+	var out []Target
+	for _, p := range ps {
+		out = append(out, p()...)
+	}
+	return out
+}
+
+// Notify records a change: Version advances and every channel handed out by Changed closes.
+func Notify() {
+	mu.Lock()
+	version++
+	close(changed)
+	changed = make(chan struct{})
+	mu.Unlock()
+}
+
+// Changed returns the current version and a channel that is closed at the next Notify. A
+// viewer reads Snapshot after taking the channel, so that it cannot miss a change.
+func Changed() (uint64, <-chan struct{}) {
+	mu.Lock()
+	defer mu.Unlock()
+	return version, changed
+}
+
+// Version returns the number of changes so far; it only grows.
+func Version() uint64 {
+	mu.Lock()
+	defer mu.Unlock()
+	return version
+}

@@ -1,0 +1,422 @@
+package override
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steerdns/steerdns/plugin/override/webui"
+)
+
+// Bounds of the API's input: bodies are small, and an enable lasts between a second and 30 days.
+const (
+	maxBody     = 64 << 10
+	minFor      = time.Second
+	maxFor      = 30 * 24 * time.Hour
+	maxAudit    = 1000
+	maxWhoLen   = 64
+	keepAlive   = 30 * time.Second
+	defaultWho  = "api"
+	headerWho   = "X-User"
+	contentJSON = "application/json"
+)
+
+// newMux routes the JSON API under /api/. The web console will take "/" on the same mux.
+func newMux(c *console) *http.ServeMux {
+	a := &api{tab: c.tab, done: c.done}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/overrides", a.list)
+	mux.HandleFunc("POST /api/overrides", a.create)
+	mux.HandleFunc("GET /api/overrides/{id}", a.get)
+	mux.HandleFunc("PUT /api/overrides/{id}", a.update)
+	mux.HandleFunc("DELETE /api/overrides/{id}", a.remove)
+	mux.HandleFunc("POST /api/overrides/{id}/enable", a.enable)
+	mux.HandleFunc("POST /api/overrides/{id}/disable", a.disable)
+	mux.HandleFunc("GET /api/groups", a.groups)
+	mux.HandleFunc("POST /api/groups/{group}/disable", a.disableGroup)
+	mux.HandleFunc("GET /api/audit", a.audit)
+	mux.HandleFunc("GET /api/events", a.events)
+	webui.Register(mux, c.done)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+type api struct {
+	tab  *table
+	done <-chan struct{}
+}
+
+// view is an override as the API shows it: with whether it answers right now.
+type view struct {
+	Override
+	Active bool `json:"active"`
+}
+
+type listing struct {
+	Revision  uint64 `json:"revision"`
+	Overrides []view `json:"overrides"`
+}
+
+// list returns the overrides, filtered by q (a case-insensitive substring of id, name, group
+// or note), group (exact) and enabled (true or false).
+func (a *api) list(w http.ResponseWriter, r *http.Request) {
+	st := a.tab.current()
+	q := strings.ToLower(r.URL.Query().Get("q"))
+	group := r.URL.Query().Get("group")
+	enabled := r.URL.Query().Get("enabled")
+	if enabled != "" && enabled != "true" && enabled != "false" {
+		writeError(w, http.StatusBadRequest, "enabled", "must be true or false")
+		return
+	}
+	now := time.Now()
+	out := listing{Revision: st.Revision, Overrides: []view{}}
+	for _, o := range st.Overrides {
+		if group != "" && o.Group != group {
+			continue
+		}
+		if enabled != "" && strconv.FormatBool(o.Enabled) != enabled {
+			continue
+		}
+		if q != "" && !matches(&o, q) {
+			continue
+		}
+		out.Overrides = append(out.Overrides, view{Override: o, Active: o.Active(now)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func matches(o *Override, q string) bool {
+	for _, s := range []string{o.ID, o.Name, o.Group, o.Note} {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *api) get(w http.ResponseWriter, r *http.Request) {
+	st := a.tab.current()
+	idx := st.find(r.PathValue("id"))
+	if idx < 0 {
+		writeError(w, http.StatusNotFound, "id", fmt.Sprintf("no override %q", r.PathValue("id")))
+		return
+	}
+	o := st.Overrides[idx]
+	writeJSON(w, http.StatusOK, view{Override: o, Active: o.Active(time.Now())})
+}
+
+// input is what a client may set. Who changed it and when is the server's to say.
+type input struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Group     string   `json:"group"`
+	Addresses []string `json:"addresses"`
+	CNAME     string   `json:"cname"`
+	Clients   []string `json:"clients"`
+	Note      string   `json:"note"`
+	Enabled   *bool    `json:"enabled"`
+	For       string   `json:"for"`
+}
+
+func (in *input) override() Override {
+	return Override{ID: in.ID, Name: in.Name, Group: in.Group, Addresses: in.Addresses,
+		CNAME: in.CNAME, Clients: in.Clients, Note: in.Note}
+}
+
+func (a *api) create(w http.ResponseWriter, r *http.Request) {
+	var in input
+	if !decode(w, r, &in, false) {
+		return
+	}
+	o := in.override()
+	o.Enabled = in.Enabled != nil && *in.Enabled
+	if in.For != "" {
+		d, err := parseFor(in.For)
+		if err != nil {
+			writeFail(w, err)
+			return
+		}
+		if !o.Enabled {
+			writeError(w, http.StatusBadRequest, "for", "only applies with \"enabled\": true")
+			return
+		}
+		x := time.Now().Add(d)
+		o.Expires = &x
+	}
+	o, err := a.tab.create(r.Context(), who(r), o)
+	if err != nil {
+		writeFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, view{Override: o, Active: o.Active(time.Now())})
+}
+
+func (a *api) update(w http.ResponseWriter, r *http.Request) {
+	var in input
+	if !decode(w, r, &in, false) {
+		return
+	}
+	if in.Enabled != nil || in.For != "" {
+		writeError(w, http.StatusBadRequest, "enabled", "use the enable and disable actions to switch an override")
+		return
+	}
+	if in.ID != "" && in.ID != r.PathValue("id") {
+		writeError(w, http.StatusBadRequest, "id", "differs from the id in the path")
+		return
+	}
+	o, err := a.tab.update(r.Context(), who(r), r.PathValue("id"), in.override())
+	if err != nil {
+		writeFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view{Override: o, Active: o.Active(time.Now())})
+}
+
+func (a *api) remove(w http.ResponseWriter, r *http.Request) {
+	if err := a.tab.remove(r.Context(), who(r), r.PathValue("id")); err != nil {
+		writeFail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type enableInput struct {
+	For string `json:"for"`
+}
+
+// enable switches an override on (and the rest of its group off); {"for": "10m"} limits it.
+func (a *api) enable(w http.ResponseWriter, r *http.Request) {
+	var in enableInput
+	if !decode(w, r, &in, true) {
+		return
+	}
+	var d time.Duration
+	if in.For != "" {
+		var err error
+		if d, err = parseFor(in.For); err != nil {
+			writeFail(w, err)
+			return
+		}
+	}
+	o, err := a.tab.enable(r.Context(), who(r), r.PathValue("id"), d)
+	if err != nil {
+		writeFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view{Override: o, Active: o.Active(time.Now())})
+}
+
+func (a *api) disable(w http.ResponseWriter, r *http.Request) {
+	if !decode(w, r, &struct{}{}, true) {
+		return
+	}
+	o, err := a.tab.disable(r.Context(), who(r), r.PathValue("id"))
+	if err != nil {
+		writeFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view{Override: o, Active: false})
+}
+
+// group is a group as the console shows it: its members and which one (if any) is enabled.
+type group struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members"`
+	Enabled string   `json:"enabled,omitempty"`
+}
+
+func (a *api) groups(w http.ResponseWriter, _ *http.Request) {
+	st := a.tab.current()
+	out := []group{}
+	at := map[string]int{}
+	for _, o := range st.Overrides {
+		i, ok := at[o.Group]
+		if !ok {
+			i = len(out)
+			at[o.Group] = i
+			out = append(out, group{Name: o.Group})
+		}
+		out[i].Members = append(out[i].Members, o.ID)
+		if o.Enabled {
+			out[i].Enabled = o.ID
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": st.Revision, "groups": out})
+}
+
+// disableGroup returns a group's name to its normal answer, whichever override was on.
+func (a *api) disableGroup(w http.ResponseWriter, r *http.Request) {
+	if !decode(w, r, &struct{}{}, true) {
+		return
+	}
+	disabled, err := a.tab.disableGroup(r.Context(), who(r), r.PathValue("group"))
+	if err != nil {
+		writeFail(w, err)
+		return
+	}
+	if disabled == nil {
+		disabled = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group": r.PathValue("group"), "disabled": disabled})
+}
+
+func (a *api) audit(w http.ResponseWriter, r *http.Request) {
+	n := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > maxAudit {
+			writeError(w, http.StatusBadRequest, "limit", fmt.Sprintf("must be a number from 1 to %d", maxAudit))
+			return
+		}
+		n = v
+	}
+	entries, err := a.tab.audit.tail(n)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// events streams the table's revision as Server-Sent Events: one at once, then one per change,
+// so that a console can refresh exactly when something changed.
+func (a *api) events(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for {
+		changed := a.tab.wait()
+		fmt.Fprintf(w, "event: revision\ndata: {\"revision\":%d}\n\n", a.tab.current().Revision)
+		if rc.Flush() != nil || !a.idle(w, rc, r, changed, tick) {
+			return
+		}
+	}
+}
+
+// idle keeps an event stream alive until the next change; false means the stream is over.
+func (a *api) idle(w http.ResponseWriter, rc *http.ResponseController, r *http.Request, changed <-chan struct{}, tick *time.Ticker) bool {
+	for {
+		select {
+		case <-changed:
+			return true
+		case <-tick.C:
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return false
+			}
+		case <-r.Context().Done():
+			return false
+		case <-a.done:
+			return false
+		}
+	}
+}
+
+// parseFor reads an enable's duration and keeps it in range.
+func parseFor(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fieldErr("for", "%q is not a duration such as 90s, 10m or 2h", s)
+	}
+	if d < minFor || d > maxFor {
+		return 0, fieldErr("for", "%s is out of range (%s to %s)", s, minFor, maxFor)
+	}
+	return d, nil
+}
+
+// who names the person behind a request for the audit log: the X-User header if given.
+func who(r *http.Request) actor {
+	name := strings.TrimSpace(r.Header.Get(headerWho))
+	if name == "" || len(name) > maxWhoLen || strings.ContainsFunc(name, isControl) {
+		name = defaultWho
+	}
+	return actor{Who: name, From: r.RemoteAddr}
+}
+
+// decode reads a JSON body into v, answering 400 (naming the field where it can) when the body
+// is too large, malformed, or has fields that v lacks. An empty body is allowed when optional.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusBadRequest, "body", fmt.Sprintf("too large (limit %d bytes)", maxBody))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "body", err.Error())
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return true
+		}
+		writeError(w, http.StatusBadRequest, "body", "is empty; a JSON object is expected")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		field, msg := describeJSONError(err)
+		writeError(w, http.StatusBadRequest, field, msg)
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "body", "holds more than one JSON value")
+		return false
+	}
+	return true
+}
+
+func describeJSONError(err error) (field, msg string) {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return typeErr.Field, fmt.Sprintf("must be %s, not %s", typeErr.Type, typeErr.Value)
+	}
+	if s, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		f := strings.Trim(s, `"`)
+		return f, "unknown field"
+	}
+	return "body", "not valid JSON: " + err.Error()
+}
+
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// writeFail maps the table's errors to status codes.
+func writeFail(w http.ResponseWriter, err error) {
+	var fe *FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeError(w, http.StatusBadRequest, fe.Field, err.Error())
+	case errors.Is(err, errNotFound):
+		writeError(w, http.StatusNotFound, "id", err.Error())
+	case errors.Is(err, errConflict):
+		writeError(w, http.StatusConflict, "id", err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, field, msg string) {
+	writeJSON(w, status, apiError{Error: msg, Field: field})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", contentJSON)
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}

@@ -1,0 +1,218 @@
+package override
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startAPI serves the API of a fresh table the way the console does, guard included.
+func startAPI(t *testing.T, token string) (*httptest.Server, *table) {
+	t.Helper()
+	tab := newTestTable(t)
+	c := &console{tab: tab, token: token, done: make(chan struct{})}
+	srv := httptest.NewServer(c.guard(newMux(c)))
+	t.Cleanup(func() { close(c.done); srv.Close() })
+	return srv, tab
+}
+
+type apiClient struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+// do sends a request and returns the status and the decoded JSON body.
+func (c apiClient) do(method, path, body string) (int, map[string]any) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("X-User", "alice")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &out); err != nil {
+			c.t.Fatalf("%s %s: body is not JSON: %s", method, path, data)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func (c apiClient) want(status int, method, path, body string) map[string]any {
+	c.t.Helper()
+	got, out := c.do(method, path, body)
+	if got != status {
+		c.t.Fatalf("%s %s %s: status %d, want %d: %v", method, path, body, got, status, out)
+	}
+	return out
+}
+
+func TestAPIFlow(t *testing.T) {
+	srv, tab := startAPI(t, "")
+	c := apiClient{t: t, base: srv.URL}
+	for i, addr := range []string{"127.0.0.2", "127.0.0.3"} {
+		id := []string{"server1", "server2"}[i]
+		c.want(201, "POST", "/api/overrides", `{"id":"`+id+`","name":"cats.example.test","group":"cats","addresses":["`+addr+`"],"note":"web `+id+`"}`)
+	}
+	out := c.want(200, "POST", "/api/overrides/server2/enable", ``)
+	if out["enabled"] != true || out["active"] != true || out["changed_by"] != "alice" {
+		t.Errorf("enable returned %v", out)
+	}
+	c.want(200, "POST", "/api/overrides/server1/enable", `{"for":"10m"}`)
+	list := c.want(200, "GET", "/api/overrides?group=cats&enabled=true", "")
+	items := list["overrides"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["id"] != "server1" || items[0].(map[string]any)["expires"] == nil {
+		t.Errorf("enabled in cats: %v", items)
+	}
+	if got := len(c.want(200, "GET", "/api/overrides?q=WEB%20SERVER2", "")["overrides"].([]any)); got != 1 {
+		t.Errorf("search found %d, want 1", got)
+	}
+	c.want(200, "PUT", "/api/overrides/server2", `{"name":"cats.example.test","group":"cats","addresses":["127.0.0.3","::3"]}`)
+	if got := c.want(200, "GET", "/api/overrides/server2", "")["addresses"].([]any); len(got) != 2 {
+		t.Errorf("update did not take: %v", got)
+	}
+	groups := c.want(200, "GET", "/api/groups", "")["groups"].([]any)
+	if g := groups[0].(map[string]any); g["name"] != "cats" || g["enabled"] != "server1" {
+		t.Errorf("groups: %v", groups)
+	}
+	c.want(200, "POST", "/api/groups/cats/disable", "")
+	if ids := enabledIDs(tab.current()); len(ids) != 0 {
+		t.Errorf("after group disable: %v", ids)
+	}
+	c.want(204, "DELETE", "/api/overrides/server2", "")
+	c.want(404, "GET", "/api/overrides/server2", "")
+	audit := c.want(200, "GET", "/api/audit?limit=3", "")["entries"].([]any)
+	last := audit[len(audit)-1].(map[string]any)
+	if len(audit) != 3 || last["action"] != "delete" || last["who"] != "alice" || last["from"] == "" {
+		t.Errorf("audit: %v", audit)
+	}
+}
+
+func TestAPIBadInput(t *testing.T) {
+	srv, tab := startAPI(t, "")
+	c := apiClient{t: t, base: srv.URL}
+	c.want(201, "POST", "/api/overrides", `{"id":"a","name":"cats.example.test","addresses":["127.0.0.2"]}`)
+	rev := tab.current().Revision
+	tests := []struct {
+		method, path, body string
+		status             int
+		field              string
+	}{
+		{"POST", "/api/overrides", `{"name":"bad..name","addresses":["127.0.0.2"]}`, 400, "name"},
+		{"POST", "/api/overrides", `{"name":"x.test","addresses":["127.0.0.256"]}`, 400, "addresses"},
+		{"POST", "/api/overrides", `{"name":"x.test"}`, 400, "addresses"},
+		{"POST", "/api/overrides", `{"name":"x.test","addresses":["1.1.1.1"],"clients":["10/8"]}`, 400, "clients"},
+		{"POST", "/api/overrides", `{"name":"x.test","addresses":"1.1.1.1"}`, 400, "addresses"},
+		{"POST", "/api/overrides", `{"name":"x.test","addresses":["1.1.1.1"],"colour":"red"}`, 400, "colour"},
+		{"POST", "/api/overrides", `{"name":"x.test",`, 400, "body"},
+		{"POST", "/api/overrides", ``, 400, "body"},
+		{"POST", "/api/overrides", `{"name":"x.test","addresses":["1.1.1.1"],"for":"1h"}`, 400, "for"},
+		{"POST", "/api/overrides", `{"name":"x.test","note":"` + strings.Repeat("x", maxBody) + `"}`, 400, "body"},
+		{"POST", "/api/overrides", `{"id":"a","name":"x.test","addresses":["1.1.1.1"]}`, 409, "id"},
+		{"POST", "/api/overrides/a/enable", `{"for":"forever"}`, 400, "for"},
+		{"POST", "/api/overrides/a/enable", `{"for":"0s"}`, 400, "for"},
+		{"POST", "/api/overrides/a/enable", `{"for":"800h"}`, 400, "for"},
+		{"POST", "/api/overrides/nope/enable", ``, 404, "id"},
+		{"PUT", "/api/overrides/a", `{"name":"cats.example.test","addresses":["1.1.1.1"],"enabled":true}`, 400, "enabled"},
+		{"PUT", "/api/overrides/a", `{"id":"b","name":"cats.example.test","addresses":["1.1.1.1"]}`, 400, "id"},
+		{"POST", "/api/groups/dogs/disable", ``, 400, "group"},
+		{"GET", "/api/audit?limit=0", ``, 400, "limit"},
+		{"GET", "/api/overrides?enabled=maybe", ``, 400, "enabled"},
+		{"GET", "/api/nothing", ``, 404, ""},
+	}
+	for _, tc := range tests {
+		status, out := c.do(tc.method, tc.path, tc.body)
+		if status != tc.status || (tc.field != "" && out["field"] != tc.field) {
+			body := tc.body
+			if len(body) > 80 {
+				body = body[:80] + "..."
+			}
+			t.Errorf("%s %s %s: got %d %v, want %d naming %q", tc.method, tc.path, body, status, out, tc.status, tc.field)
+		}
+	}
+	if tab.current().Revision != rev {
+		t.Errorf("bad requests changed the table: revision %d, was %d", tab.current().Revision, rev)
+	}
+}
+
+func TestAPIToken(t *testing.T) {
+	srv, _ := startAPI(t, "s3cret")
+	for _, token := range []string{"", "wrong"} {
+		status, _ := apiClient{t: t, base: srv.URL, token: token}.do("GET", "/api/overrides", "")
+		if status != http.StatusUnauthorized {
+			t.Errorf("token %q: status %d, want 401", token, status)
+		}
+	}
+	apiClient{t: t, base: srv.URL, token: "s3cret"}.want(200, "GET", "/api/overrides", "")
+}
+
+func TestAPIRefusesBrowsers(t *testing.T) {
+	srv, _ := startAPI(t, "")
+	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides", strings.NewReader(`{}`))
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin request: status %d, want 403", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/api/overrides", nil)
+	req.Host = "rebound.evil.example"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("non-loopback Host: status %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestAPIEvents(t *testing.T) {
+	srv, tab := startAPI(t, "")
+	resp, err := http.Get(srv.URL + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	next := func() string {
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
+				return l
+			}
+		}
+		t.Fatal("event stream ended")
+		return ""
+	}
+	if got := next(); got != `data: {"revision":0}` {
+		t.Errorf("first event %q", got)
+	}
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		if _, err := tab.create(context.Background(), tester, Override{Name: "cats.example.test", Addresses: []string{"127.0.0.2"}}); err != nil {
+			t.Error(err)
+		}
+	}()
+	if got := next(); got != `data: {"revision":1}` {
+		t.Errorf("event after a change %q", got)
+	}
+}

@@ -1,0 +1,121 @@
+package override
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	mwtls "github.com/coredns/coredns/plugin/pkg/tls"
+)
+
+// parseStore reads "store PATH" (the file store) or
+// "store etcd ENDPOINT... { prefix PATH; tls [CERT KEY] [CA]; username USER; password PASS }",
+// and returns the file's path or etcd's configuration.
+func parseStore(c *caddy.Controller) (string, *EtcdConfig, error) {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return "", nil, c.ArgErr()
+	}
+	if args[0] == "etcd" {
+		ec, err := parseEtcdStore(c, args[1:])
+		if err != nil {
+			return "", nil, err
+		}
+		return "", &ec, nil
+	}
+	if len(args) != 1 || args[0] == "" {
+		return "", nil, c.ArgErr()
+	}
+	if c.NextBlock() {
+		return "", nil, c.Errf("store %s: a file store takes no block", args[0])
+	}
+	return args[0], nil, nil
+}
+
+func parseEtcdStore(c *caddy.Controller, endpoints []string) (EtcdConfig, error) {
+	if len(endpoints) == 0 {
+		return EtcdConfig{}, c.Errf("store etcd: give at least one endpoint, such as http://127.0.0.1:2379")
+	}
+	for _, ep := range endpoints {
+		if err := checkEndpoint(ep); err != nil {
+			return EtcdConfig{}, c.Errf("store etcd: endpoint %q: %s", ep, err)
+		}
+	}
+	ec := EtcdConfig{Endpoints: endpoints, Prefix: defaultEtcdPrefix}
+	for c.NextBlock() {
+		switch c.Val() {
+		case "prefix":
+			v, err := oneArg(c)
+			if err != nil {
+				return EtcdConfig{}, err
+			}
+			if !strings.HasPrefix(v, "/") {
+				return EtcdConfig{}, c.Errf("store etcd: prefix %q must start with /", v)
+			}
+			ec.Prefix = v
+		case "tls":
+			args := c.RemainingArgs()
+			if len(args) > 3 {
+				return EtcdConfig{}, c.Errf("store etcd: tls takes at most CERT KEY CA, got %d arguments", len(args))
+			}
+			for i, a := range args {
+				if !filepath.IsAbs(a) {
+					args[i] = filepath.Join(dnsserver.GetConfig(c).Root, a)
+				}
+			}
+			tc, err := mwtls.NewTLSConfigFromArgs(args...)
+			if err != nil {
+				return EtcdConfig{}, c.Errf("store etcd: tls: %v", err)
+			}
+			ec.TLS = tc
+		case "username":
+			v, err := oneArg(c)
+			if err != nil {
+				return EtcdConfig{}, err
+			}
+			ec.Username = v
+		case "password":
+			v, err := oneArg(c)
+			if err != nil {
+				return EtcdConfig{}, err
+			}
+			ec.Password = v
+		default:
+			return EtcdConfig{}, c.Errf("unknown property '%s'", c.Val())
+		}
+	}
+	if (ec.Username == "") != (ec.Password == "") {
+		return EtcdConfig{}, c.Errf("store etcd: username and password go together")
+	}
+	return ec, nil
+}
+
+// checkEndpoint accepts what the etcd client dials: http:// or https:// URLs with a host and
+// port, or a bare HOST:PORT.
+func checkEndpoint(ep string) error {
+	hostport := ep
+	if strings.Contains(ep, "://") {
+		u, err := url.Parse(ep)
+		if err != nil {
+			return err
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return errEndpoint
+		}
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+			return errEndpoint
+		}
+		hostport = u.Host
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || host == "" || port == "" {
+		return errEndpoint
+	}
+	return nil
+}
+
+var errEndpoint = errors.New("want http://HOST:PORT, https://HOST:PORT or HOST:PORT")

@@ -1,0 +1,113 @@
+package override
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/nonwriter"
+
+	"github.com/miekg/dns"
+)
+
+// Handler answers A and AAAA queries for names that an enabled override pins, and passes
+// everything else to the next plugin untouched.
+type Handler struct {
+	Next plugin.Handler
+	ttl  uint32
+	tab  *table
+}
+
+// Name implements plugin.Handler.
+func (h *Handler) Name() string { return pluginName }
+
+// ServeDNS implements plugin.Handler. The miss path (not A/AAAA, or no enabled override for
+// the name) does no allocation: it is what almost every query takes.
+func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if len(r.Question) != 1 {
+		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	}
+	q := r.Question[0]
+	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || q.Qclass != dns.ClassINET {
+		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	}
+	pins := h.tab.snap.Load().lookup(strings.ToLower(q.Name))
+	if pins == nil {
+		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	}
+	p := choose(pins, func() netip.Addr { return clientAddr(w) })
+	if p == nil {
+		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	}
+	m := h.answer(ctx, w, r, p)
+	p.served.Inc()
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}
+
+// answer builds the pinned reply. A query for a family the override lacks gets NOERROR with no
+// answer, so that a dual-stack client cannot slip past the pin through the other family.
+func (h *Handler) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, p *pin) *dns.Msg {
+	q := r.Question[0]
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	hdr := dns.RR_Header{Name: q.Name, Rrtype: q.Qtype, Class: dns.ClassINET, Ttl: h.ttl}
+	switch {
+	case p.cname != "":
+		hdr.Rrtype = dns.TypeCNAME
+		m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr, Target: p.cname})
+		if res := h.chase(ctx, w, r, p.cname); res != nil {
+			m.Rcode = res.Rcode
+			m.Answer = append(m.Answer, res.Answer...)
+		}
+	case q.Qtype == dns.TypeA && len(p.a) > 0:
+		m.Answer = make([]dns.RR, len(p.a))
+		for i, ip := range p.a {
+			m.Answer[i] = &dns.A{Hdr: hdr, A: ip}
+		}
+	case q.Qtype == dns.TypeAAAA && len(p.aaaa) > 0:
+		m.Answer = make([]dns.RR, len(p.aaaa))
+		for i, ip := range p.aaaa {
+			m.Answer[i] = &dns.AAAA{Hdr: hdr, AAAA: ip}
+		}
+	}
+	return m
+}
+
+// chase asks the rest of the chain for the CNAME target, so that a stub resolver gets a
+// complete answer. The records it returns are appended, never changed.
+func (h *Handler) chase(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string) *dns.Msg {
+	if h.Next == nil {
+		return nil
+	}
+	sub := new(dns.Msg)
+	sub.SetQuestion(target, r.Question[0].Qtype)
+	sub.RecursionDesired = r.RecursionDesired
+	nw := nonwriter.New(w)
+	if _, err := h.Next.ServeDNS(ctx, nw, sub); err != nil || nw.Msg == nil {
+		return nil
+	}
+	return nw.Msg
+}
+
+// clientAddr returns the query's source address without allocating for the usual UDP and TCP
+// writers.
+func clientAddr(w dns.ResponseWriter) netip.Addr {
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case nil:
+		return netip.Addr{}
+	default:
+		ap, err := netip.ParseAddrPort(a.String())
+		if err != nil {
+			return netip.Addr{}
+		}
+		return ap.Addr().Unmap()
+	}
+}

@@ -1,0 +1,155 @@
+package override
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// pin is an enabled override in the form the query path wants: parsed addresses, parsed
+// client prefixes, expiry as a number, and its answer counter already resolved.
+type pin struct {
+	id      string
+	a       []net.IP
+	aaaa    []net.IP
+	cname   string
+	clients []netip.Prefix
+	expires int64 // Unix nanoseconds; 0 means never
+	served  prometheus.Counter
+}
+
+// snapshot indexes the enabled overrides by name. It is immutable once built and replaced as a
+// whole on every change, so that queries read it through one atomic load without locks.
+type snapshot struct {
+	exact map[string][]*pin // by lower-case FQDN
+	wild  map[string][]*pin // "*.example.test." is kept under "example.test."
+	// suffixes lists the wildcard domains with a leading dot (".example.test."), longest
+	// first, when there are few: comparing a few suffixes beats hashing every parent name.
+	suffixes []string
+}
+
+// maxSuffixScan is how many wildcards are tried by suffix comparison before lookups fall
+// back to one map probe per label.
+const maxSuffixScan = 8
+
+var emptySnapshot = &snapshot{}
+
+func newSnapshot(st State) *snapshot {
+	s := &snapshot{exact: map[string][]*pin{}, wild: map[string][]*pin{}}
+	for i := range st.Overrides {
+		o := &st.Overrides[i]
+		if !o.Enabled {
+			continue
+		}
+		p := newPin(o)
+		index, name := s.exact, o.Name
+		if len(name) > 2 && name[:2] == "*." {
+			index, name = s.wild, name[2:]
+		}
+		index[name] = append(index[name], p)
+	}
+	if len(s.wild) <= maxSuffixScan {
+		for domain := range s.wild {
+			s.suffixes = append(s.suffixes, "."+domain)
+		}
+		slices.SortFunc(s.suffixes, func(a, b string) int { return len(b) - len(a) })
+	}
+	for _, index := range []map[string][]*pin{s.exact, s.wild} {
+		for _, pins := range index {
+			// Client-scoped pins first: a narrower audience is the more specific answer.
+			slices.SortStableFunc(pins, func(a, b *pin) int {
+				return boolRank(len(b.clients) > 0) - boolRank(len(a.clients) > 0)
+			})
+		}
+	}
+	return s
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func newPin(o *Override) *pin {
+	p := &pin{id: o.ID, cname: o.CNAME, served: answersServed.WithLabelValues(o.ID)}
+	for _, a := range o.Addresses {
+		ip := netip.MustParseAddr(a) // normalized on the way in
+		if ip.Is4() {
+			p.a = append(p.a, net.IP(ip.AsSlice()))
+		} else {
+			p.aaaa = append(p.aaaa, net.IP(ip.AsSlice()))
+		}
+	}
+	for _, c := range o.Clients {
+		p.clients = append(p.clients, netip.MustParsePrefix(c))
+	}
+	if o.Expires != nil {
+		p.expires = o.Expires.UnixNano()
+	}
+	return p
+}
+
+// lookup returns the pins for name (lower case, fully qualified): an exact entry first, else
+// the closest enclosing wildcard. A miss costs one map probe when there are no wildcards.
+func (s *snapshot) lookup(name string) []*pin {
+	if pins, ok := s.exact[name]; ok {
+		return pins
+	}
+	if len(s.wild) == 0 {
+		return nil
+	}
+	if len(s.wild) <= maxSuffixScan {
+		for _, suffix := range s.suffixes {
+			if len(name) > len(suffix) && name[len(name)-len(suffix):] == suffix {
+				return s.wild[suffix[1:]]
+			}
+		}
+		return nil
+	}
+	off, end := dns.NextLabel(name, 0)
+	for !end {
+		if pins, ok := s.wild[name[off:]]; ok {
+			return pins
+		}
+		off, end = dns.NextLabel(name, off)
+	}
+	return nil
+}
+
+// choose returns the pin that applies to a client, or nil. client is asked at most once and
+// only when a pin is scoped, because finding the client's address is the costly part.
+func choose(pins []*pin, client func() netip.Addr) *pin {
+	var (
+		now  int64
+		addr netip.Addr
+		have bool
+	)
+	for _, p := range pins {
+		if p.expires != 0 {
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			if now >= p.expires {
+				continue
+			}
+		}
+		if len(p.clients) == 0 {
+			return p
+		}
+		if !have {
+			addr, have = client(), true
+		}
+		for _, c := range p.clients {
+			if c.Contains(addr) {
+				return p
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package override
+
+import (
+	"context"
+	"errors"
+)
+
+// State is the whole table of overrides plus a revision that grows by one with every change,
+// so that a console can tell whether what it shows is current.
+type State struct {
+	Revision  uint64     `json:"revision"`
+	Overrides []Override `json:"overrides"`
+}
+
+// Store keeps the overrides. It is deliberately small so that a shared store (etcd) can stand
+// in for the file: one read, one atomic read-modify-write, and a way to hear of changes that
+// other replicas made.
+type Store interface {
+	// Load returns the stored state. A store that exists but cannot be read is an error; a
+	// store that does not exist yet is an empty state.
+	Load(ctx context.Context) (State, error)
+	// Update applies fn to the latest state and stores the result as one atomic step with
+	// the revision increased. fn gets a private copy; it may be called more than once (a
+	// shared store retries on conflict), so it must have no side effects. If fn returns
+	// ErrUnchanged nothing is written and the current state is returned.
+	Update(ctx context.Context, fn func(State) (State, error)) (State, error)
+	// Watch calls changed with each state that someone else stored, until ctx is done.
+	// A store that is private to this process returns at once.
+	Watch(ctx context.Context, changed func(State))
+	// String names the store in messages, for instance "file /var/lib/coredns/o.json".
+	String() string
+}
+
+// ErrUnchanged tells Store.Update that there is nothing to write.
+var ErrUnchanged = errors.New("unchanged")
+
+// clone returns a deep copy of s.
+func (s State) clone() State {
+	out := State{Revision: s.Revision, Overrides: make([]Override, len(s.Overrides))}
+	for i, o := range s.Overrides {
+		out.Overrides[i] = o.clone()
+	}
+	return out
+}
+
+// find returns the index of the override with id, or -1.
+func (s *State) find(id string) int {
+	for i := range s.Overrides {
+		if s.Overrides[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// check reports a state that breaks the table's rules: a bad override, a duplicate id, or two
+// enabled overrides in one group. A store that fails it is corrupt, not something to repair.
+func (s *State) check() error {
+	ids := make(map[string]bool, len(s.Overrides))
+	enabled := make(map[string]string)
+	for i := range s.Overrides {
+		o := &s.Overrides[i]
+		if err := o.normalize(); err != nil {
+			return errors.Join(errors.New("override "+quote(o.ID)), err)
+		}
+		if ids[o.ID] {
+			return errors.New("duplicate override id " + quote(o.ID))
+		}
+		ids[o.ID] = true
+		if !o.Enabled {
+			continue
+		}
+		if other, ok := enabled[o.Group]; ok {
+			return errors.New("group " + quote(o.Group) + " has two enabled overrides: " + quote(other) + " and " + quote(o.ID))
+		}
+		enabled[o.Group] = o.ID
+	}
+	return nil
+}
+
+func quote(s string) string { return "\"" + s + "\"" }

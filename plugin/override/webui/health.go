@@ -1,0 +1,119 @@
+package webui
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/steerdns/steerdns/plugin/internal/healthview"
+)
+
+// keepAlive is how often an idle event stream sends a comment, so that proxies keep it open
+// and a dead client is noticed.
+const keepAlive = 30 * time.Second
+
+type health struct {
+	done <-chan struct{}
+}
+
+// healthTarget is a healthview.Target in the JSON form the page reads.
+type healthTarget struct {
+	Address     string             `json:"address"`
+	Check       string             `json:"check"`
+	Kind        string             `json:"kind"`
+	Endpoint    string             `json:"endpoint"`
+	Names       []string           `json:"names"`
+	Discovered  bool               `json:"discovered"`
+	State       string             `json:"state"`
+	LastCheck   *time.Time         `json:"last_check,omitempty"`
+	LatencyMS   float64            `json:"latency_ms"`
+	LastError   string             `json:"last_error,omitempty"`
+	Transitions []healthTransition `json:"transitions"`
+}
+
+type healthTransition struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from"`
+	To   string    `json:"to"`
+}
+
+// healthListing is the answer of GET /api/health. Now lets the page measure time left and
+// time since against the server's clock rather than the browser's.
+type healthListing struct {
+	Version uint64         `json:"version"`
+	Now     time.Time      `json:"now"`
+	Targets []healthTarget `json:"targets"`
+}
+
+func (h *health) list(w http.ResponseWriter, _ *http.Request) {
+	version, _ := healthview.Changed()
+	out := healthListing{Version: version, Now: time.Now().UTC(), Targets: targets(healthview.Snapshot())}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(out)
+}
+
+// targets converts and sorts the snapshot, so that rows keep their places between refreshes.
+func targets(snap []healthview.Target) []healthTarget {
+	out := make([]healthTarget, 0, len(snap))
+	for _, t := range snap {
+		ht := healthTarget{
+			Address: t.Address, Check: t.Check, Kind: t.Kind, Endpoint: t.Endpoint,
+			Names: append([]string{}, t.Names...), Discovered: t.Discovered, State: string(t.State),
+			LatencyMS: float64(t.LastLatency.Microseconds()) / 1000, LastError: t.LastError,
+			Transitions: make([]healthTransition, 0, len(t.Transitions)),
+		}
+		if !t.LastCheck.IsZero() {
+			at := t.LastCheck.UTC()
+			ht.LastCheck = &at
+		}
+		for _, tr := range t.Transitions {
+			ht.Transitions = append(ht.Transitions, healthTransition{At: tr.At.UTC(), From: string(tr.From), To: string(tr.To)})
+		}
+		out = append(out, ht)
+	}
+	slices.SortFunc(out, func(a, b healthTarget) int {
+		return cmp.Or(cmp.Compare(a.Address, b.Address), cmp.Compare(a.Check, b.Check))
+	})
+	return out
+}
+
+// events streams the health view's version as Server-Sent Events: one at once, then one at
+// every change of state, so that the page redraws the moment a target goes down.
+func (h *health) events(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for {
+		version, changed := healthview.Changed()
+		fmt.Fprintf(w, "event: health\ndata: {\"version\":%d}\n\n", version)
+		if rc.Flush() != nil || !h.idle(w, rc, r, changed, tick) {
+			return
+		}
+	}
+}
+
+// idle waits for the next change, keeping the stream alive; false means the stream is over.
+func (h *health) idle(w io.Writer, rc *http.ResponseController, r *http.Request, changed <-chan struct{}, tick *time.Ticker) bool {
+	for {
+		select {
+		case <-changed:
+			return true
+		case <-tick.C:
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return false
+			}
+		case <-r.Context().Done():
+			return false
+		case <-h.done:
+			return false
+		}
+	}
+}

@@ -1,0 +1,73 @@
+// Package weighted implements a plugin that hands out addresses in exact proportion to their
+// weights, with deterministic smooth weighted round robin per name.
+package weighted
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+	ot "github.com/opentracing/opentracing-go"
+)
+
+// Weighted is the plugin handler. Its weights are read through an atomic pointer, so the
+// query path takes no lock but the one of the name and type it answers.
+type Weighted struct {
+	Next plugin.Handler
+
+	// types says which record types are weighted, indexed by typeSlot.
+	types [3]bool
+	// only is the number of records an answer keeps; 0 keeps them all (leads mode).
+	only int
+
+	weights atomic.Pointer[table]
+
+	// The weight file, when there is one, is re-read every reload (0: never).
+	file   string
+	reload time.Duration
+	inline weightSpec
+	// fileData is the content behind the current table, to skip reloads that change nothing.
+	fileData []byte
+	// badData is the broken content last reported, so that it is logged once, not per tick.
+	badData []byte
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// ServeDNS implements the plugin.Handler interface. A query for a name without weights goes
+// straight on, without allocating; others get a ResponseWriter that orders the answer.
+func (wt *Weighted) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if len(r.Question) != 1 {
+		return wt.next(ctx, w, w, r)
+	}
+	q := r.Question[0]
+	slot := typeSlot(q.Qtype)
+	if slot < 0 || !wt.types[slot] || q.Qclass != dns.ClassINET {
+		return wt.next(ctx, w, w, r)
+	}
+	nw := wt.weights.Load().lookup(q.Name)
+	if nw == nil {
+		return wt.next(ctx, w, w, r)
+	}
+	rw := &responseWriter{ResponseWriter: w, wt: wt, name: nw, qtype: q.Qtype, slot: slot}
+	return wt.next(ctx, w, rw, r)
+}
+
+// next calls the next plugin with w; in is the writer ServeDNS was given. NextOrFailure
+// allocates a writer on every query, to start a trace span and to tell the prometheus plugin
+// (when it is right above) which plugin wrote the answer; it is used only when one of those
+// is there to see it, so that a query weighted does not act on costs no allocation.
+func (wt *Weighted) next(ctx context.Context, in, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if _, tracked := in.(plugin.PluginTracker); tracked || wt.Next == nil || ot.SpanFromContext(ctx) != nil {
+		return plugin.NextOrFailure(wt.Name(), wt.Next, ctx, w, r)
+	}
+	return wt.Next.ServeDNS(ctx, w, r)
+}
+
+// Name implements the plugin.Handler interface.
+func (wt *Weighted) Name() string { return "weighted" }

