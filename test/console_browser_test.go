@@ -121,6 +121,22 @@ func TestConsoleBrowser(t *testing.T) {
 		consoleWaitCats(t, s, "127.0.0.2", "127.0.0.3", "127.0.0.4")
 	})
 
+	t.Run("reload", func(t *testing.T) {
+		// A reload closes the console's listener and opens it again: the page reconnects by
+		// itself and keeps working, without the operator reloading it.
+		if err := s.srv.Reload(s.corefile); err != nil {
+			t.Fatal(err)
+		}
+		consoleUntil(t, ctx, "the event streams to reconnect", `document.querySelector("#live").dataset.live === "true"`)
+		if code := consoleAPI(t, "POST", s.url+"api/overrides/server4/enable", "bob", ""); code != 200 {
+			t.Fatalf("enable server4 through the API: status %d", code)
+		}
+		consoleUntil(t, ctx, "server4 on without a reload of the page", consoleChecked("server4", true))
+		consoleDo(t, ctx, "clicking server4's switch", chromedp.Click(consoleSwitch("server4"), chromedp.ByQuery))
+		consoleUntil(t, ctx, "server4 off", consoleChecked("server4", false))
+		consoleWaitCats(t, s, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	})
+
 	// The picture for the README: server2 pinned for an hour, server 4 down.
 	consoleDo(t, ctx, "pinning server2 for the screenshot",
 		chromedp.SetValue(`[data-override='server2'] select.enable-for`, "1h", chromedp.ByQuery))
@@ -169,11 +185,11 @@ func TestConsoleBrowserToken(t *testing.T) {
 	consoleUntil(t, ctx, "the token form", consoleVisible("#login")+" && !"+consoleVisible("#app"))
 
 	consoleDo(t, ctx, "giving a wrong token",
-		chromedp.SendKeys("#token", "wrong", chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery))
+		chromedp.SendKeys("#token", "wrong"+kb.Enter, chromedp.ByQuery))
 	consoleUntil(t, ctx, "the refusal", `document.querySelector("#login-error").textContent.includes("refused")`)
 
 	consoleDo(t, ctx, "giving the token",
-		chromedp.SendKeys("#token", "s3cret-token", chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery))
+		chromedp.SendKeys("#token", "s3cret-token", chromedp.ByQuery), chromedp.Click("#login-form button", chromedp.ByQuery))
 	consoleUntil(t, ctx, "the overrides", `document.querySelectorAll("[data-override]").length === 4`)
 	consoleUntil(t, ctx, "the event streams to connect", `document.querySelector("#live").dataset.live === "true"`)
 	consoleDo(t, ctx, "clicking server2's switch", chromedp.Click(consoleSwitch("server2"), chromedp.ByQuery))

@@ -93,9 +93,10 @@ func (w *consoleWeb) stopAll() {
 // consoleSetup is a running CoreDNS with file, override (console on a free loopback port, the
 // demo's four servers declared in group cats) and healthcheck probing four real web servers.
 type consoleSetup struct {
-	srv *harness.Server
-	web *consoleWeb
-	url string // the console, http://127.0.0.1:PORT/
+	srv      *harness.Server
+	web      *consoleWeb
+	url      string // the console, http://127.0.0.1:PORT/
+	corefile string
 }
 
 func consoleStart(t *testing.T, overrideExtra string) *consoleSetup {
@@ -134,7 +135,7 @@ cats  300 IN A    127.0.0.5
     cache 30
     file %s
 }`, filepath.Join(dir, "overrides.json"), port, overrideExtra, web.port, zone)
-	return &consoleSetup{srv: harness.Start(t, corefile), web: web, url: fmt.Sprintf("http://127.0.0.1:%d/", port)}
+	return &consoleSetup{srv: harness.Start(t, corefile), web: web, url: fmt.Sprintf("http://127.0.0.1:%d/", port), corefile: corefile}
 }
 
 // consoleWaitCats queries cats.example.test until the sorted A answer is want.
@@ -162,9 +163,15 @@ func consoleBrowser(t *testing.T, width, height int) context.Context {
 		}
 		t.Fatalf("CI is set but %s is missing: %v", consoleChromium, err)
 	}
+	// A fresh profile per browser. Not t.TempDir: Chromium's helper processes may still be
+	// writing to it for a moment after the browser exits, which fails TempDir's cleanup.
+	profile, err := os.MkdirTemp("", "steerdns-console-chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(consoleChromium),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Headless,
 		chromedp.NoSandbox, // Chromium refuses to run as root with its sandbox
 		chromedp.DisableGPU,
@@ -179,7 +186,17 @@ func consoleBrowser(t *testing.T, width, height int) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+		for range 50 {
+			if err = os.RemoveAll(profile); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("removing the browser profile %s: %v", profile, err)
+	})
 	// A script error in the page fails the test, with the page's own message.
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {

@@ -10,6 +10,7 @@ go build -o "$root/bin/fetch" ./fetch
 "$root/bin/webservers" &
 web=$!
 trap 'kill $web 2>/dev/null; wait $web 2>/dev/null' EXIT
+trap 'exit 0' INT # Ctrl-C is how the demo ends, not a failure
 
 echo
 echo "steerdns demo: DNS on 127.0.0.1:1053, web servers on 127.0.0.2-5:8080"

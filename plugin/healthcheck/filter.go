@@ -43,67 +43,75 @@ func (w *responseWriter) WriteMsg(res *dns.Msg) error {
 	return w.ResponseWriter.WriteMsg(out)
 }
 
-// maxMarked is how many addresses filter judges without allocating.
+// maxMarked is how many answer records filter marks without allocating.
 const maxMarked = 16
 
 // Each address record gets one mark.
 const (
-	markOther   uint8 = iota // not an address record of the final owner: kept as is
-	markPrimary              // primary address, down
-	markPrimaryUp
-	markBackup
-	markBackupUp
+	markOther     uint8 = iota // not an address record of the final owner: kept as is
+	markPrimary                // a primary that is down
+	markPrimaryUp              // a primary that is up (markPrimary+1, so "up" is one increment)
+	markBackup                 // a backup that is down
+	markBackupUp               // a backup that is up
 )
 
 // filter returns res itself when health changes nothing, or a new message, and the outcome
 // for the metrics. res and its records are never modified.
 func (hc *HealthCheck) filter(res *dns.Msg, qt uint16) (*dns.Msg, outcome) {
-	ans := res.Answer
-	first := -1
-	for i, rr := range ans {
-		if rr.Header().Rrtype == qt {
-			first = i
-			break
-		}
-	}
-	if first < 0 {
-		return res, unchanged
-	}
-	owner := ans[first].Header().Name
-	if signed(ans, qt) {
-		return res, outcomeSigned
-	}
-	rule := hc.rule(owner)
-	check := hc.cfg.discover
-	if rule != nil {
-		check = rule.check
-	}
 	snap := hc.snap.Load()
-	if check == nil || snap == nil {
+	if snap == nil {
 		return res, unchanged
 	}
-
-	vs := snap.verdicts[check]
+	ans := res.Answer
 	var buf [maxMarked]uint8
 	marks := buf[:0]
 	if len(ans) > maxMarked {
 		marks = make([]uint8, 0, len(ans))
 	}
-	var n [5]int // count per mark
+	var (
+		n      [5]int // count per mark
+		owner  string // owner of the address RRset: the first address record's
+		rule   *nameRule
+		check  *Check
+		vs     verdicts
+		listed []listedVerdict // verdicts of the addresses the rule lists
+	)
 	for _, rr := range ans {
-		m := markOther
-		if h := rr.Header(); h.Rrtype == qt && (h.Name == owner || strings.EqualFold(h.Name, owner)) {
-			a := addr16(rr)
-			m = markPrimary
-			if rule != nil && rule.isBackup(a) {
+		h := rr.Header()
+		if h.Rrtype == dns.TypeRRSIG && rr.(*dns.RRSIG).TypeCovered == qt {
+			return res, outcomeSigned
+		}
+		if h.Rrtype != qt || (owner != "" && h.Name != owner && !strings.EqualFold(h.Name, owner)) {
+			marks = append(marks, markOther)
+			n[markOther]++
+			continue
+		}
+		if owner == "" {
+			owner = h.Name
+			if rule = hc.rule(owner); rule != nil {
+				check, listed = rule.check, snap.listed[rule.index]
+			} else if check = hc.cfg.discover; check == nil {
+				return res, unchanged // not a name this plugin judges
+			}
+			vs = snap.verdicts[check]
+		}
+		a := addr16(rr)
+		m := markPrimary
+		if v, ok := find(listed, a); ok {
+			if v.backup {
 				m = markBackup
 			}
-			if hc.isUp(vs, a, check, owner) {
+			if hc.judge(v.state) {
 				m++
 			}
+		} else if hc.isUp(vs, a, check, owner) {
+			m++
 		}
 		marks = append(marks, m)
 		n[m]++
+	}
+	if owner == "" {
+		return res, unchanged
 	}
 
 	switch {
@@ -160,7 +168,12 @@ func (hc *HealthCheck) isUp(vs verdicts, a [16]byte, check *Check, owner string)
 			v.seen.Store(now)
 		}
 	}
-	switch v.state {
+	return hc.judge(v.state)
+}
+
+// judge says whether a target in state s is answered.
+func (hc *HealthCheck) judge(s state) bool {
+	switch s {
 	case stateUp:
 		return true
 	case stateDown:
@@ -250,17 +263,6 @@ func (hc *HealthCheck) static(res *dns.Msg, marks []uint8, owner string, qt uint
 		}
 	}
 	return m
-}
-
-// signed reports whether the answer carries an RRSIG over type qt: removing a record from
-// that RRset would make it bogus to a validating resolver.
-func signed(ans []dns.RR, qt uint16) bool {
-	for _, rr := range ans {
-		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == qt {
-			return true
-		}
-	}
-	return false
 }
 
 // v4InV6 is the prefix of an IPv4 address in 16-byte form, as netip.Addr.As16 writes it.

@@ -37,7 +37,7 @@ func newTestHC(t testing.TB, extra string, states map[string]state) *HealthCheck
 			s.set(k, verdict{state: st})
 		}
 	}
-	hc.snap.Store(s)
+	hc.snap.Store(hc.withListed(s))
 	return hc
 }
 
@@ -200,7 +200,7 @@ func TestFilterLargeAnswer(t *testing.T) {
 			want = append(want, a)
 		}
 	}
-	hc.snap.Store(s)
+	hc.snap.Store(hc.withListed(s))
 	out, _ := hc.filter(res, dns.TypeA)
 	if got, _ := addrsTTL(out); !slices.Equal(got, want) {
 		t.Fatalf("answer %v, want %v", got, want)
@@ -220,13 +220,14 @@ func TestFilterSignedPassesWhole(t *testing.T) {
 func TestFilterDiscoveryReportsUnknownAddresses(t *testing.T) {
 	hc := newTestHC(t, "discover web", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
 	res := catsAnswer(dns.TypeA)
+	res.Answer = append(res.Answer, test.A("cats.example.test. 300 IN A 127.0.0.8"), test.A("cats.example.test. 300 IN A 127.0.0.9"))
 	hc.filter(res, dns.TypeA)
 	var got []string
 	for len(hc.found) > 0 {
 		d := <-hc.found
 		got = append(got, d.key.addr.String()+" "+d.owner)
 	}
-	want := []string{"127.0.0.4 cats.example.test.", "127.0.0.5 cats.example.test."}
+	want := []string{"127.0.0.8 cats.example.test.", "127.0.0.9 cats.example.test."} // the listed ones have probers
 	if !slices.Equal(got, want) {
 		t.Fatalf("discoveries %v, want %v", got, want)
 	}
@@ -242,8 +243,13 @@ func TestServeDNSNeverMutates(t *testing.T) {
 		return dns.RcodeSuccess, w.WriteMsg(res)
 	})}
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	filtered := answers.WithLabelValues("", "filtered")
+	before0 := metricValue(filtered)
 	if _, err := h.ServeDNS(context.Background(), rec, res.Copy()); err != nil {
 		t.Fatal(err)
+	}
+	if n := metricValue(filtered) - before0; n != 1 {
+		t.Errorf("answers_total{outcome=filtered} grew by %g, want 1", n)
 	}
 	if got, _ := addrsTTL(rec.Msg); !slices.Equal(got, []string{"127.0.0.3"}) {
 		t.Fatalf("answer %v, want [127.0.0.3]", got)

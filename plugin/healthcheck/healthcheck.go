@@ -4,7 +4,9 @@ package healthcheck
 
 import (
 	"context"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 // swapped atomically, so it takes no lock and never waits for a probe.
 type HealthCheck struct {
 	cfg    *config
+	rules  []*nameRule // cfg.names in name order; a rule's index is its place here
 	listed []targetKey // targets from the Corefile: Ready waits for their first verdict
 
 	snap     atomic.Pointer[snapshot]
@@ -57,6 +60,26 @@ type discovery struct {
 // published; a new verdict publishes a new snapshot.
 type snapshot struct {
 	verdicts map[*Check]verdicts
+	// listed holds, per name rule (by its index), the verdicts of the addresses the rule
+	// lists: a short linear scan over these beats a map lookup for every address.
+	listed [][]listedVerdict
+}
+
+// listedVerdict is the verdict of one address listed on a name line.
+type listedVerdict struct {
+	addr   [16]byte
+	backup bool
+	state  state
+}
+
+// find returns the verdict of a among the listed ones.
+func find(lv []listedVerdict, a [16]byte) (listedVerdict, bool) {
+	for i := range lv {
+		if lv[i].addr == a {
+			return lv[i], true
+		}
+	}
+	return listedVerdict{}, false
 }
 
 // verdicts of one check, keyed by the 16-byte form of the address: hashing a plain array is
@@ -95,7 +118,10 @@ type Handler struct {
 func newHealthCheck(cfg *config) *HealthCheck {
 	hc := &HealthCheck{cfg: cfg, found: make(chan discovery, 256)}
 	seen := map[targetKey]bool{}
-	for _, r := range cfg.names {
+	for _, name := range slices.Sorted(maps.Keys(cfg.names)) {
+		r := cfg.names[name]
+		r.index = len(hc.rules)
+		hc.rules = append(hc.rules, r)
 		for _, a := range append(append([]netip.Addr(nil), r.primary...), r.backup...) {
 			k := targetKey{a, r.check}
 			if !seen[k] {
@@ -205,7 +231,25 @@ func (hc *HealthCheck) publish() {
 	for k, p := range hc.probers {
 		s.set(k, verdict{state: p.state(), seen: hc.discovered[k]})
 	}
-	hc.snap.Store(s)
+	hc.snap.Store(hc.withListed(s))
+}
+
+// withListed fills in s.listed from s.verdicts and returns s.
+func (hc *HealthCheck) withListed(s *snapshot) *snapshot {
+	s.listed = make([][]listedVerdict, len(hc.rules))
+	for i, r := range hc.rules {
+		lv := make([]listedVerdict, 0, len(r.primary)+len(r.backup))
+		for _, a := range r.primary {
+			v, _ := s.get(targetKey{a, r.check})
+			lv = append(lv, listedVerdict{addr: a.As16(), state: v.state})
+		}
+		for _, a := range r.backup {
+			v, _ := s.get(targetKey{a, r.check})
+			lv = append(lv, listedVerdict{addr: a.As16(), backup: true, state: v.state})
+		}
+		s.listed[i] = lv
+	}
+	return s
 }
 
 // view implements healthview.Provider.

@@ -1,6 +1,8 @@
 package healthcheck
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,7 +21,10 @@ func (hc *HealthCheck) OnStartup() error {
 	hc.probers = map[targetKey]*Prober{}
 	hc.names = map[targetKey][]string{}
 	hc.discovered = map[targetKey]*atomic.Int64{}
-	for name, r := range hc.cfg.names {
+	// In name order, so that the name an HTTP check sends as Host (the first one that lists
+	// an address) does not depend on map order.
+	for _, name := range slices.Sorted(maps.Keys(hc.cfg.names)) {
+		r := hc.cfg.names[name]
 		for _, a := range r.primary {
 			hc.addListed(targetKey{a, r.check}, name)
 		}

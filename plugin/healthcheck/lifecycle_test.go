@@ -70,6 +70,13 @@ func TestReadyAndView(t *testing.T) {
 		got[0].LastCheck.IsZero() || got[1].LastError == "" || len(got[1].Transitions) != 1 {
 		t.Errorf("view = %+v", got)
 	}
+	if up, down := metricValue(targetUp.WithLabelValues("127.0.0.2", "web")),
+		metricValue(targetUp.WithLabelValues("127.0.0.3", "web")); up != 1 || down != 0 {
+		t.Errorf("target_up = %g for the live server, %g for the dead one; want 1 and 0", up, down)
+	}
+	if n := metricValue(transitions.WithLabelValues("127.0.0.3", "web", "down")); n < 1 {
+		t.Errorf("transitions_total to down = %g, want at least 1", n)
+	}
 }
 
 // TestProbersShared starts two instances probing the same targets the same way: they share

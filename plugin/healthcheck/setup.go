@@ -47,22 +47,11 @@ const (
 // nameRule is the Corefile's word on one name: which check judges its addresses and which
 // of them are backups.
 type nameRule struct {
-	name     string
-	check    *Check
-	primary  []netip.Addr
-	backup   []netip.Addr
-	backup16 [][16]byte // backup in the form the query path compares
-}
-
-// isBackup reports whether a (in 16-byte form) is one of the rule's backups. A linear scan:
-// backup lists are short and the query path must not allocate.
-func (r *nameRule) isBackup(a [16]byte) bool {
-	for _, b := range r.backup16 {
-		if b == a {
-			return true
-		}
-	}
-	return false
+	name    string
+	check   *Check
+	primary []netip.Addr
+	backup  []netip.Addr
+	index   int // place in HealthCheck.rules and snapshot.listed
 }
 
 // config is everything parse reads from one healthcheck block.
@@ -242,9 +231,6 @@ func parseNameLine(args []string) (*nameRule, string, error) {
 	}
 	if len(r.primary) == 0 {
 		return nil, "", fmt.Errorf("name %s: needs at least one primary address", args[0])
-	}
-	for _, b := range r.backup {
-		r.backup16 = append(r.backup16, b.As16())
 	}
 	return r, checkName, nil
 }

@@ -279,6 +279,10 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		n = v
 	}
 	entries, err := a.tab.audit.tail(n)
+	if errors.Is(err, ErrUnavailable) {
+		writeError(w, http.StatusServiceUnavailable, "", err.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 		return
@@ -404,6 +408,8 @@ func writeFail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "id", err.Error())
 	case errors.Is(err, errConflict):
 		writeError(w, http.StatusConflict, "id", err.Error())
+	case errors.Is(err, ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, "", err.Error()+"; nothing was changed, try again when it is back")
 	default:
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 	}

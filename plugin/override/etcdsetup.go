@@ -30,7 +30,7 @@ func parseStore(c *caddy.Controller) (string, *EtcdConfig, error) {
 	if len(args) != 1 || args[0] == "" {
 		return "", nil, c.ArgErr()
 	}
-	if c.NextBlock() {
+	if c.NextArg() { // only a "{" can follow the arguments on their line
 		return "", nil, c.Errf("store %s: a file store takes no block", args[0])
 	}
 	return args[0], nil, nil
@@ -46,52 +46,78 @@ func parseEtcdStore(c *caddy.Controller, endpoints []string) (EtcdConfig, error)
 		}
 	}
 	ec := EtcdConfig{Endpoints: endpoints, Prefix: defaultEtcdPrefix}
-	for c.NextBlock() {
-		switch c.Val() {
-		case "prefix":
-			v, err := oneArg(c)
-			if err != nil {
-				return EtcdConfig{}, err
-			}
-			if !strings.HasPrefix(v, "/") {
-				return EtcdConfig{}, c.Errf("store etcd: prefix %q must start with /", v)
-			}
-			ec.Prefix = v
-		case "tls":
-			args := c.RemainingArgs()
-			if len(args) > 3 {
-				return EtcdConfig{}, c.Errf("store etcd: tls takes at most CERT KEY CA, got %d arguments", len(args))
-			}
-			for i, a := range args {
-				if !filepath.IsAbs(a) {
-					args[i] = filepath.Join(dnsserver.GetConfig(c).Root, a)
-				}
-			}
-			tc, err := mwtls.NewTLSConfigFromArgs(args...)
-			if err != nil {
-				return EtcdConfig{}, c.Errf("store etcd: tls: %v", err)
-			}
-			ec.TLS = tc
-		case "username":
-			v, err := oneArg(c)
-			if err != nil {
-				return EtcdConfig{}, err
-			}
-			ec.Username = v
-		case "password":
-			v, err := oneArg(c)
-			if err != nil {
-				return EtcdConfig{}, err
-			}
-			ec.Password = v
-		default:
-			return EtcdConfig{}, c.Errf("unknown property '%s'", c.Val())
-		}
+	if err := subBlock(c, func() error { return parseEtcdProperty(c, &ec) }); err != nil {
+		return EtcdConfig{}, err
 	}
 	if (ec.Username == "") != (ec.Password == "") {
 		return EtcdConfig{}, c.Errf("store etcd: username and password go together")
 	}
 	return ec, nil
+}
+
+func parseEtcdProperty(c *caddy.Controller, ec *EtcdConfig) error {
+	switch c.Val() {
+	case "prefix":
+		v, err := oneArg(c)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(v, "/") {
+			return c.Errf("store etcd: prefix %q must start with /", v)
+		}
+		ec.Prefix = v
+	case "tls":
+		args := c.RemainingArgs()
+		if len(args) > 3 {
+			return c.Errf("store etcd: tls takes at most CERT KEY CA, got %d arguments", len(args))
+		}
+		for i, a := range args {
+			if !filepath.IsAbs(a) {
+				args[i] = filepath.Join(dnsserver.GetConfig(c).Root, a)
+			}
+		}
+		tc, err := mwtls.NewTLSConfigFromArgs(args...)
+		if err != nil {
+			return c.Errf("store etcd: tls: %v", err)
+		}
+		ec.TLS = tc
+	case "username":
+		v, err := oneArg(c)
+		if err != nil {
+			return err
+		}
+		ec.Username = v
+	case "password":
+		v, err := oneArg(c)
+		if err != nil {
+			return err
+		}
+		ec.Password = v
+	default:
+		return c.Errf("unknown property '%s'", c.Val())
+	}
+	return nil
+}
+
+// subBlock reads the optional "{ ... }" that may follow a property's arguments on their line,
+// calling property for each line inside. NextBlock cannot do this inside the override block:
+// when no "{" follows, it would take the next property of the override block for this one's.
+func subBlock(c *caddy.Controller, property func() error) error {
+	if !c.NextArg() {
+		return nil
+	}
+	if c.Val() != "{" {
+		return c.ArgErr()
+	}
+	for c.Next() {
+		if c.Val() == "}" {
+			return nil
+		}
+		if err := property(); err != nil {
+			return err
+		}
+	}
+	return c.EOFErr()
 }
 
 // checkEndpoint accepts what the etcd client dials: http:// or https:// URLs with a host and

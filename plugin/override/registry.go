@@ -2,6 +2,8 @@ package override
 
 import (
 	"context"
+	"errors"
+	"io"
 	"sync"
 	"time"
 )
@@ -17,7 +19,8 @@ type registry struct {
 }
 
 // open returns the table for key, loading it through newStore the first time. A load error
-// (unreadable or corrupt store) is returned and nothing is kept.
+// (unreadable or corrupt store) is returned and nothing is kept, except that a shared store
+// that cannot be reached (ErrUnavailable) is kept with the error: its watch reads it later.
 func (r *registry) open(ctx context.Context, key string, newStore func() (Store, auditTrail)) (*table, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -27,7 +30,11 @@ func (r *registry) open(ctx context.Context, key string, newStore func() (Store,
 	store, audit := newStore()
 	t := newTable(key, store, audit)
 	if err := t.load(ctx); err != nil {
-		return nil, err
+		if !errors.Is(err, ErrUnavailable) {
+			return nil, err
+		}
+		r.m[key] = t
+		return t, err
 	}
 	r.m[key] = t
 	return t, nil
@@ -62,6 +69,9 @@ func (r *registry) release(t *table) {
 	t.stop()
 	t.workers.Wait()
 	delete(r.m, t.key)
+	if c, ok := t.store.(io.Closer); ok {
+		c.Close() // the connection to etcd; it is made again if the table is used again
+	}
 }
 
 // reap switches off expired overrides every interval. Queries never wait for it: the query
@@ -74,9 +84,12 @@ func (t *table) reap(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := t.expire(ctx); err != nil {
+			// While a shared store is unreachable the store logs that once; repeating it
+			// every tick would bury it.
+			if err := t.expire(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
 				log.Errorf("expiring overrides in %s: %v", t.store, err)
 			}
+			t.seedPending(ctx)
 		}
 	}
 }

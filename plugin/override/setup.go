@@ -28,8 +28,9 @@ const (
 
 // config is what one override block in a Corefile says.
 type config struct {
-	store    string // absolute path of the store file
-	console  string // host:port of the API, "" for none
+	store    string      // absolute path of the store file
+	etcd     *EtcdConfig // the shared store in etcd instead of the file, when set
+	console  string      // host:port of the API, "" for none
 	token    string
 	ttl      uint32
 	declared []Override
@@ -41,13 +42,8 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	ctx := context.Background()
-	tab, err := tables.open(ctx, cfg.store, func() (Store, auditTrail) {
-		return NewFileStore(cfg.store), &auditLog{path: cfg.store + ".audit.jsonl"}
-	})
+	tab, err := openTable(ctx, cfg)
 	if err != nil {
-		return plugin.Error(pluginName, err)
-	}
-	if err := tab.seed(ctx, cfg.declared); err != nil {
 		return plugin.Error(pluginName, err)
 	}
 
@@ -108,9 +104,13 @@ func parse(c *caddy.Controller) (*config, error) {
 func parseProperty(c *caddy.Controller, cfg *config) error {
 	switch c.Val() {
 	case "store":
-		v, err := oneArg(c)
-		cfg.store = v
-		return err
+		path, ec, err := parseStore(c)
+		if err != nil {
+			return err
+		}
+		if cfg.etcd = ec; ec == nil {
+			cfg.store = path
+		}
 	case "console":
 		args := c.RemainingArgs()
 		if len(args) != 1 {

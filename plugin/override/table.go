@@ -32,6 +32,7 @@ type table struct {
 	refs    int           // running plugin instances; guarded by tables.mu
 	stop    context.CancelFunc
 	workers sync.WaitGroup
+	pending []Override // declared overrides to seed once the store can be reached
 }
 
 func newTable(key string, store Store, audit auditTrail) *table {

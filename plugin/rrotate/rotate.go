@@ -11,10 +11,10 @@ import (
 // left alone rather than searched further.
 const maxChain = 8
 
-// rotated returns a copy of res whose final RRset is rotated by this name's counter, or nil
-// when res must pass untouched: nothing to rotate, or a response that is not a plain,
-// complete, positive answer. res and its records are never changed: cache keeps them.
-func (r *RRotate) rotated(res *dns.Msg) *dns.Msg {
+// rotated returns a copy of res, built in buf, whose final RRset is rotated by this name's
+// counter, or nil when res must pass untouched: nothing to rotate, or a response that is not
+// a plain, complete, positive answer. res and its records are never changed: cache keeps them.
+func (r *RRotate) rotated(res *dns.Msg, buf *reply) *dns.Msg {
 	if res == nil || res.Rcode != dns.RcodeSuccess || res.Truncated || len(res.Question) != 1 || len(res.Answer) < 2 {
 		return nil
 	}
@@ -41,7 +41,7 @@ func (r *RRotate) rotated(res *dns.Msg) *dns.Msg {
 		return nil
 	}
 	shift := int(r.counters.next(q.Name, q.Qtype) % uint64(count))
-	return withRotatedAnswer(res, members, shift)
+	return buf.withRotatedAnswer(res, members, shift)
 }
 
 // maxAnswer is the largest answer section rotated: members are tracked in a 64-bit mask.
@@ -87,9 +87,9 @@ type reply struct {
 	records [inlineRecords]dns.RR
 }
 
-// withRotatedAnswer returns a shallow copy of res whose answer section is rotated.
-func withRotatedAnswer(res *dns.Msg, members uint64, shift int) *dns.Msg {
-	r := &reply{msg: *res}
+// withRotatedAnswer returns a shallow copy of res, held in r, whose answer section is rotated.
+func (r *reply) withRotatedAnswer(res *dns.Msg, members uint64, shift int) *dns.Msg {
+	r.msg = *res
 	out := r.records[:0]
 	if len(res.Answer) > inlineRecords {
 		out = make([]dns.RR, 0, len(res.Answer))

@@ -169,13 +169,13 @@ func TestPassThrough(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRRotate(nil)
 			for range 3 {
-				if out := r.rotated(tc.msg); out != nil {
+				if out := r.rotated(tc.msg, new(reply)); out != nil {
 					t.Fatalf("rotated a response that must pass untouched: %v", out)
 				}
 			}
 		})
 	}
-	if r := newRRotate(nil); r.rotated(nil) != nil {
+	if r := newRRotate(nil); r.rotated(nil, new(reply)) != nil {
 		t.Error("nil response must pass")
 	}
 }

@@ -4,12 +4,13 @@ package rrotate
 
 import (
 	"context"
-	"sync"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/metrics"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
 
 // RRotate rotates the final RRset of answers for the names in its zones.
@@ -24,34 +25,28 @@ type RRotate struct {
 // ServeDNS implements the plugin.Handler interface.
 func (r *RRotate) ServeDNS(ctx context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
 	if len(req.Question) != 1 || !r.types[req.Question[0].Qtype] || plugin.Zones(r.zones).Matches(req.Question[0].Name) == "" {
-		return plugin.NextOrFailure(r.Name(), r.Next, ctx, w, req)
+		return handoff.Next(r.Name(), r.Next, ctx, w, w, req)
 	}
-	rw := writerPool.Get().(*rotateWriter)
-	rw.ResponseWriter, rw.rotate, rw.server = w, r, metrics.WithServer(ctx)
-	defer func() {
-		*rw = rotateWriter{}
-		writerPool.Put(rw)
-	}()
-	return plugin.NextOrFailure(r.Name(), r.Next, ctx, rw, req)
+	rw := &rotateWriter{ResponseWriter: w, rotate: r, server: metrics.WithServer(ctx)}
+	return handoff.Next(r.Name(), r.Next, ctx, w, rw, req)
 }
 
 // Name implements the plugin.Handler interface.
 func (r *RRotate) Name() string { return name }
 
-// writerPool recycles response writers: a query that rotates should not pay an allocation
-// for the wrapper. Handlers further down finish with the writer before ServeDNS returns.
-var writerPool = sync.Pool{New: func() any { return new(rotateWriter) }}
-
-// rotateWriter rotates the response on its way back to the client.
+// rotateWriter rotates the response on its way back to the client. It is not recycled: a
+// handler below may keep it after ServeDNS returns (cache's stale refresh does). It carries
+// the rotated reply, so that a query that rotates costs one allocation in all.
 type rotateWriter struct {
 	dns.ResponseWriter
 	rotate *RRotate
 	server string
+	reply  reply
 }
 
 // WriteMsg implements dns.ResponseWriter.
 func (w *rotateWriter) WriteMsg(res *dns.Msg) error {
-	if out := w.rotate.rotated(res); out != nil {
+	if out := w.rotate.rotated(res, &w.reply); out != nil {
 		rotations.WithLabelValues(w.server).Inc()
 		return w.ResponseWriter.WriteMsg(out)
 	}

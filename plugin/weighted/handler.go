@@ -11,7 +11,8 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/miekg/dns"
-	ot "github.com/opentracing/opentracing-go"
+
+	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
 
 // Weighted is the plugin handler. Its weights are read through an atomic pointer, so the
@@ -58,15 +59,9 @@ func (wt *Weighted) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	return wt.next(ctx, w, rw, r)
 }
 
-// next calls the next plugin with w; in is the writer ServeDNS was given. NextOrFailure
-// allocates a writer on every query, to start a trace span and to tell the prometheus plugin
-// (when it is right above) which plugin wrote the answer; it is used only when one of those
-// is there to see it, so that a query weighted does not act on costs no allocation.
+// next calls the next plugin with w; in is the writer ServeDNS was given.
 func (wt *Weighted) next(ctx context.Context, in, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	if _, tracked := in.(plugin.PluginTracker); tracked || wt.Next == nil || ot.SpanFromContext(ctx) != nil {
-		return plugin.NextOrFailure(wt.Name(), wt.Next, ctx, w, r)
-	}
-	return wt.Next.ServeDNS(ctx, w, r)
+	return handoff.Next(wt.Name(), wt.Next, ctx, in, w, r)
 }
 
 // Name implements the plugin.Handler interface.

@@ -36,7 +36,8 @@ func Register(mux *http.ServeMux, done <-chan struct{}) {
 }
 
 // Handler serves the page and its assets. They hold no data (everything comes from the API),
-// so they may be served without the API's token; the page asks for the token itself.
+// so they need no token: a browser cannot send one with a page load, and the page asks for it
+// before it calls the API.
 func Handler() http.Handler {
 	fileServer := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@
 
   const state = {
     revision: -1, overrides: [], audit: [], health: null,
+    seen: '',         // the overrides as last drawn, to skip redraws that change nothing
     offset: 0,        // server clock minus browser clock, in ms
     editing: null,    // id of the override in the editor, null when creating
     started: false,
@@ -96,7 +97,8 @@
     try {
       await api('GET', 'api/overrides');
     } catch (e) {
-      if (e.status !== 401) $('#login-error').textContent = e.message;
+      if (e.status === 401) $('#token').value = '';
+      else $('#login-error').textContent = e.message;
       return;
     }
     $('#token').value = '';
@@ -123,6 +125,8 @@
         }
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         setLive(path, true);
+        // A restarted server may count revisions from the start again.
+        if (path === 'api/events') state.revision = -1;
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
         for (;;) {
@@ -171,6 +175,10 @@
     // Two loads may cross: never go back to an older revision.
     if (data.revision < state.revision) return;
     state.revision = data.revision;
+    // Redraw only what changed, so that a control under the pointer stays put.
+    const seen = JSON.stringify(data.overrides || []);
+    if (seen === state.seen) return;
+    state.seen = seen;
     state.overrides = data.overrides || [];
     renderOverrides();
   }
@@ -417,6 +425,7 @@
     }
     f.elements.id.readOnly = Boolean(o);
     $('#editor').hidden = false;
+    $('#editor').scrollIntoView({ block: 'nearest' });
     (o ? f.elements.name : f.elements.id).focus();
   }
 
@@ -530,6 +539,7 @@
     $('#new').addEventListener('click', () => openEditor(null));
     $('#editor-form').addEventListener('submit', saveEditor);
     $('#editor-cancel').addEventListener('click', closeEditor);
+    $('#editor').addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeEditor(); });
     $('#login-form').addEventListener('submit', login);
     start();
   });

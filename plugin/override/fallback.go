@@ -1,0 +1,77 @@
+package override
+
+import (
+	"context"
+	"errors"
+)
+
+// openTable opens the table of cfg's store and seeds the overrides the Corefile declares. A
+// shared store that cannot be reached at start is not an error: a replica that refused to
+// start until etcd answers would turn an etcd outage into a DNS outage (and a crash loop).
+// It serves the declared overrides instead, and seeds them in the background once etcd
+// answers. A store that answers with something wrong is still an error.
+func openTable(ctx context.Context, cfg *config) (*table, error) {
+	key := cfg.store
+	newStore := func() (Store, auditTrail) {
+		return NewFileStore(cfg.store), &auditLog{path: cfg.store + ".audit.jsonl"}
+	}
+	if cfg.etcd != nil {
+		s := NewEtcdStore(*cfg.etcd)
+		key = s.String()
+		newStore = func() (Store, auditTrail) { return s, &etcdAudit{store: s} }
+	}
+	tab, err := tables.open(ctx, key, newStore)
+	if errors.Is(err, ErrUnavailable) {
+		log.Warningf("%v; serving the overrides declared in the Corefile and retrying in the background", err)
+		tab.fallback(cfg.declared)
+		tab.seedLater(cfg.declared)
+		return tab, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	err = tab.seed(ctx, cfg.declared)
+	if errors.Is(err, ErrUnavailable) {
+		tab.seedLater(cfg.declared)
+		return tab, nil
+	}
+	return tab, err
+}
+
+// fallback serves decls (those declared "on" enabled) until the store's own state arrives,
+// which replaces it whatever its revision.
+func (t *table) fallback(decls []Override) {
+	st := State{Overrides: make([]Override, len(decls))}
+	for i, d := range decls {
+		st.Overrides[i] = d.clone()
+	}
+	t.publish(st)
+}
+
+// seedLater keeps decls for seedPending, which the reaper calls every tick.
+func (t *table) seedLater(decls []Override) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending = decls
+}
+
+// seedPending seeds the overrides that could not be seeded at start, once the store answers.
+func (t *table) seedPending(ctx context.Context) {
+	t.mu.Lock()
+	decls := t.pending
+	t.mu.Unlock()
+	if len(decls) == 0 {
+		return
+	}
+	if err := t.seed(ctx, decls); err != nil {
+		if !errors.Is(err, ErrUnavailable) {
+			log.Errorf("seeding the declared overrides into %s: %v", t.store, err)
+		}
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.pending) > 0 && &t.pending[0] == &decls[0] { // not replaced by a reload meanwhile
+		t.pending = nil
+	}
+}
