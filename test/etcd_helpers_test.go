@@ -25,9 +25,10 @@ import (
 // replica reaches etcd through a proxy of its own, as separate machines would have separate
 // paths: the test can cut one, and the replicas in this one process do not share a table.
 type etcdReplica struct {
-	srv   *harness.Server
-	api   string // base URL of the replica's API
-	proxy *etcdtest.Proxy
+	srv      *harness.Server
+	corefile string
+	api      string // base URL of the replica's API
+	proxy    *etcdtest.Proxy
 }
 
 const etcdAllCats = "127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5"
@@ -76,7 +77,8 @@ func etcdStartReplica(t *testing.T, etcd *etcdtest.Server, prefix, zone, extra s
 	t.Helper()
 	port := harness.FreePort(t)
 	r := &etcdReplica{api: fmt.Sprintf("http://127.0.0.1:%d", port), proxy: etcd.Proxy(t)}
-	r.srv = harness.Start(t, etcdCorefile(r.proxy.Endpoint, prefix, port, zone, extra))
+	r.corefile = etcdCorefile(r.proxy.Endpoint, prefix, port, zone, extra)
+	r.srv = harness.Start(t, r.corefile)
 	return r
 }
 

@@ -117,3 +117,20 @@ func TestEtcdPropagationTime(t *testing.T) {
 	slices.Sort(took)
 	t.Logf("propagation over %d trials: median %v, p90 %v, max %v", trials, took[trials/2], took[trials*9/10], took[trials-1])
 }
+
+// A reload keeps a replica on the shared table: it follows changes made elsewhere, and its
+// console still changes what every replica answers.
+func TestEtcdReloadKeepsFollowing(t *testing.T) {
+	_, rs := etcdStartReplicas(t, 2)
+	if err := rs[1].srv.Reload(rs[1].corefile); err != nil {
+		t.Fatal(err)
+	}
+	etcdMust(t, "POST", rs[0].api+"/api/overrides/server2/enable")
+	etcdAwaitCats(t, rs[1], "127.0.0.3")
+	if err := rs[1].srv.Reload(rs[1].corefile); err != nil {
+		t.Fatal(err)
+	}
+	etcdMust(t, "POST", rs[1].api+"/api/overrides/server2/disable")
+	etcdAwaitCats(t, rs[0], etcdAllCats)
+	etcdAwaitCats(t, rs[1], etcdAllCats)
+}

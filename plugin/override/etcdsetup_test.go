@@ -39,6 +39,13 @@ func TestParseEtcdStore(t *testing.T) {
 		t.Errorf("without a block: %+v, ttl %d", cfg.etcd, cfg.ttl)
 	}
 
+	// The block ends where it closes: what follows belongs to override again.
+	c = caddy.NewTestController("dns", "override {\n store etcd 127.0.0.1:2379 {\n }\n ttl 7\n store etcd 127.0.0.1:2379 {\n prefix /a\n }\n console 127.0.0.1:8053\n}")
+	cfg, err = parse(c)
+	if err != nil || cfg.etcd.Prefix != "/a" || cfg.ttl != 7 || cfg.console != "127.0.0.1:8053" {
+		t.Errorf("properties around etcd blocks: %+v, %v", cfg, err)
+	}
+
 	// A later store line wins, as with every other property.
 	c = caddy.NewTestController("dns", "override {\n store etcd http://127.0.0.1:2379\n store /tmp/o.json\n}")
 	if cfg, err = parse(c); err != nil || cfg.etcd != nil || cfg.store != "/tmp/o.json" {

@@ -1,0 +1,76 @@
+package override
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/steerdns/steerdns/test/etcdtest"
+)
+
+// With etcd down at start, the table serves the declared overrides and seeds them once etcd
+// is up; the last release closes the connection.
+func TestOpenTableEtcdDownServesDeclared(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	etcd.Stop()
+	cfg := &config{
+		etcd: &EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/test/" + t.Name() + "/"},
+		declared: []Override{
+			{ID: "s1", Name: "cats.example.test.", Group: "cats", Addresses: []string{"127.0.0.2"}, Enabled: true},
+			{ID: "s2", Name: "cats.example.test.", Group: "cats", Addresses: []string{"127.0.0.3"}},
+		},
+	}
+	tab, err := openTable(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open with etcd down: %v", err)
+	}
+	if st := tab.current(); st.Revision != 0 || len(st.Overrides) != 2 || !st.Overrides[0].Enabled {
+		t.Fatalf("with etcd down the table is %+v, want the declared overrides, s1 on", st)
+	}
+	tables.acquire(tab)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			tables.release(tab)
+		}
+	}
+	t.Cleanup(release)
+
+	etcd.Restart(t)
+	etcdWaitFor(t, func() bool { return tab.current().Revision >= 1 })
+	st := tab.current()
+	if len(st.Overrides) != 2 || !st.Overrides[0].Enabled || st.Overrides[0].ChangedBy != "corefile" {
+		t.Errorf("after etcd returned the table is %+v, want the seeded overrides", st)
+	}
+	tab.mu.Lock()
+	pending := tab.pending
+	tab.mu.Unlock()
+	if pending != nil {
+		t.Errorf("declared overrides still pending after the seed: %v", pending)
+	}
+
+	release()
+	s := tab.store.(*EtcdStore)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != nil {
+		t.Error("the last release left the etcd connection open")
+	}
+}
+
+// A store that answers with something wrong is an error at start, not a fallback.
+func TestOpenTableEtcdCorrupt(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	prefix := "/test/" + t.Name() + "/"
+	cli := etcdRawClient(t, etcd.Endpoint)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cli.Put(ctx, prefix+"state", "not json"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := openTable(ctx, &config{etcd: &EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix}})
+	if err == nil {
+		t.Fatal("a corrupt table in etcd opened")
+	}
+}
