@@ -6,22 +6,20 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/coredns/coredns/plugin/metrics"
 
 	"github.com/miekg/dns"
 )
 
-// responseWriter filters the response on its way up. Pooled: the query path allocates only
-// when it really changes an answer.
+// responseWriter filters the response on its way up. It carries the room for a rebuilt
+// answer, so that a query whose answer health changes costs one allocation for both.
 type responseWriter struct {
 	dns.ResponseWriter
 	hc  *HealthCheck
 	ctx context.Context
+	buf filtered
 }
-
-var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
 
 // WriteMsg implements dns.ResponseWriter. Errors, empty answers, transfers and every type
 // but A and AAAA pass through untouched.
@@ -36,7 +34,7 @@ func (w *responseWriter) WriteMsg(res *dns.Msg) error {
 	if qt != dns.TypeA && qt != dns.TypeAAAA {
 		return w.ResponseWriter.WriteMsg(res)
 	}
-	out, outcome := w.hc.filter(res, qt)
+	out, outcome := w.hc.filter(res, qt, &w.buf)
 	if outcome != unchanged {
 		w.hc.counters.count(metrics.WithServer(w.ctx), outcome)
 	}
@@ -55,16 +53,16 @@ const (
 	markBackupUp               // a backup that is up
 )
 
-// filter returns res itself when health changes nothing, or a new message, and the outcome
-// for the metrics. res and its records are never modified.
-func (hc *HealthCheck) filter(res *dns.Msg, qt uint16) (*dns.Msg, outcome) {
+// filter returns res itself when health changes nothing, or a new message built in out, and
+// the outcome for the metrics. res and its records are never modified.
+func (hc *HealthCheck) filter(res *dns.Msg, qt uint16, out *filtered) (*dns.Msg, outcome) {
 	snap := hc.snap.Load()
 	if snap == nil {
 		return res, unchanged
 	}
 	ans := res.Answer
-	var buf [maxMarked]uint8
-	marks := buf[:0]
+	var markBuf [maxMarked]uint8
+	marks := markBuf[:0]
 	if len(ans) > maxMarked {
 		marks = make([]uint8, 0, len(ans))
 	}
@@ -120,9 +118,9 @@ func (hc *HealthCheck) filter(res *dns.Msg, qt uint16) (*dns.Msg, outcome) {
 			return res, unchanged // everything up and nothing held back: the common case
 		}
 		// Backups are held back while a primary is up; only a dead primary caps the TTL.
-		return hc.rebuild(res, marks, markPrimaryUp, n[markPrimary] > 0), outcomeIf(n[markPrimary] > 0, outcomeFiltered)
+		return hc.rebuild(out, res, marks, markPrimaryUp, n[markPrimary] > 0), outcomeIf(n[markPrimary] > 0, outcomeFiltered)
 	case n[markBackupUp] > 0:
-		return hc.rebuild(res, marks, markBackupUp, true), outcomeBackup
+		return hc.rebuild(out, res, marks, markBackupUp, true), outcomeBackup
 	}
 	switch hc.cfg.allDown {
 	case failServfail:
@@ -135,7 +133,7 @@ func (hc *HealthCheck) filter(res *dns.Msg, qt uint16) (*dns.Msg, outcome) {
 	case failStatic:
 		return hc.static(res, marks, owner, qt), outcomeAllDownAnswer
 	}
-	return hc.rebuild(res, marks, markAll, true), outcomeAllDownOpen
+	return hc.rebuild(out, res, marks, markAll, true), outcomeAllDownOpen
 }
 
 func outcomeIf(b bool, o outcome) outcome {
@@ -191,8 +189,7 @@ type filtered struct {
 // rebuild returns a copy of res whose answer keeps the records marked markOther and keep
 // (every address for markAll), in their order. With capTTL, kept addresses get a TTL no
 // longer than the configured one, on copies of the records.
-func (hc *HealthCheck) rebuild(res *dns.Msg, marks []uint8, keep uint8, capTTL bool) *dns.Msg {
-	f := new(filtered)
+func (hc *HealthCheck) rebuild(f *filtered, res *dns.Msg, marks []uint8, keep uint8, capTTL bool) *dns.Msg {
 	f.msg = *res
 	kept, toCap := 0, 0
 	for i, rr := range res.Answer {

@@ -15,8 +15,8 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/miekg/dns"
-	ot "github.com/opentracing/opentracing-go"
 
+	"github.com/steerdns/steerdns/plugin/internal/handoff"
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
 )
 
@@ -140,30 +140,16 @@ func (h *Handler) Name() string { return pluginName }
 // its concern; the rest goes straight on with the caller's writer.
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) == 0 {
-		return h.next(ctx, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
 	q := r.Question[0]
 	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || !inZones(h.cfg.zones, q.Name) {
-		return h.next(ctx, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
-	rw := writerPool.Get().(*responseWriter)
-	rw.ResponseWriter, rw.hc, rw.ctx = w, h.HealthCheck, ctx
-	rc, err := h.next(ctx, rw, r)
-	*rw = responseWriter{}
-	writerPool.Put(rw)
-	return rc, err
-}
-
-// next calls the next plugin. plugin.NextOrFailure allocates a writer that only records the
-// plugin name for a PluginTracker directly beneath it and starts a span when tracing is on;
-// when neither applies, calling the next plugin directly behaves the same and is free.
-func (h *Handler) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	if h.Next != nil && ot.SpanFromContext(ctx) == nil {
-		if _, tracked := w.(plugin.PluginTracker); !tracked {
-			return h.Next.ServeDNS(ctx, w, r)
-		}
-	}
-	return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	// Not recycled: a plugin below may keep the writer after ServeDNS returns (cache's
+	// stale verification does).
+	rw := &responseWriter{ResponseWriter: w, hc: h.HealthCheck, ctx: ctx}
+	return handoff.Next(h.Name(), h.Next, ctx, w, rw, r)
 }
 
 // inZones reports whether name is at or below one of zones (lower-case, fully qualified).

@@ -54,7 +54,8 @@ type EtcdStore struct {
 	stateKey string
 	auditKey string // prefix of the audit entries
 
-	// probeEvery and retryEvery are probeInterval, shorter in tests.
+	// probeEvery is how often Watch reads the table besides watching it, and how long it
+	// waits before it watches again after a failure: probeInterval, shorter in tests.
 	probeEvery time.Duration
 
 	mu     sync.Mutex
