@@ -24,7 +24,7 @@ type kubernetesServerBlock struct {
 // kubernetesParseCorefile splits a Corefile into server blocks and directive lines. It
 // understands what our manifests use (blocks, nested blocks, # comments), no more: the real
 // parse is done by starting the Corefile.
-func kubernetesParseCorefile(t *testing.T, corefile string) []kubernetesServerBlock {
+func kubernetesParseCorefile(t testing.TB, corefile string) []kubernetesServerBlock {
 	t.Helper()
 	var blocks []kubernetesServerBlock
 	depth := 0
@@ -87,7 +87,7 @@ func (b kubernetesServerBlock) Port() string {
 
 // kubernetesListen returns the host and port a directive such as health, ready or prometheus
 // listens on: its first argument, or def when it has none.
-func kubernetesListen(t *testing.T, d *kubernetesDirective, def string) (host string, port int) {
+func kubernetesListen(t testing.TB, d *kubernetesDirective, def string) (host string, port int) {
 	t.Helper()
 	addr := def
 	if len(d.Args) > 1 {
@@ -116,7 +116,7 @@ func kubernetesBlockProperty(d *kubernetesDirective, name string) []string {
 
 // kubernetesRemoveDirective returns corefile without every directive named name, block and
 // all: what the tests do to the kubernetes plugin, which needs an API server.
-func kubernetesRemoveDirective(t *testing.T, corefile, name string) string {
+func kubernetesRemoveDirective(t testing.TB, corefile, name string) string {
 	t.Helper()
 	var out []string
 	skip, found := 0, false
@@ -148,7 +148,7 @@ func kubernetesRemoveDirective(t *testing.T, corefile, name string) string {
 
 // kubernetesReplace replaces every old with new in s, failing the test when old does not
 // occur: a test that rewrites a manifest's Corefile must notice when the manifest changes.
-func kubernetesReplace(t *testing.T, s, old, new string) string {
+func kubernetesReplace(t testing.TB, s, old, new string) string {
 	t.Helper()
 	if !strings.Contains(s, old) {
 		t.Fatalf("%q not found in:\n%s", old, s)

@@ -50,7 +50,7 @@ func kubernetesDir(sub string) string {
 
 // kubernetesManifests decodes every *.yaml file in dir, in the order `kubectl apply -f dir`
 // applies them (lexical), failing the test on the first document that does not decode.
-func kubernetesManifests(t *testing.T, dir string) []kubernetesObject {
+func kubernetesManifests(t testing.TB, dir string) []kubernetesObject {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -113,7 +113,7 @@ func kubernetesDecode(data []byte) ([]kubernetesObject, error) {
 
 // kubernetesFind returns the object of type T named name, failing the test when there is
 // none.
-func kubernetesFind[T any](t *testing.T, objs []kubernetesObject, name string) *T {
+func kubernetesFind[T any](t testing.TB, objs []kubernetesObject, name string) *T {
 	t.Helper()
 	for _, o := range objs {
 		obj, ok := o.Obj.(*T)

@@ -1,8 +1,10 @@
 package test
 
 import (
+	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,10 +14,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/steerdns/steerdns/test/harness"
 )
 
 // kubernetesClusterPod loads the cluster DNS manifests and the coredns pod they run.
-func kubernetesClusterPod(t *testing.T) ([]kubernetesObject, *kubernetesPod) {
+func kubernetesClusterPod(t testing.TB) ([]kubernetesObject, *kubernetesPod) {
 	t.Helper()
 	objs := kubernetesManifests(t, kubernetesDir("cluster"))
 	var file string
@@ -34,7 +38,7 @@ func kubernetesClusterPod(t *testing.T) ([]kubernetesObject, *kubernetesPod) {
 
 // kubernetesSidecarPod loads the sidecar manifests and the application pod, whose coredns
 // runs as the init container named dns.
-func kubernetesSidecarPod(t *testing.T) ([]kubernetesObject, *kubernetesPod) {
+func kubernetesSidecarPod(t testing.TB) ([]kubernetesObject, *kubernetesPod) {
 	t.Helper()
 	objs := kubernetesManifests(t, kubernetesDir("sidecar"))
 	var file string
@@ -121,7 +125,7 @@ func TestKubernetesClusterManifests(t *testing.T) {
 
 // kubernetesCheckRBAC checks that the pods' service account may list and watch what the
 // kubernetes plugin reads, and nothing more.
-func kubernetesCheckRBAC(t *testing.T, objs []kubernetesObject, pod *kubernetesPod) {
+func kubernetesCheckRBAC(t testing.TB, objs []kubernetesObject, pod *kubernetesPod) {
 	t.Helper()
 	sa := kubernetesFind[corev1.ServiceAccount](t, objs, pod.Spec.ServiceAccountName)
 	var role *rbacv1.ClusterRole
@@ -158,7 +162,7 @@ func kubernetesCheckRBAC(t *testing.T, objs []kubernetesObject, pod *kubernetesP
 
 // kubernetesCheckService checks that svc selects the pod and that each of its ports reaches
 // the container port want gives for "port/PROTOCOL".
-func kubernetesCheckService(t *testing.T, pod *kubernetesPod, svc *corev1.Service, want map[string]int) {
+func kubernetesCheckService(t testing.TB, pod *kubernetesPod, svc *corev1.Service, want map[string]int) {
 	t.Helper()
 	if !kubernetesSelects(svc.Spec.Selector, pod.Labels) {
 		t.Errorf("Service %s selects %v, which the pods (%v) do not carry", svc.Name, svc.Spec.Selector, pod.Labels)
@@ -181,7 +185,7 @@ func kubernetesCheckService(t *testing.T, pod *kubernetesPod, svc *corev1.Servic
 
 // kubernetesCheckConsole checks the console: a ClusterIP Service on the port the Corefile's
 // override console opens, and a token that comes from a Secret the README creates.
-func kubernetesCheckConsole(t *testing.T, objs []kubernetesObject, pod *kubernetesPod) {
+func kubernetesCheckConsole(t testing.TB, objs []kubernetesObject, pod *kubernetesPod) {
 	t.Helper()
 	ov := pod.Directives("override")
 	if len(ov) == 0 {
@@ -230,7 +234,7 @@ func kubernetesCheckConsole(t *testing.T, objs []kubernetesObject, pod *kubernet
 
 // kubernetesCheckEtcd checks that the override store is the etcd the manifests run, reached
 // through its Service, and that only the DNS pods may talk to it.
-func kubernetesCheckEtcd(t *testing.T, objs []kubernetesObject, pod *kubernetesPod) {
+func kubernetesCheckEtcd(t testing.TB, objs []kubernetesObject, pod *kubernetesPod) {
 	t.Helper()
 	ov := pod.Directives("override")
 	if len(ov) == 0 {
@@ -373,11 +377,47 @@ func TestKubernetesSidecarManifests(t *testing.T) {
 }
 
 // kubernetesAtoi parses a port number the manifests give as text.
-func kubernetesAtoi(t *testing.T, s string) int {
+func kubernetesAtoi(t testing.TB, s string) int {
 	t.Helper()
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		t.Fatalf("port %q: %v", s, err)
 	}
 	return n
+}
+
+// TestKubernetesDockerfile checks that the Dockerfile builds the image the manifests run: a
+// static binary of ./coredns-build, with the capability for port 53, as the non-root UID
+// that the pods' runAsUser names. (There is no Docker engine here to build it.)
+func TestKubernetesDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(data)
+	for _, want := range []string{"CGO_ENABLED=0 go build", "./coredns-build", "setcap cap_net_bind_service=+ep /coredns", `ENTRYPOINT ["/coredns"]`} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	var user string
+	for _, line := range strings.Split(df, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "USER" {
+			user = f[1] // the last USER is the final stage's
+		}
+	}
+	uid, _, _ := strings.Cut(user, ":")
+	if n, err := strconv.Atoi(uid); err != nil || n == 0 {
+		t.Fatalf("Dockerfile USER %q: want a numeric non-root UID, which runAsNonRoot can verify", user)
+	}
+	_, cluster := kubernetesClusterPod(t)
+	_, sidecar := kubernetesSidecarPod(t)
+	for _, pod := range []*kubernetesPod{cluster, sidecar} {
+		if got := fmt.Sprint(*pod.Spec.SecurityContext.RunAsUser); got != uid {
+			t.Errorf("%s runs as UID %s, the image as %s", pod.File, got, uid)
+		}
+		if tag := "docker build -t " + pod.DNS.Image + " ."; !strings.Contains(df, tag) {
+			t.Errorf("%s runs image %s, which the Dockerfile's build command (%q) does not tag", pod.File, pod.DNS.Image, tag)
+		}
+	}
 }

@@ -28,7 +28,7 @@ type kubernetesPod struct {
 
 // kubernetesLoadPod follows the coredns container's -conf argument to its volume mount, the
 // volume to its ConfigMap, and the ConfigMap key to the Corefile. Each link must hold.
-func kubernetesLoadPod(t *testing.T, objs []kubernetesObject, file, namespace string, labels map[string]string, spec *corev1.PodSpec, dns *corev1.Container) *kubernetesPod {
+func kubernetesLoadPod(t testing.TB, objs []kubernetesObject, file, namespace string, labels map[string]string, spec *corev1.PodSpec, dns *corev1.Container) *kubernetesPod {
 	t.Helper()
 	p := &kubernetesPod{File: file, Namespace: namespace, Labels: labels, Spec: spec, DNS: dns}
 	i := slices.Index(dns.Args, "-conf")
@@ -101,7 +101,7 @@ func (p *kubernetesPod) Directives(name string) []*kubernetesDirective {
 
 // ListenPort returns the port the directive name listens on, checking that every server
 // block that has it agrees and that it is reachable from the kubelet (not loopback only).
-func (p *kubernetesPod) ListenPort(t *testing.T, name, def string) int {
+func (p *kubernetesPod) ListenPort(t testing.TB, name, def string) int {
 	t.Helper()
 	ds := p.Directives(name)
 	if len(ds) == 0 {
@@ -121,7 +121,7 @@ func (p *kubernetesPod) ListenPort(t *testing.T, name, def string) int {
 
 // ContainerPort resolves a probe's or a Service's target port (number or name) against the
 // coredns container's declared ports.
-func (p *kubernetesPod) ContainerPort(t *testing.T, port intstr.IntOrString, proto corev1.Protocol) int {
+func (p *kubernetesPod) ContainerPort(t testing.TB, port intstr.IntOrString, proto corev1.Protocol) int {
 	t.Helper()
 	if port.Type == intstr.Int {
 		return port.IntValue()
@@ -145,7 +145,7 @@ func kubernetesProto(p corev1.Protocol) corev1.Protocol {
 
 // CheckProbe checks that probe is an HTTP GET of path on the port the Corefile's directive
 // (health or ready) opens.
-func (p *kubernetesPod) CheckProbe(t *testing.T, what string, probe *corev1.Probe, path string, port int) {
+func (p *kubernetesPod) CheckProbe(t testing.TB, what string, probe *corev1.Probe, path string, port int) {
 	t.Helper()
 	if probe == nil || probe.HTTPGet == nil {
 		t.Errorf("container %s: %s is not an HTTP GET probe", p.DNS.Name, what)
@@ -163,7 +163,7 @@ func (p *kubernetesPod) CheckProbe(t *testing.T, what string, probe *corev1.Prob
 }
 
 // CheckProbes checks liveness on /health and readiness on /ready against the Corefile.
-func (p *kubernetesPod) CheckProbes(t *testing.T, healthDefault string) (health, ready int) {
+func (p *kubernetesPod) CheckProbes(t testing.TB, healthDefault string) (health, ready int) {
 	t.Helper()
 	health = p.ListenPort(t, "health", healthDefault)
 	ready = p.ListenPort(t, "ready", ":8181")
@@ -174,7 +174,7 @@ func (p *kubernetesPod) CheckProbes(t *testing.T, healthDefault string) (health,
 
 // CheckFiles checks that the pod runs in the mounted directory, so that each relative path
 // the Corefile names (zone files) is one of the ConfigMap's keys.
-func (p *kubernetesPod) CheckFiles(t *testing.T) {
+func (p *kubernetesPod) CheckFiles(t testing.TB) {
 	t.Helper()
 	if path.Clean(p.DNS.WorkingDir) != path.Clean(p.MountPath) {
 		t.Errorf("container %s runs in %q, the Corefile's relative paths need %s", p.DNS.Name, p.DNS.WorkingDir, p.MountPath)
@@ -200,7 +200,7 @@ var kubernetesEnvRef = regexp.MustCompile(`\{\$([A-Za-z0-9_]+)\}`)
 // CheckEnv checks that every {$NAME} in the Corefile is set in the container: by its env
 // list, or as a Service link (NAME_SERVICE_HOST/PORT) of a Service of the pod's namespace
 // that is applied before the pod. An unset variable would silently become "".
-func (p *kubernetesPod) CheckEnv(t *testing.T, objs []kubernetesObject) {
+func (p *kubernetesPod) CheckEnv(t testing.TB, objs []kubernetesObject) {
 	t.Helper()
 	set := map[string]bool{}
 	for _, e := range p.DNS.Env {
@@ -225,7 +225,7 @@ func (p *kubernetesPod) CheckEnv(t *testing.T, objs []kubernetesObject) {
 
 // kubernetesCheckSecurity checks least privilege: non-root, no privilege escalation, a
 // read-only root filesystem, and no capability but those in add.
-func kubernetesCheckSecurity(t *testing.T, pod *corev1.PodSpec, c *corev1.Container, add ...corev1.Capability) {
+func kubernetesCheckSecurity(t testing.TB, pod *corev1.PodSpec, c *corev1.Container, add ...corev1.Capability) {
 	t.Helper()
 	sc := c.SecurityContext
 	if sc == nil {

@@ -36,32 +36,56 @@ var kubernetesDocAddr = regexp.MustCompile(`\b192\.0\.2\.(\d+)\b`)
 // 192.0.2.N becomes 127.0.77.N. Loopback only, and a /24 no other test uses.
 const kubernetesLoopbackNet = "127.0.77."
 
-// kubernetesRun starts the pod's Corefile as the container would run it, changed only where
-// this machine differs from a cluster; each change is listed here and in the README:
+// kubernetesRun starts the pod's Corefile in this process, as kubernetesLocal rewrites it,
+// in a working directory that holds the ConfigMap's other keys (kubernetesConfigDir). env
+// sets what the pod's environment would (Secrets, Service links, the cluster DNS address).
+func kubernetesRun(t testing.TB, pod *kubernetesPod, upstream string, env map[string]string, rewrite func(string) string) *kubernetesRunning {
+	t.Helper()
+	web := kubernetesStartWeb(t, kubernetesCheckedAddrs(pod))
+	corefile, ports := kubernetesLocal(t, pod, "0", upstream, web.Port)
+	if rewrite != nil {
+		corefile = rewrite(corefile)
+	}
+	t.Chdir(kubernetesConfigDir(t, pod))
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	srv := harness.Start(t, corefile)
+	return &kubernetesRunning{Srv: srv, Ports: ports, Web: web}
+}
+
+// kubernetesLocal returns the pod's Corefile changed only where this machine differs from a
+// cluster; each change is listed here and in the README:
 //   - the kubernetes block is left out: there is no API server to talk to;
-//   - the server blocks listen on a free port instead of 53, and health, ready, prometheus
-//     and the override console on free 127.0.0.1 ports instead of every interface;
+//   - the server blocks listen on 127.0.0.1 (in a pod: every interface of the pod's own
+//     network) and on dnsPort instead of 53, and health, ready, prometheus and
+//     the override console on free 127.0.0.1 ports instead of every interface;
 //   - the zone's documentation addresses 192.0.2.N become 127.0.77.N, where the test runs
-//     web servers on a free port that replaces the health check's 8080;
-//   - forward ... /etc/resolv.conf goes to upstream instead of this machine's resolvers;
-//   - rewrite makes further changes (the override store) and env sets what the pod's
-//     environment would (Secrets, Service links, the cluster DNS address).
-//
-// The ConfigMap's other keys are written to a directory that becomes the working
-// directory, as the container's workingDir is its mount path.
-func kubernetesRun(t *testing.T, pod *kubernetesPod, upstream string, env map[string]string, rewrite func(string) string) *kubernetesRunning {
+//     web servers on webPort, which replaces the health check's 8080;
+//   - forward ... /etc/resolv.conf goes to upstream instead of this machine's resolvers.
+func kubernetesLocal(t testing.TB, pod *kubernetesPod, dnsPort, upstream string, webPort int) (string, map[string]int) {
 	t.Helper()
 	corefile := pod.Corefile
 	if len(pod.Directives("kubernetes")) > 0 {
 		corefile = kubernetesRemoveDirective(t, corefile, "kubernetes")
 	}
-	corefile = kubernetesBlockPort.ReplaceAllString(corefile, "${1}:0${2}")
+	repl := "${1}:" + dnsPort + "${2}"
+	if len(pod.Directives("bind")) == 0 {
+		repl += "\n    bind 127.0.0.1"
+	}
+	corefile = kubernetesBlockPort.ReplaceAllString(corefile, repl)
 	corefile, ports := kubernetesRelisten(t, corefile)
 	if strings.Contains(corefile, "/etc/resolv.conf") {
 		corefile = kubernetesReplace(t, corefile, "/etc/resolv.conf", upstream)
 	}
 	corefile = kubernetesDocAddr.ReplaceAllString(corefile, kubernetesLoopbackNet+"$1")
+	corefile = kubernetesReplace(t, corefile, "port 8080", fmt.Sprintf("port %d", webPort))
+	return corefile, ports
+}
 
+// kubernetesCheckedAddrs returns the loopback stand-ins of the addresses the Corefile's
+// healthcheck blocks name.
+func kubernetesCheckedAddrs(pod *kubernetesPod) []string {
 	var addrs []string
 	for _, d := range pod.Directives("healthcheck") {
 		for _, l := range d.Block {
@@ -75,12 +99,14 @@ func kubernetesRun(t *testing.T, pod *kubernetesPod, upstream string, env map[st
 			}
 		}
 	}
-	web := kubernetesStartWeb(t, addrs)
-	corefile = kubernetesReplace(t, corefile, "port 8080", fmt.Sprintf("port %d", web.Port))
-	if rewrite != nil {
-		corefile = rewrite(corefile)
-	}
+	return addrs
+}
 
+// kubernetesConfigDir writes the ConfigMap's keys other than the Corefile (the zone, with
+// its addresses moved to loopback) to a new directory, which stands in for the mount path
+// that is the container's working directory.
+func kubernetesConfigDir(t testing.TB, pod *kubernetesPod) string {
+	t.Helper()
 	dir := t.TempDir()
 	for key, data := range pod.ConfigMap.Data {
 		if key == "Corefile" {
@@ -91,17 +117,12 @@ func kubernetesRun(t *testing.T, pod *kubernetesPod, upstream string, env map[st
 			t.Fatal(err)
 		}
 	}
-	t.Chdir(dir)
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	srv := harness.Start(t, corefile)
-	return &kubernetesRunning{Srv: srv, Ports: ports, Web: web}
+	return dir
 }
 
 // kubernetesRelisten moves health, ready, prometheus and console to free loopback ports,
 // one port per directive name, shared by the server blocks as in the manifest.
-func kubernetesRelisten(t *testing.T, corefile string) (string, map[string]int) {
+func kubernetesRelisten(t testing.TB, corefile string) (string, map[string]int) {
 	t.Helper()
 	ports := map[string]int{}
 	lines := strings.Split(corefile, "\n")
@@ -127,7 +148,7 @@ func kubernetesRelisten(t *testing.T, corefile string) (string, map[string]int) 
 
 // kubernetesUpstream starts a stand-in for the cluster DNS (or the node's resolvers) on
 // loopback, authoritative for cluster.local with one name, and returns its address.
-func kubernetesUpstream(t *testing.T) string {
+func kubernetesUpstream(t testing.TB) string {
 	t.Helper()
 	zone := filepath.Join(t.TempDir(), "cluster.local.zone")
 	data := `$ORIGIN cluster.local.
@@ -150,7 +171,7 @@ type kubernetesWeb struct {
 
 // kubernetesStartWeb starts a web server on each address, all on one free port, answering
 // "server ADDRESS"; they stop when the test ends.
-func kubernetesStartWeb(t *testing.T, addrs []string) *kubernetesWeb {
+func kubernetesStartWeb(t testing.TB, addrs []string) *kubernetesWeb {
 	t.Helper()
 	for attempt := 0; attempt < 10; attempt++ {
 		w := &kubernetesWeb{servers: map[string]*http.Server{}}
@@ -191,7 +212,7 @@ func kubernetesStartWeb(t *testing.T, addrs []string) *kubernetesWeb {
 }
 
 // Stop stops the web server on addr, as a crashed server would.
-func (w *kubernetesWeb) Stop(t *testing.T, addr string) {
+func (w *kubernetesWeb) Stop(t testing.TB, addr string) {
 	t.Helper()
 	s, ok := w.servers[addr]
 	if !ok {
@@ -223,7 +244,7 @@ func kubernetesHTTP(method, url, token string) (int, string) {
 
 // kubernetesEventually polls cond until it holds, failing the test after 20 s with what
 // the last attempt said. Probes and health verdicts take their time; no timing is asserted.
-func kubernetesEventually(t *testing.T, what string, cond func() (bool, string)) {
+func kubernetesEventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	var last string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -237,7 +258,7 @@ func kubernetesEventually(t *testing.T, what string, cond func() (bool, string))
 
 // kubernetesWaitReady waits until /ready answers 200: the zone is loaded and every checked
 // address has its first verdict, which is when the kubelet would send traffic.
-func kubernetesWaitReady(t *testing.T, run *kubernetesRunning) {
+func kubernetesWaitReady(t testing.TB, run *kubernetesRunning) {
 	t.Helper()
 	url := fmt.Sprintf("http://127.0.0.1:%d/ready", run.Ports["ready"])
 	kubernetesEventually(t, "GET "+url+" is 200", func() (bool, string) {
@@ -253,7 +274,7 @@ func kubernetesWaitReady(t *testing.T, run *kubernetesRunning) {
 // kubernetesCheckSteering checks the steered zone: cats.example.test is weighted 3:1:1:1 over
 // UDP and TCP, dogs.example.test rotates strictly, and a name the pod does not steer is
 // forwarded to the (stand-in) cluster DNS.
-func kubernetesCheckSteering(t *testing.T, run *kubernetesRunning) {
+func kubernetesCheckSteering(t testing.TB, run *kubernetesRunning) {
 	t.Helper()
 	_, tcp := run.Srv.Addrs(0)
 	for _, net := range []struct{ name, addr string }{{"udp", run.Srv.UDP}, {"tcp", tcp}} {
@@ -292,7 +313,7 @@ func kubernetesCheckSteering(t *testing.T, run *kubernetesRunning) {
 
 // kubernetesCheckHealth stops the web server behind 192.0.2.3 and waits until the answers
 // for cats.example.test leave it out.
-func kubernetesCheckHealth(t *testing.T, run *kubernetesRunning) {
+func kubernetesCheckHealth(t testing.TB, run *kubernetesRunning) {
 	t.Helper()
 	down := kubernetesLoopbackNet + "3"
 	run.Web.Stop(t, down)
@@ -304,7 +325,7 @@ func kubernetesCheckHealth(t *testing.T, run *kubernetesRunning) {
 
 // kubernetesCheckMetrics checks that the metrics port the Service and the manifests point
 // at serves CoreDNS's and our plugins' metrics.
-func kubernetesCheckMetrics(t *testing.T, run *kubernetesRunning, want ...string) {
+func kubernetesCheckMetrics(t testing.TB, run *kubernetesRunning, want ...string) {
 	t.Helper()
 	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", run.Ports["prometheus"])
 	code, body := kubernetesHTTP("GET", url, "")

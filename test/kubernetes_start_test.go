@@ -3,33 +3,28 @@ package test
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
 
+	"github.com/steerdns/steerdns/test/etcdtest"
 	"github.com/steerdns/steerdns/test/harness"
 )
 
 // TestKubernetesClusterCorefileServes starts the cluster DNS Corefile from its ConfigMap and
 // uses it as a cluster would: steered names, a forwarded name, health and readiness, metrics,
 // a failed server dropped from the answers, and an override enabled through the console with
-// the token the pod gets from its Secret. kubernetesRun lists what is changed to run it here;
-// besides, the etcd store line is replaced by a file store in a temporary directory (the
-// shared store is exercised by the override plugin's own tests).
+// the token the pod gets from its Secret, kept in a real etcd found through the Service link
+// variables. kubernetesLocal lists what is changed to run it here.
 func TestKubernetesClusterCorefileServes(t *testing.T) {
 	_, pod := kubernetesClusterPod(t)
 	upstream := kubernetesUpstream(t)
 	const token = "kubernetes-test-token"
-	store := filepath.Join(t.TempDir(), "overrides.json")
-	run := kubernetesRun(t, pod, upstream, map[string]string{
-		"STEERDNS_CONSOLE_TOKEN":     token,
-		"STEERDNS_ETCD_SERVICE_HOST": "127.0.0.1",
-		"STEERDNS_ETCD_SERVICE_PORT": "2379",
-	}, func(corefile string) string {
-		return kubernetesReplace(t, corefile, "store etcd http://{$STEERDNS_ETCD_SERVICE_HOST}:{$STEERDNS_ETCD_SERVICE_PORT}", "store "+store)
-	})
+	env := kubernetesEtcdEnv(t, etcdtest.Start(t))
+	env["STEERDNS_CONSOLE_TOKEN"] = token
+	run := kubernetesRun(t, pod, upstream, env, nil)
 
 	kubernetesWaitReady(t, run)
 	kubernetesCheckSteering(t, run)
@@ -95,4 +90,15 @@ func TestKubernetesSidecarCorefileServes(t *testing.T) {
 	if m.Rcode != dns.RcodeNameError {
 		t.Errorf("cats.example.test.steerdns-demo.svc.cluster.local: %s, want NXDOMAIN from the cluster DNS", dns.RcodeToString[m.Rcode])
 	}
+}
+
+// kubernetesEtcdEnv returns the Service link variables through which the DNS pods find the
+// steerdns-etcd Service, pointing at etcd.
+func kubernetesEtcdEnv(t testing.TB, etcd *etcdtest.Server) map[string]string {
+	t.Helper()
+	u, err := url.Parse(etcd.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"STEERDNS_ETCD_SERVICE_HOST": u.Hostname(), "STEERDNS_ETCD_SERVICE_PORT": u.Port()}
 }

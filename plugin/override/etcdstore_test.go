@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	golog "log"
 	"strings"
 	"sync"
 	"testing"
@@ -233,6 +235,7 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	if _, err := b.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	logs := etcdCaptureLog(t)
 	ch := etcdWatchInto(t, b)
 
 	etcd.Stop()
@@ -261,7 +264,46 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	if got := etcdAwaitRevision(t, ch, 2); len(enabledIDs(&got)) != 1 {
 		t.Fatalf("after recovery the watcher got %+v", got)
 	}
-	etcdWaitFor(t, func() bool { return etcdGaugeValue(t, storeReachable.WithLabelValues(b.String())) == 1 })
+	// a and b share the gauge's label (they have the same name): wait for b itself.
+	etcdWaitFor(t, func() bool { return b.reachable.Load() == reachUp })
+	if v := etcdGaugeValue(t, storeReachable.WithLabelValues(b.String())); v != 1 {
+		t.Errorf("store_reachable after etcd returned = %v, want 1", v)
+	}
+
+	// One line per transition and store (a and b have the same name), however many requests
+	// failed in between.
+	text := logs.String()
+	down := "[WARNING] plugin/override: " + b.String() + " is unreachable, answering from the last known state (revision 1)"
+	up := "[INFO] plugin/override: " + b.String() + " is reachable again"
+	if strings.Count(text, down) != 2 || strings.Count(text, up) != 2 {
+		t.Errorf("log of stores a and b, want two %q and two %q:\n%s", down, up, text)
+	}
+}
+
+// etcdLog is a log output that tests can read while the store's goroutines write to it.
+type etcdLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *etcdLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *etcdLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// etcdCaptureLog sends the plugin log to a buffer until the test ends (log_test.go discards it).
+func etcdCaptureLog(t *testing.T) *etcdLog {
+	l := &etcdLog{}
+	golog.SetOutput(l)
+	t.Cleanup(func() { golog.SetOutput(io.Discard) })
+	return l
 }
 
 // A replica that starts while etcd is down gets ErrUnavailable from Load, and works once etcd
