@@ -206,7 +206,9 @@ func TestAPIEvents(t *testing.T) {
 	if got := next(); got != `data: {"revision":0}` {
 		t.Errorf("first event %q", got)
 	}
+	created := make(chan struct{})
 	go func() {
+		defer close(created)
 		time.Sleep(10 * time.Millisecond)
 		if _, err := tab.create(context.Background(), tester, Override{Name: "cats.example.test", Addresses: []string{"127.0.0.2"}}); err != nil {
 			t.Error(err)
@@ -215,4 +217,5 @@ func TestAPIEvents(t *testing.T) {
 	if got := next(); got != `data: {"revision":1}` {
 		t.Errorf("event after a change %q", got)
 	}
+	<-created // the audit entry is written after the event; let it land before cleanup
 }

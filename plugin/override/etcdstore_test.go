@@ -254,7 +254,13 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	}
 
 	etcd.Restart(t)
-	st, err := a.Update(ctx, etcdEnableUpdate("one"))
+	// The client reconnects with a backoff: like an operator, retry a 503 for a while.
+	var st State
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if st, err = a.Update(ctx, etcdEnableUpdate("one")); err == nil || !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("update after etcd returned: %v", err)
 	}
