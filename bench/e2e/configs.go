@@ -16,24 +16,22 @@ type Config struct {
 // ratios refer to ("cache + file"). backends are the web servers healthcheck probes.
 func configs(backends []string) []Config {
 	overrideBlock := `override {
-        store file overrides.json
-        override pin-other other.example.test 127.0.0.9 {
-            group other.example.test
-        }
+        store overrides.json
+        declare pin-other other.example.test 127.0.0.9 group other
     }`
 	weightedBlock := `weighted {
-        cats.example.test 127.0.0.2 4
-        cats.example.test 127.0.0.3 2
-        cats.example.test 127.0.0.4 1
-        cats.example.test 127.0.0.5 1
+        weight cats.example.test 127.0.0.2 4 127.0.0.3 2 127.0.0.4 1 127.0.0.5 1
     }`
-	var hc strings.Builder
-	hc.WriteString("healthcheck {\n        check http {\n            interval 1s\n        }\n")
+	var addrs []string
+	port := ""
 	for _, b := range backends {
-		fmt.Fprintf(&hc, "        target cats.example.test %s\n", b)
+		host, p, _ := strings.Cut(b, ":")
+		addrs, port = append(addrs, host), p
 	}
-	hc.WriteString("    }")
-	healthBlock := hc.String()
+	healthBlock := fmt.Sprintf(`healthcheck {
+        check web http port %s interval 1s
+        name cats.example.test %s
+    }`, port, strings.Join(addrs, " "))
 
 	return []Config{
 		{Name: "file", Blocks: ""},

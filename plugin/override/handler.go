@@ -10,6 +10,8 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
 
 // Handler answers A and AAAA queries for names that an enabled override pins, and passes
@@ -27,19 +29,19 @@ func (h *Handler) Name() string { return pluginName }
 // the name) does no allocation: it is what almost every query takes.
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) != 1 {
-		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
 	q := r.Question[0]
 	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || q.Qclass != dns.ClassINET {
-		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
 	pins := h.tab.snap.Load().lookup(strings.ToLower(q.Name))
 	if pins == nil {
-		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
 	p := choose(pins, func() netip.Addr { return clientAddr(w) })
 	if p == nil {
-		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
 	m := h.answer(ctx, w, r, p)
 	p.served.Inc()
