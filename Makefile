@@ -18,7 +18,7 @@ run: build
 
 # deps installs what the tests need on a fresh machine (Debian): nothing is assumed.
 deps:
-	@./.ci/deps
+	@./.ci/deps chromium
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

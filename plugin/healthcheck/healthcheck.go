@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
 
@@ -40,6 +41,9 @@ type HealthCheck struct {
 	stop       chan struct{}
 	done       chan struct{}
 	unregister func()
+	// republish, while set, publishes again at the end of a throttle window if dirty.
+	republish *time.Timer
+	dirty     bool
 
 	found chan discovery // addresses seen in answers and not probed yet
 }
@@ -204,18 +208,17 @@ func hasUpper(s string) bool {
 	return false
 }
 
-// verdictChanged implements subscriber: publish a snapshot with the new verdict.
-func (hc *HealthCheck) verdictChanged() {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	hc.publish()
-}
-
 // publish builds and swaps in a new snapshot. hc.mu must be held.
 func (hc *HealthCheck) publish() {
 	s := newSnapshot()
 	for k, p := range hc.probers {
-		s.set(k, verdict{state: p.state(), seen: hc.discovered[k]})
+		m := s.verdicts[k.check]
+		if m == nil {
+			// Sized for all targets up front: growing a map of thousands is most of the cost.
+			m = make(verdicts, len(hc.probers))
+			s.verdicts[k.check] = m
+		}
+		m[k.addr.As16()] = verdict{state: p.state(), seen: hc.discovered[k]}
 	}
 	hc.snap.Store(hc.withListed(s))
 }

@@ -62,6 +62,7 @@ func (hc *HealthCheck) OnShutdown() error {
 		return nil
 	}
 	hc.running = false
+	hc.stopWindow()
 	close(hc.stop)
 	done, ps, unregister := hc.done, hc.probers, hc.unregister
 	hc.probers, hc.discovered = map[targetKey]*Prober{}, map[targetKey]*atomic.Int64{}

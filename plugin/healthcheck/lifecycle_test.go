@@ -98,13 +98,15 @@ func TestProbersShared(t *testing.T) {
 		t.Fatal("two instances run two probers for the same target and check")
 	}
 	a.OnShutdown()
-	select {
-	case <-pb.done:
+	if pb.ctx.Err() != nil {
 		t.Fatal("prober stopped while an instance still uses it")
-	case <-time.After(100 * time.Millisecond):
 	}
+	last := pb.view().LastCheck
+	waitUntil(t, "a probe after the first instance left", func() bool { return pb.view().LastCheck.After(last) })
 	b.OnShutdown()
-	<-pb.done
+	if pb.ctx.Err() == nil {
+		t.Fatal("prober still running after both instances left")
+	}
 	waitUntil(t, "goroutines to return", func() bool { return runtime.NumGoroutine() <= before+1 })
 }
 

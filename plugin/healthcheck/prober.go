@@ -27,8 +27,15 @@ type Prober struct {
 
 	probe   probeFunc
 	release func()
+	ctx     context.Context // ends when the prober stops, aborting a probe in flight
 	cancel  context.CancelFunc
-	done    chan struct{}
+
+	// The next probe is a timer, not a sleeping goroutine: with thousands of targets, a
+	// goroutine each would hold megabytes of stacks that do nothing but wait.
+	timerMu  sync.Mutex // guards timer and stopped
+	timer    *time.Timer
+	stopped  bool
+	inflight sync.WaitGroup // the probe running now, if any
 
 	mu sync.Mutex // guards st
 	st status
@@ -53,14 +60,12 @@ func acquire(addr netip.Addr, ck *Check, host string, s subscriber) *Prober {
 		p.subs[s] = struct{}{}
 		return p
 	}
-	p := &Prober{addr: addr, check: ck, host: host, key: key, done: make(chan struct{}),
-		subs: map[subscriber]struct{}{s: {}}}
+	p := &Prober{addr: addr, check: ck, host: host, key: key, subs: map[subscriber]struct{}{s: {}}}
 	p.probe, p.release = newProbe(addr, ck, host)
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	probers.m[key] = p
 	targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(-1)
-	go p.run(ctx)
+	p.start()
 	return p
 }
 
@@ -77,27 +82,48 @@ func (p *Prober) unsubscribe(s subscriber) {
 	if !last {
 		return
 	}
-	p.cancel()
-	<-p.done
+	p.stop()
 	p.release()
 	targetUp.DeleteLabelValues(p.addr.String(), p.check.Name)
 }
 
-func (p *Prober) run(ctx context.Context) {
-	defer close(p.done)
-	// The first probe waits a random part of the jitter window, so that a fleet of targets
-	// configured together is not probed in one burst.
-	t := time.NewTimer(time.Duration(rand.Float64() * p.check.Jitter * float64(p.check.Interval)))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		p.probeOnce(ctx)
-		t.Reset(p.nextWait())
+// start arms the first probe. It waits a random part of the jitter window, so that a fleet
+// of targets configured together is not probed in one burst.
+func (p *Prober) start() {
+	p.timerMu.Lock()
+	defer p.timerMu.Unlock()
+	p.timer = time.AfterFunc(time.Duration(rand.Float64()*p.check.Jitter*float64(p.check.Interval)), p.tick)
+}
+
+// tick runs one probe, in the timer's goroutine, and arms the next one once it is done: at
+// most one probe of a target is ever in flight.
+func (p *Prober) tick() {
+	p.timerMu.Lock()
+	if p.stopped {
+		p.timerMu.Unlock()
+		return
 	}
+	p.inflight.Add(1)
+	p.timerMu.Unlock()
+	defer p.inflight.Done()
+
+	p.probeOnce(p.ctx)
+
+	p.timerMu.Lock()
+	if !p.stopped {
+		p.timer.Reset(p.nextWait())
+	}
+	p.timerMu.Unlock()
+}
+
+// stop disarms the next probe, aborts the one in flight and waits until it has returned.
+func (p *Prober) stop() {
+	p.timerMu.Lock()
+	p.stopped = true
+	p.timer.Stop()
+	p.timerMu.Unlock()
+	p.cancel()
+	p.inflight.Wait()
 }
 
 // nextWait is the interval, moved at random by up to ±jitter of itself.

@@ -49,12 +49,29 @@ func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	return dns.RcodeSuccess, nil
 }
 
+// pinnedReply holds a pinned answer of the usual size (one address) in one allocation: the
+// message, its question and answer sections and the record itself.
+type pinnedReply struct {
+	msg      dns.Msg
+	question [1]dns.Question
+	answer   [1]dns.RR
+	a        dns.A
+	aaaa     dns.AAAA
+}
+
 // answer builds the pinned reply. A query for a family the override lacks gets NOERROR with no
 // answer, so that a dual-stack client cannot slip past the pin through the other family.
 func (h *Handler) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, p *pin) *dns.Msg {
 	q := r.Question[0]
-	m := new(dns.Msg)
-	m.SetReply(r)
+	buf := new(pinnedReply)
+	m := &buf.msg
+	// What SetReply does, with the question section in buf rather than a new slice.
+	m.Id, m.Response, m.Opcode = r.Id, true, r.Opcode
+	if m.Opcode == dns.OpcodeQuery {
+		m.RecursionDesired, m.CheckingDisabled = r.RecursionDesired, r.CheckingDisabled
+	}
+	buf.question[0] = q
+	m.Question = buf.question[:]
 	m.Authoritative = true
 	hdr := dns.RR_Header{Name: q.Name, Rrtype: q.Qtype, Class: dns.ClassINET, Ttl: h.ttl}
 	switch {
@@ -65,15 +82,27 @@ func (h *Handler) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 			m.Rcode = res.Rcode
 			m.Answer = append(m.Answer, res.Answer...)
 		}
+	case q.Qtype == dns.TypeA && len(p.a) == 1:
+		buf.a = dns.A{Hdr: hdr, A: p.a[0]}
+		buf.answer[0] = &buf.a
+		m.Answer = buf.answer[:]
+	case q.Qtype == dns.TypeAAAA && len(p.aaaa) == 1:
+		buf.aaaa = dns.AAAA{Hdr: hdr, AAAA: p.aaaa[0]}
+		buf.answer[0] = &buf.aaaa
+		m.Answer = buf.answer[:]
 	case q.Qtype == dns.TypeA && len(p.a) > 0:
 		m.Answer = make([]dns.RR, len(p.a))
+		as := make([]dns.A, len(p.a))
 		for i, ip := range p.a {
-			m.Answer[i] = &dns.A{Hdr: hdr, A: ip}
+			as[i] = dns.A{Hdr: hdr, A: ip}
+			m.Answer[i] = &as[i]
 		}
 	case q.Qtype == dns.TypeAAAA && len(p.aaaa) > 0:
 		m.Answer = make([]dns.RR, len(p.aaaa))
+		aaaas := make([]dns.AAAA, len(p.aaaa))
 		for i, ip := range p.aaaa {
-			m.Answer[i] = &dns.AAAA{Hdr: hdr, AAAA: ip}
+			aaaas[i] = dns.AAAA{Hdr: hdr, AAAA: ip}
+			m.Answer[i] = &aaaas[i]
 		}
 	}
 	return m

@@ -30,6 +30,9 @@ type snapshot struct {
 	// suffixes lists the wildcard domains with a leading dot (".example.test."), longest
 	// first, when there are few: comparing a few suffixes beats hashing every parent name.
 	suffixes []string
+	// wildDepths has bit n set when a wildcard domain has n labels (63: 63 or more), so that
+	// a long list of wildcards is probed only at the depths where one can be.
+	wildDepths uint64
 }
 
 // maxSuffixScan is how many wildcards are tried by suffix comparison before lookups fall
@@ -46,11 +49,14 @@ func newSnapshot(st State) *snapshot {
 			continue
 		}
 		p := newPin(o)
-		index, name := s.exact, o.Name
+		name := o.Name
 		if len(name) > 2 && name[:2] == "*." {
-			index, name = s.wild, name[2:]
+			name = name[2:]
+			s.wild[name] = append(s.wild[name], p)
+			s.wildDepths |= 1 << min(dns.CountLabel(name), 63)
+			continue
 		}
-		index[name] = append(index[name], p)
+		s.exact[name] = append(s.exact[name], p)
 	}
 	if len(s.wild) <= maxSuffixScan {
 		for domain := range s.wild {
@@ -113,9 +119,11 @@ func (s *snapshot) lookup(name string) []*pin {
 		return nil
 	}
 	off, end := dns.NextLabel(name, 0)
-	for !end {
-		if pins, ok := s.wild[name[off:]]; ok {
-			return pins
+	for depth := dns.CountLabel(name) - 1; !end; depth-- {
+		if s.wildDepths&(1<<min(depth, 63)) != 0 {
+			if pins, ok := s.wild[name[off:]]; ok {
+				return pins
+			}
 		}
 		off, end = dns.NextLabel(name, off)
 	}

@@ -2,7 +2,6 @@ package rrotate
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 )
 
@@ -13,6 +12,11 @@ const shardCount = 64
 // counters counts answers per (name, type) in bounded memory. When a shard is full, an
 // arbitrary name is forgotten to make room; that name's rotation restarts at its first
 // record, which is the only visible effect of the bound.
+//
+// A counter is keyed by a seeded 64-bit hash of the lower-case name and the type, not by the
+// name: one hash then picks the shard and finds the counter, where a string key was hashed
+// twice. Two names whose hashes collide (odds of about n²/2⁶⁵ for n names) would share a
+// counter: each still rotates, just not from its own count.
 type counters struct {
 	seed     maphash.Seed
 	perShard int
@@ -21,29 +25,21 @@ type counters struct {
 
 type shard struct {
 	mu    sync.Mutex
-	count map[counterKey]uint64
-}
-
-type counterKey struct {
-	name  string
-	qtype uint16
+	count map[uint64]uint64
 }
 
 func newCounters(maxNames int) *counters {
 	c := &counters{seed: maphash.MakeSeed(), perShard: max(1, maxNames/shardCount)}
 	for i := range c.shards {
-		c.shards[i].count = make(map[counterKey]uint64)
+		c.shards[i].count = make(map[uint64]uint64)
 	}
 	return c
 }
 
 // next returns how many answers for (name, qtype) came before this one.
 func (c *counters) next(name string, qtype uint16) uint64 {
-	if hasUpper(name) { // names are case-insensitive; most queries are lower case already
-		name = strings.ToLower(name)
-	}
-	k := counterKey{name, qtype}
-	s := &c.shards[maphash.String(c.seed, name)%shardCount]
+	k := c.key(name, qtype)
+	s := &c.shards[k%shardCount]
 	s.mu.Lock()
 	n, ok := s.count[k]
 	if !ok && len(s.count) >= c.perShard {
@@ -56,6 +52,26 @@ func (c *counters) next(name string, qtype uint16) uint64 {
 	s.count[k] = n + 1
 	s.mu.Unlock()
 	return n
+}
+
+// key hashes the lower-case form of name, without allocating, and mixes in qtype.
+func (c *counters) key(name string, qtype uint16) uint64 {
+	var h uint64
+	if hasUpper(name) && len(name) <= 255 { // names are case-insensitive; most arrive in lower case
+		var buf [255]byte
+		b := buf[:len(name)]
+		for i := 0; i < len(name); i++ {
+			ch := name[i]
+			if 'A' <= ch && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			b[i] = ch
+		}
+		h = maphash.Bytes(c.seed, b)
+	} else {
+		h = maphash.String(c.seed, name) // lower case already, or too long to be a DNS name
+	}
+	return h ^ uint64(qtype)*0x9e3779b97f4a7c15
 }
 
 // len reports how many names are tracked.

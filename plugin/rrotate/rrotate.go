@@ -4,11 +4,13 @@ package rrotate
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/metrics"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
@@ -20,6 +22,26 @@ type RRotate struct {
 	zones    []string
 	types    map[uint16]bool
 	counters *counters
+
+	// lastServer holds the rotations counter of the server last seen: resolving a labelled counter
+	// hashes its label on every query, and a plugin instance nearly always serves one server.
+	lastServer atomic.Pointer[serverCounter]
+}
+
+// serverCounter is the rotations counter of one server.
+type serverCounter struct {
+	server  string
+	counter prometheus.Counter
+}
+
+// rotations returns the rotations counter of server.
+func (r *RRotate) rotations(server string) prometheus.Counter {
+	if sc := r.lastServer.Load(); sc != nil && sc.server == server {
+		return sc.counter
+	}
+	sc := &serverCounter{server: server, counter: rotations.WithLabelValues(server)}
+	r.lastServer.Store(sc)
+	return sc.counter
 }
 
 // ServeDNS implements the plugin.Handler interface.
@@ -47,7 +69,7 @@ type rotateWriter struct {
 // WriteMsg implements dns.ResponseWriter.
 func (w *rotateWriter) WriteMsg(res *dns.Msg) error {
 	if out := w.rotate.rotated(res, &w.reply); out != nil {
-		rotations.WithLabelValues(w.server).Inc()
+		w.rotate.rotations(w.server).Inc()
 		return w.ResponseWriter.WriteMsg(out)
 	}
 	return w.ResponseWriter.WriteMsg(res)
