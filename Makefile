@@ -28,8 +28,19 @@ check:
 test: deps check build
 	$(GO) test -race -timeout 30m ./...
 
+# bench measures, in one run on this machine: the query path of every plugin (Go benchmarks),
+# 10,000 health-check targets, and the built coredns end to end under dnsperf with each
+# Corefile of bench/e2e, alternated; it writes BENCHMARKS.md. About 10 minutes; loopback only.
+BENCH_ROUNDS ?= 3
+BENCH_DURATION ?= 10s
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./plugin/...
+	@./.ci/deps dnsperf
+	@mkdir -p bin/bench
+	$(GO) test -run '^$$' -bench . -benchmem ./plugin/... > bin/bench/go.txt; status=$$?; cat bin/bench/go.txt; exit $$status
+	$(GO) run ./bench/healthload -out bin/bench/healthload.md
+	$(GO) run ./bench/e2e -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION) \
+		-gobench bin/bench/go.txt -healthload bin/bench/healthload.md -notes bench/notes.md \
+		-command "make bench BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_DURATION=$(BENCH_DURATION)" -out BENCHMARKS.md
 
 clean:
 	rm -rf coredns bin

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,7 +22,11 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of one dnsperf run")
 	rounds := flag.Int("rounds", 3, "how many times each configuration is measured, alternated")
 	only := flag.String("only", "", "comma-separated configuration names to run (default all)")
-	out := flag.String("out", "", "write the markdown report to this file as well as stdout")
+	out := flag.String("out", "", "write the report (all of BENCHMARKS.md) to this file as well as stdout")
+	goBench := flag.String("gobench", "", "output of `go test -bench -benchmem` to include in the report")
+	healthLoad := flag.String("healthload", "", "report of bench/healthload to include")
+	notes := flag.String("notes", "", "markdown file appended to the report")
+	command := flag.String("command", "", "the command to name in the report (default: this one)")
 	serverCPU := flag.String("server-cpu", "0", "CPU list for coredns (taskset -c)")
 	loadCPU := flag.String("load-cpu", "1", "CPU list for dnsperf (taskset -c)")
 	flag.Parse()
@@ -34,6 +39,10 @@ func main() {
 		log.Fatalf("coredns binary: %v (run `make build` first)", err)
 	}
 
+	if *command == "" {
+		*command = "go run ./bench/e2e " + strings.Join(os.Args[1:], " ")
+	}
+	machineAtStart := machine() // before the load
 	backends, stop := startBackends()
 	defer stop()
 
@@ -50,7 +59,13 @@ func main() {
 	r := &runner{bin: bin, duration: *duration, serverCPU: *serverCPU, loadCPU: *loadCPU}
 	results := map[string][]Result{}
 	for round := 1; round <= *rounds; round++ {
-		for _, c := range selected {
+		// Every other round runs backwards (A B C, C B A, …), so that a configuration's place
+		// in a round does not bias it: a drift within rounds hits the first and last alike.
+		order := slices.Clone(selected)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, c := range order {
 			res, err := r.measure(c)
 			if err != nil {
 				log.Fatalf("%s: %v", c.Name, err)
@@ -60,7 +75,10 @@ func main() {
 		}
 	}
 
-	report := markdown(selected, results, *duration, *rounds)
+	report, err := document(*command, machineAtStart, markdown(selected, results, *duration, *rounds), *goBench, *healthLoad, *notes)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Print(report)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {

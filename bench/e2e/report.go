@@ -12,30 +12,94 @@ import (
 // baseline is the configuration ratios refer to.
 const baseline = "cache+file"
 
-// markdown renders the median of each configuration's rounds, with ratios to the baseline.
+// markdown renders the median of each configuration's rounds, with ratios to the baseline,
+// and says whether the chain meets its targets.
 func markdown(configs []Config, results map[string][]Result, duration time.Duration, rounds int) string {
 	var b strings.Builder
-	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "Measured %s on %s (%s, %d CPUs, %s), %d rounds of %s per configuration, alternated; medians shown.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), host, runtime.GOARCH, runtime.NumCPU(), cpuModel(), rounds, duration)
-	base := median(results[baseline], func(r Result) float64 { return r.QPS })
+	fmt.Fprintf(&b, "%d rounds of %s per configuration, alternated; medians shown. Ratios are to the median QPS of `%s`.\n\n", rounds, duration, baseline)
+	qps := func(name string) float64 { return median(results[name], func(r Result) float64 { return r.QPS }) }
+	base := qps(baseline)
 	b.WriteString("| configuration | QPS | × cache+file | avg latency µs | p99 latency µs | lost |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, c := range configs {
 		rs := results[c.Name]
-		qps := median(rs, func(r Result) float64 { return r.QPS })
 		ratio := "—"
 		if base > 0 {
-			ratio = fmt.Sprintf("%.3f", qps/base)
+			ratio = fmt.Sprintf("%.3f", qps(c.Name)/base)
 		}
 		lost := 0
 		for _, r := range rs {
 			lost += r.Lost
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.0f | %d |\n", c.Name, qps, ratio,
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.0f | %d |\n", c.Name, qps(c.Name), ratio,
 			median(rs, func(r Result) float64 { return r.AvgMicros }),
 			median(rs, func(r Result) float64 { return r.P99Micros }), lost)
 	}
+	full, lb := qps(fullChain), qps(loadbalanced)
+	if full > 0 && base > 0 && lb > 0 {
+		fmt.Fprintf(&b, "\nTargets: full chain %.3f× `cache+file` (target ≥ 0.95: %s), %.3f× `loadbalance+cache+file` (target ≥ 1.0: %s).\n",
+			full/base, verdict(full/base >= 0.95), full/lb, verdict(full/lb >= 1.0))
+	}
 	return b.String()
+}
+
+// The configurations the targets compare.
+const (
+	fullChain    = "full chain+cache+file"
+	loadbalanced = "loadbalance+cache+file"
+)
+
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "missed"
+}
+
+// document is the whole BENCHMARKS.md: the machine, the command, the end-to-end table and the
+// sections read from the files the other measurements wrote (skipped when not given).
+func document(command, machine, e2e, goBench, healthLoad, notes string) (string, error) {
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("Written by `bench/e2e` from one run of the command below; every figure in a table was measured in that run, side by side on the same machine. Shared machines are noisy: compare rows of one table, not figures across runs.\n\n")
+	fmt.Fprintf(&b, "- Command: `%s`\n- Measured: %s\n- Machine: %s\n\n", command, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine)
+	b.WriteString("## End to end: the built coredns under dnsperf\n\n")
+	b.WriteString("One zone, one query mix (mostly `cats.example.test` A with four addresses, the name the plugins act on; some AAAA, CNAME, single-address, NXDOMAIN and SOA queries), one coredns binary; only the Corefile changes. coredns and dnsperf are pinned to separate cores (taskset), on loopback.\n\n")
+	b.WriteString(e2e)
+	if goBench != "" {
+		table, err := goBenchTable(goBench)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("\n## Query paths: Go benchmarks\n\n`go test -run '^$' -bench . -benchmem ./plugin/...`, in the same run. A plugin's own cost is its figure minus the handler it wraps, which the benchmarks stub with one that allocates nothing.\n\n")
+		b.WriteString(table)
+	}
+	if healthLoad != "" {
+		data, err := os.ReadFile(healthLoad)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("\n## Health checking at scale\n\n`go run ./bench/healthload`: the built coredns with one healthcheck block of TCP checks on loopback targets (127.1.x.y, a few accepting, the rest refusing), measured from /proc over the window after a warm-up.\n\n")
+		b.Write(data)
+	}
+	if notes != "" {
+		data, err := os.ReadFile(notes)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("\n")
+		b.Write(data)
+	}
+	return b.String(), nil
+}
+
+// machine describes where the figures were taken.
+func machine() string {
+	host, _ := os.Hostname()
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	load, _ := os.ReadFile("/proc/loadavg")
+	return fmt.Sprintf("%s, %s, %d CPUs (%s), Linux %s, %s; load average at start %s",
+		host, runtime.GOARCH, runtime.NumCPU(), cpuModel(), strings.TrimSpace(string(kernel)), runtime.Version(),
+		strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 }
 
 func median(rs []Result, f func(Result) float64) float64 {

@@ -12,13 +12,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// responseWriter filters the response on its way up. It carries the room for a rebuilt
-// answer, so that a query whose answer health changes costs one allocation for both.
+// responseWriter filters the response on its way up. It is small: most answers pass as they
+// are, and the room for a rebuilt one is allocated only when health changes the answer.
 type responseWriter struct {
 	dns.ResponseWriter
 	hc  *HealthCheck
 	ctx context.Context
-	buf filtered
 }
 
 // WriteMsg implements dns.ResponseWriter. Errors, empty answers, transfers and every type
@@ -34,7 +33,7 @@ func (w *responseWriter) WriteMsg(res *dns.Msg) error {
 	if qt != dns.TypeA && qt != dns.TypeAAAA {
 		return w.ResponseWriter.WriteMsg(res)
 	}
-	out, outcome := w.hc.filter(res, qt, &w.buf)
+	out, outcome := w.hc.filter(res, qt, nil)
 	if outcome != unchanged {
 		w.hc.counters.count(metrics.WithServer(w.ctx), outcome)
 	}
@@ -53,8 +52,9 @@ const (
 	markBackupUp               // a backup that is up
 )
 
-// filter returns res itself when health changes nothing, or a new message built in out, and
-// the outcome for the metrics. res and its records are never modified.
+// filter returns res itself when health changes nothing, or a new message built in out (a new
+// one when out is nil), and the outcome for the metrics. res and its records are never
+// modified.
 func (hc *HealthCheck) filter(res *dns.Msg, qt uint16, out *filtered) (*dns.Msg, outcome) {
 	snap := hc.snap.Load()
 	if snap == nil {
@@ -180,16 +180,43 @@ func (hc *HealthCheck) judge(s state) bool {
 	return hc.cfg.unknownUp
 }
 
-// filtered holds a rebuilt message and room for its answer in one allocation.
+// filtered holds a rebuilt message and room for its answer.
 type filtered struct {
 	msg dns.Msg
-	rrs [6]dns.RR // a CNAME and five addresses fit; sized so the whole struct is a 240-byte allocation
+	rrs [6]dns.RR // a CNAME and five addresses fit
 }
+
+// filteredA and filteredAAAA add room for the copies of the records whose TTL is capped, so
+// that rebuilding an answer of common size is one allocation of at most 512 bytes (the
+// largest size the allocator serves without a header), for either family.
+type (
+	filteredA struct {
+		filtered
+		capped [4]dns.A
+	}
+	filteredAAAA struct {
+		filtered
+		capped [4]dns.AAAA
+	}
+)
 
 // rebuild returns a copy of res whose answer keeps the records marked markOther and keep
 // (every address for markAll), in their order. With capTTL, kept addresses get a TTL no
 // longer than the configured one, on copies of the records.
 func (hc *HealthCheck) rebuild(f *filtered, res *dns.Msg, marks []uint8, keep uint8, capTTL bool) *dns.Msg {
+	var (
+		as    []dns.A
+		aaaas []dns.AAAA
+	)
+	switch {
+	case f != nil:
+	case res.Question[0].Qtype == dns.TypeA:
+		fa := new(filteredA)
+		f, as = &fa.filtered, fa.capped[:0]
+	default:
+		fa := new(filteredAAAA)
+		f, aaaas = &fa.filtered, fa.capped[:0]
+	}
 	f.msg = *res
 	kept, toCap := 0, 0
 	for i, rr := range res.Answer {
@@ -206,9 +233,7 @@ func (hc *HealthCheck) rebuild(f *filtered, res *dns.Msg, marks []uint8, keep ui
 	if kept > len(f.rrs) {
 		answer = make([]dns.RR, 0, kept)
 	}
-	var as []dns.A
-	var aaaas []dns.AAAA
-	if capTTL && toCap > 0 {
+	if capTTL && toCap > max(cap(as), cap(aaaas)) {
 		if res.Question[0].Qtype == dns.TypeA {
 			as = make([]dns.A, 0, toCap)
 		} else {

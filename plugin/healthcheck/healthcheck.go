@@ -46,6 +46,8 @@ type HealthCheck struct {
 	dirty     bool
 
 	found chan discovery // addresses seen in answers and not probed yet
+
+	lead handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 }
 
 // targetKey is one (address, check) pair: the unit that has a verdict.
@@ -143,6 +145,7 @@ func (h *Handler) Name() string { return pluginName }
 // ServeDNS implements plugin.Handler. Only A and AAAA questions in the plugin's zones are
 // its concern; the rest goes straight on with the caller's writer.
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	h.lead.Pregrow()
 	if len(r.Question) == 0 {
 		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}

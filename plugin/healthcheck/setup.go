@@ -28,6 +28,7 @@ func setup(c *caddy.Controller) error {
 	}
 	hc := newHealthCheck(cfg)
 	c.OnStartup(hc.OnStartup)
+	c.OnStartup(func() error { hc.lead.Decide(dnsserver.GetConfig(c), pluginName); return nil })
 	c.OnShutdown(hc.OnShutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		return &Handler{HealthCheck: hc, Next: next}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"strings"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
@@ -20,6 +19,7 @@ type Handler struct {
 	Next plugin.Handler
 	ttl  uint32
 	tab  *table
+	lead handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 }
 
 // Name implements plugin.Handler.
@@ -28,6 +28,7 @@ func (h *Handler) Name() string { return pluginName }
 // ServeDNS implements plugin.Handler. The miss path (not A/AAAA, or no enabled override for
 // the name) does no allocation: it is what almost every query takes.
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	h.lead.Pregrow()
 	if len(r.Question) != 1 {
 		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
@@ -35,7 +36,7 @@ func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || q.Qclass != dns.ClassINET {
 		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}
-	pins := h.tab.snap.Load().lookup(strings.ToLower(q.Name))
+	pins := h.tab.snap.Load().lookupAnyCase(q.Name)
 	if pins == nil {
 		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
 	}

@@ -120,3 +120,25 @@ func TestLookupManyWildcards(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupAnyCase: a name in any case finds its pins, with and without wildcards.
+func TestLookupAnyCase(t *testing.T) {
+	for _, n := range []int{1, 500, 1000} { // no wildcard, five (a suffix scan), ten (a walk)
+		s := newSnapshot(scaleState(n))
+		if pins := s.lookupAnyCase("HOST0.Example.TEST."); pins == nil || pins[0].id != "o0" {
+			t.Errorf("%d overrides: mixed-case lookup of host0 found %v", n, pins)
+		}
+		if pins := s.lookupAnyCase("Dogs.Example.Test."); pins != nil {
+			t.Errorf("%d overrides: mixed-case lookup of dogs found %v", n, pins)
+		}
+	}
+	for _, n := range []int{500, 1000} {
+		s := newSnapshot(scaleState(n))
+		if pins := s.lookupAnyCase("A.Zone1.Example.Test."); pins == nil || pins[0].id != "o1" {
+			t.Errorf("%d overrides: mixed-case lookup under a wildcard found %v", n, pins)
+		}
+	}
+}
+
+// BenchmarkMissMixedCase is a miss for a client that randomises the case of names (0x20).
+func BenchmarkMissMixedCase(b *testing.B) { benchServe(b, "DoGs.ExAmPlE.tEsT.") }

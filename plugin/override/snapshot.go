@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -126,6 +127,41 @@ func (s *snapshot) lookup(name string) []*pin {
 			}
 		}
 		off, end = dns.NextLabel(name, off)
+	}
+	return nil
+}
+
+// lookupAnyCase is lookup for a name as a client sent it, in any case. Folding the case in a
+// buffer on the stack keeps a miss free of allocations for clients that randomise case
+// (0x20), unless there are so many wildcards that the walk by label needs a folded string.
+func (s *snapshot) lookupAnyCase(name string) []*pin {
+	upper := false
+	for i := 0; i < len(name) && !upper; i++ {
+		upper = 'A' <= name[i] && name[i] <= 'Z'
+	}
+	if !upper {
+		return s.lookup(name)
+	}
+	if len(s.wild) > maxSuffixScan || len(name) > 255 {
+		return s.lookup(strings.ToLower(name))
+	}
+	var buf [255]byte
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	// As lookup does; string(b) in a map index or a comparison does not allocate.
+	if pins, ok := s.exact[string(b)]; ok {
+		return pins
+	}
+	for _, suffix := range s.suffixes {
+		if len(b) > len(suffix) && string(b[len(b)-len(suffix):]) == suffix {
+			return s.wild[suffix[1:]]
+		}
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ type RRotate struct {
 	zones    []string
 	types    map[uint16]bool
 	counters *counters
+	lead     handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 
 	// lastServer holds the rotations counter of the server last seen: resolving a labelled counter
 	// hashes its label on every query, and a plugin instance nearly always serves one server.
@@ -46,6 +47,7 @@ func (r *RRotate) rotations(server string) prometheus.Counter {
 
 // ServeDNS implements the plugin.Handler interface.
 func (r *RRotate) ServeDNS(ctx context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
+	r.lead.Pregrow()
 	if len(req.Question) != 1 || !r.types[req.Question[0].Qtype] || plugin.Zones(r.zones).Matches(req.Question[0].Name) == "" {
 		return handoff.Next(r.Name(), r.Next, ctx, w, w, req)
 	}

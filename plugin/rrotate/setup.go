@@ -22,6 +22,7 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(name, err)
 	}
+	c.OnStartup(func() error { r.lead.Decide(dnsserver.GetConfig(c), name); return nil })
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		r.Next = next
 		return r

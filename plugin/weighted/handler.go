@@ -38,11 +38,14 @@ type Weighted struct {
 
 	stop chan struct{}
 	done sync.WaitGroup
+
+	lead handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 }
 
 // ServeDNS implements the plugin.Handler interface. A query for a name without weights goes
 // straight on, without allocating; others get a ResponseWriter that orders the answer.
 func (wt *Weighted) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	wt.lead.Pregrow()
 	if len(r.Question) != 1 {
 		return wt.next(ctx, w, w, r)
 	}

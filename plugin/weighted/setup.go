@@ -30,6 +30,7 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error("weighted", err)
 	}
 	c.OnStartup(wt.OnStartup)
+	c.OnStartup(func() error { wt.lead.Decide(dnsserver.GetConfig(c), "weighted"); return nil })
 	c.OnShutdown(wt.OnShutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		wt.Next = next
