@@ -35,6 +35,7 @@ func main() {
 	cpu := flag.String("cpu", "0", "CPU list for coredns (taskset -c)")
 	out := flag.String("out", "", "write the markdown report to this file as well as stdout")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of coredns over the window to this file")
+	heapProfile := flag.String("heapprofile", "", "write a heap profile of coredns at the end of the window to this file")
 	flag.Parse()
 	if *targets < 1 || *targets > 65000 {
 		log.Fatalf("-targets %d: want 1 to 65000", *targets)
@@ -52,7 +53,7 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	dnsPort, metricsPort, pprofPort := freePort(), freePort(), 0
-	if *profile != "" {
+	if *profile != "" || *heapProfile != "" {
 		pprofPort = freePort()
 	}
 	if err := os.WriteFile(filepath.Join(dir, "Corefile"), []byte(corefile(*targets, port, dnsPort, metricsPort, pprofPort, *interval)), 0o644); err != nil {
@@ -78,7 +79,7 @@ func main() {
 
 	cpu0, probes0, start := cpuTicks(pid), probeCount(metricsURL), time.Now()
 	profiled := make(chan error, 1)
-	if *profile != "" {
+	if *profile != "" && *heapProfile == "" {
 		go func() {
 			profiled <- fetch(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", pprofPort, int(window.Seconds())), *profile)
 		}()
@@ -98,6 +99,11 @@ func main() {
 
 	if err := <-profiled; err != nil {
 		log.Printf("cpu profile: %v", err)
+	}
+	if *heapProfile != "" {
+		if err := fetch(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", pprofPort), *heapProfile); err != nil {
+			log.Printf("heap profile: %v", err)
+		}
 	}
 	cpuShare := float64(cpu1-cpu0) / userHZ / elapsed * 100
 	report := fmt.Sprintf("| targets | interval | window | CPU (%% of one core) | RSS max | Go heap in use | goroutine stacks | probes/s |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n| %d | %s | %s | %.1f | %.0f MiB | %.0f MiB | %.0f MiB | %.0f |\n",

@@ -19,7 +19,7 @@ func (r *RRotate) rotated(res *dns.Msg, buf *reply) *dns.Msg {
 		return nil
 	}
 	q := res.Question[0]
-	if !r.types[q.Qtype] {
+	if !r.types.has(q.Qtype) {
 		return nil
 	}
 	owner, ok := finalOwner(res.Answer, q.Name)

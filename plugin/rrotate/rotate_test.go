@@ -30,9 +30,9 @@ func newRRotate(next plugin.Handler, types ...uint16) *RRotate {
 	if len(types) == 0 {
 		types = []uint16{dns.TypeA, dns.TypeAAAA}
 	}
-	r := &RRotate{Next: next, zones: []string{"."}, types: map[uint16]bool{}, counters: newCounters(1000)}
+	r := &RRotate{Next: next, zones: []string{"."}, types: nil, counters: newCounters(1000)}
 	for _, t := range types {
-		r.types[t] = true
+		r.types = r.types.with(t)
 	}
 	return r
 }

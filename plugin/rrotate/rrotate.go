@@ -20,13 +20,34 @@ type RRotate struct {
 	Next plugin.Handler
 
 	zones    []string
-	types    map[uint16]bool
+	types    typeSet
 	counters *counters
 	lead     handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 
 	// lastServer holds the rotations counter of the server last seen: resolving a labelled counter
 	// hashes its label on every query, and a plugin instance nearly always serves one server.
 	lastServer atomic.Pointer[serverCounter]
+}
+
+// typeSet is the record types that rotate. A list: there are a few, and scanning two or three
+// numbers is cheaper than hashing one on every query.
+type typeSet []uint16
+
+func (s typeSet) has(t uint16) bool {
+	for _, x := range s {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// with returns s with t in it.
+func (s typeSet) with(t uint16) typeSet {
+	if s.has(t) {
+		return s
+	}
+	return append(s, t)
 }
 
 // serverCounter is the rotations counter of one server.
@@ -48,7 +69,7 @@ func (r *RRotate) rotations(server string) prometheus.Counter {
 // ServeDNS implements the plugin.Handler interface.
 func (r *RRotate) ServeDNS(ctx context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
 	r.lead.Pregrow()
-	if len(req.Question) != 1 || !r.types[req.Question[0].Qtype] || plugin.Zones(r.zones).Matches(req.Question[0].Name) == "" {
+	if len(req.Question) != 1 || !r.types.has(req.Question[0].Qtype) || plugin.Zones(r.zones).Matches(req.Question[0].Name) == "" {
 		return handoff.Next(r.Name(), r.Next, ctx, w, w, req)
 	}
 	rw := &rotateWriter{ResponseWriter: w, rotate: r, server: metrics.WithServer(ctx)}

@@ -37,7 +37,7 @@ func setup(c *caddy.Controller) error {
 //	    max_names N
 //	}
 func parse(c *caddy.Controller) (*RRotate, error) {
-	r := &RRotate{types: map[uint16]bool{dns.TypeA: true, dns.TypeAAAA: true}}
+	r := &RRotate{types: typeSet{dns.TypeA, dns.TypeAAAA}}
 	maxNames := defaultMaxNames
 	seen := false
 	for c.Next() {
@@ -53,7 +53,7 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 				if len(args) == 0 {
 					return nil, c.ArgErr()
 				}
-				r.types = map[uint16]bool{}
+				r.types = nil
 				for _, a := range args {
 					t, ok := dns.StringToType[a]
 					if !ok {
@@ -62,7 +62,7 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 					if !rotatable(t) {
 						return nil, c.Errf("record type '%s' cannot be rotated", a)
 					}
-					r.types[t] = true
+					r.types = r.types.with(t)
 				}
 			case "max_names":
 				args := c.RemainingArgs()

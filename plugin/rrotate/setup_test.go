@@ -31,7 +31,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("parse(%q): types %v, want %v", tc.input, r.types, tc.types)
 		}
 		for _, typ := range tc.types {
-			if !r.types[typ] {
+			if !r.types.has(typ) {
 				t.Errorf("parse(%q): type %s not rotated", tc.input, dns.TypeToString[typ])
 			}
 		}
