@@ -174,8 +174,7 @@ func TestConsoleBrowserPhone(t *testing.T) {
 func TestConsoleBrowserToken(t *testing.T) {
 	s := consoleStart(t, "token s3cret-token")
 	if consoleIsUnauthorized(t, s.url) {
-		t.Skip("the console's guard demands the token for the page itself (GET /), so a browser cannot load it; " +
-			"console.go's guard must let GET / and /assets/ through without the token")
+		t.Fatal("the page itself demands the token, so a browser cannot load it")
 	}
 	if !consoleIsUnauthorized(t, s.url+"api/overrides") {
 		t.Fatal("the API answers without the token")

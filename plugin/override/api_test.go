@@ -154,12 +154,30 @@ func TestAPIBadInput(t *testing.T) {
 func TestAPIToken(t *testing.T) {
 	srv, _ := startAPI(t, "s3cret")
 	for _, token := range []string{"", "wrong"} {
-		status, _ := apiClient{t: t, base: srv.URL, token: token}.do("GET", "/api/overrides", "")
-		if status != http.StatusUnauthorized {
-			t.Errorf("token %q: status %d, want 401", token, status)
+		for _, route := range []struct{ method, path string }{
+			{"GET", "/api/overrides"}, {"POST", "/api/overrides"}, {"POST", "/api/overrides/x/enable"},
+			{"GET", "/api/audit"}, {"GET", "/api/health"}, {"GET", "/api/events"}, {"POST", "/"}, {"GET", "/api/"},
+		} {
+			status, _ := apiClient{t: t, base: srv.URL, token: token}.do(route.method, route.path, "")
+			if status != http.StatusUnauthorized {
+				t.Errorf("token %q: %s %s: status %d, want 401", token, route.method, route.path, status)
+			}
 		}
 	}
 	apiClient{t: t, base: srv.URL, token: "s3cret"}.want(200, "GET", "/api/overrides", "")
+
+	// The page and its assets hold no data; a browser loads them without a token and the page
+	// asks for it.
+	for _, path := range []string{"/", "/assets/app.js", "/assets/style.css"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s without a token: status %d, want 200", path, resp.StatusCode)
+		}
+	}
 }
 
 func TestAPIRefusesBrowsers(t *testing.T) {

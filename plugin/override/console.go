@@ -83,13 +83,20 @@ func (cs *consoleSet) stop(addr string) error {
 	return nil
 }
 
-// guard rejects what must not reach the API. With a token, every request must carry it as a
-// bearer token. Without one (loopback only), the Host must be a loopback name, so that a web
+// guard rejects what must not reach the API. With a token, every API request must carry it as
+// a bearer token. Without one (loopback only), the Host must be a loopback name, so that a web
 // page cannot reach the API through DNS rebinding, and a browser's cross-origin request is
 // refused by its Origin header. No cookies are used, so there is nothing to forge.
 func (c *console) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.token != "" {
+			if isPage(r) {
+				// The page and its assets hold no data, and a browser cannot send a bearer
+				// token when it loads a page: the page asks for the token and sends it
+				// with every API call.
+				next.ServeHTTP(w, r)
+				return
+			}
 			if !validBearer(r.Header.Get("Authorization"), c.token) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="override"`)
 				writeError(w, http.StatusUnauthorized, "", "missing or wrong bearer token")
@@ -105,6 +112,14 @@ func (c *console) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isPage reports whether r reads the console's page or one of its assets.
+func isPage(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/assets/")
 }
 
 func validBearer(header, token string) bool {
