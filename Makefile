@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build generate run test check bench deps clean
+.PHONY: all build generate run test check bench deps screenshots clean
 
 all: build
 
@@ -27,6 +27,10 @@ check:
 
 test: deps check build
 	$(GO) test -race -timeout 30m ./...
+
+# screenshots retakes docs/console*.png with the console's browser test.
+screenshots: deps
+	STEERDNS_SCREENSHOT=1 $(GO) test -count=1 -run 'TestConsoleBrowser' ./test/
 
 # bench measures, in one run on this machine: the query path of every plugin (Go benchmarks),
 # 10,000 health-check targets, and the built coredns end to end under dnsperf with each
