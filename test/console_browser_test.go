@@ -113,7 +113,7 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Run("health", func(t *testing.T) {
 		consoleUntil(t, ctx, "four targets up",
 			`document.querySelectorAll("#health tr[data-target] .state.up").length === 4`)
-		s.web.stop("127.0.0.5")
+		s.web.Stop("127.0.0.5")
 		consoleUntil(t, ctx, "127.0.0.5 down in the health panel",
 			`document.querySelector("#health tr[data-target='127.0.0.5'] .state").textContent === "down"`)
 		consoleUntil(t, ctx, "the transition listed",

@@ -3,13 +3,11 @@ package test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,75 +24,11 @@ const consoleChromium = "/usr/bin/chromium"
 // consoleWait bounds every wait for the page or the DNS server. Generous: the machine is shared.
 const consoleWait = 15 * time.Second
 
-// consoleWeb is a set of real web servers, one per loopback address, all on one port, each
-// answering "server N" like the demo's, and each stoppable on its own.
-type consoleWeb struct {
-	port int
-	mu   sync.Mutex
-	srvs map[string]*http.Server
-}
-
-func consoleStartWeb(t *testing.T, ips ...string) *consoleWeb {
-	t.Helper()
-	for range 20 {
-		w := &consoleWeb{srvs: map[string]*http.Server{}}
-		if err := w.listenAll(ips); err == nil {
-			t.Cleanup(w.stopAll)
-			return w
-		}
-		w.stopAll()
-	}
-	t.Fatalf("no port free on all of %v", ips)
-	return nil
-}
-
-func (w *consoleWeb) listenAll(ips []string) error {
-	for i, ip := range ips {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(w.port)))
-		if err != nil {
-			return err
-		}
-		if i == 0 {
-			w.port = l.Addr().(*net.TCPAddr).Port
-		}
-		n := i + 1
-		srv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
-			fmt.Fprintf(rw, "server %d\n", n)
-		})}
-		w.mu.Lock()
-		w.srvs[ip] = srv
-		w.mu.Unlock()
-		go srv.Serve(l)
-	}
-	return nil
-}
-
-// stop closes the web server on ip: its port refuses connections from now on.
-func (w *consoleWeb) stop(ip string) {
-	w.mu.Lock()
-	srv := w.srvs[ip]
-	delete(w.srvs, ip)
-	w.mu.Unlock()
-	if srv != nil {
-		srv.Close()
-	}
-}
-
-func (w *consoleWeb) stopAll() {
-	w.mu.Lock()
-	srvs := w.srvs
-	w.srvs = map[string]*http.Server{}
-	w.mu.Unlock()
-	for _, srv := range srvs {
-		srv.Close()
-	}
-}
-
 // consoleSetup is a running CoreDNS with file, override (console on a free loopback port, the
 // demo's four servers declared in group cats) and healthcheck probing four real web servers.
 type consoleSetup struct {
 	srv      *harness.Server
-	web      *consoleWeb
+	web      *harness.Web
 	url      string // the console, http://127.0.0.1:PORT/
 	corefile string
 }
@@ -102,20 +36,12 @@ type consoleSetup struct {
 func consoleStart(t *testing.T, overrideExtra string) *consoleSetup {
 	t.Helper()
 	dir := t.TempDir()
-	zone := filepath.Join(dir, "example.test.zone")
-	err := os.WriteFile(zone, []byte(`$ORIGIN example.test.
-@     3600 IN SOA ns.example.test. hostmaster.example.test. 1 7200 3600 1209600 3600
-@     3600 IN NS  ns.example.test.
-ns    3600 IN A   127.0.0.1
-cats  300 IN A    127.0.0.2
+	zone := harness.ZoneFile(t, dir, `cats  300 IN A    127.0.0.2
 cats  300 IN A    127.0.0.3
 cats  300 IN A    127.0.0.4
 cats  300 IN A    127.0.0.5
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := consoleStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+`)
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
 	port := harness.FreePort(t)
 	corefile := fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
@@ -134,7 +60,7 @@ cats  300 IN A    127.0.0.5
     }
     cache 30
     file %s
-}`, filepath.Join(dir, "overrides.json"), port, overrideExtra, web.port, zone)
+}`, filepath.Join(dir, "overrides.json"), port, overrideExtra, web.Port, zone)
 	return &consoleSetup{srv: harness.Start(t, corefile), web: web, url: fmt.Sprintf("http://127.0.0.1:%d/", port), corefile: corefile}
 }
 

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -56,20 +54,11 @@ func etcdCorefile(endpoint, prefix string, consolePort int, zone, extra string) 
 // etcdZone writes the demo's zone: cats has four IPv4 addresses.
 func etcdZone(t *testing.T) string {
 	t.Helper()
-	zone := `$ORIGIN example.test.
-@     3600 IN SOA ns.example.test. hostmaster.example.test. 1 7200 3600 1209600 3600
-@     3600 IN NS  ns.example.test.
-ns    3600 IN A   127.0.0.1
-cats  300 IN A    127.0.0.2
+	return harness.ZoneFile(t, t.TempDir(), `cats  300 IN A    127.0.0.2
 cats  300 IN A    127.0.0.3
 cats  300 IN A    127.0.0.4
 cats  300 IN A    127.0.0.5
-`
-	path := filepath.Join(t.TempDir(), "example.test.zone")
-	if err := os.WriteFile(path, []byte(zone), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`)
 }
 
 // etcdStartReplica starts one replica on etcd under prefix.

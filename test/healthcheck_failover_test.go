@@ -12,8 +12,8 @@ import (
 // TestHealthcheckDeadAddressLeaves stops one primary web server: its address leaves the
 // answer with a capped TTL, the backup stays hidden, and the address returns after rise.
 func TestHealthcheckDeadAddressLeaves(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
-	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.port,
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.Port,
 		"name cats.example.test 127.0.0.2 127.0.0.3 127.0.0.4 backup 127.0.0.5"))
 
 	ttl, _ := healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3", "127.0.0.4")
@@ -21,7 +21,7 @@ func TestHealthcheckDeadAddressLeaves(t *testing.T) {
 		t.Fatalf("healthy answer TTL %d, want the zone's TTL (uncapped)", ttl)
 	}
 
-	web.stop("127.0.0.3")
+	web.Stop("127.0.0.3")
 	ttl, _ = healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.4")
 	if ttl > 10 {
 		t.Errorf("filtered answer TTL %d, want at most 10", ttl)
@@ -34,40 +34,40 @@ func TestHealthcheckDeadAddressLeaves(t *testing.T) {
 		t.Errorf("over TCP: %v TTL %d, want [127.0.0.2 127.0.0.4] with TTL at most 10", got, healthcheckMinTTL(r))
 	}
 
-	web.start("127.0.0.3")
+	web.Start("127.0.0.3")
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3", "127.0.0.4")
 }
 
 // TestHealthcheckBackupTakesOver kills every primary: the backup serves, then the
 // primaries return and the backup is hidden again.
 func TestHealthcheckBackupTakesOver(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
-	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.port,
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.Port,
 		"name cats.example.test 127.0.0.2 127.0.0.3 backup 127.0.0.4 127.0.0.5"))
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
 
-	web.stop("127.0.0.2")
-	web.stop("127.0.0.3")
+	web.Stop("127.0.0.2")
+	web.Stop("127.0.0.3")
 	ttl, _ := healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.4", "127.0.0.5")
 	if ttl > 10 {
 		t.Errorf("backup answer TTL %d, want at most 10", ttl)
 	}
-	web.stop("127.0.0.5")
+	web.Stop("127.0.0.5")
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.4")
 
-	web.start("127.0.0.3")
+	web.Start("127.0.0.3")
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.3")
 }
 
 // TestHealthcheckFailOpen kills everything: by default every address is answered, with the
 // TTL capped so that resolvers come back soon.
 func TestHealthcheckFailOpen(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
-	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.port,
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.Port,
 		"name cats.example.test 127.0.0.2 127.0.0.3 backup 127.0.0.4 127.0.0.5\n ttl 7"))
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
 
-	web.stopAll()
+	web.StopAll()
 	// All down looks like "backups only" for a moment if the primaries fall first; wait for
 	// the final state, which must be all four.
 	ttl, _ := healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")

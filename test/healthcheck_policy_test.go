@@ -15,12 +15,12 @@ import (
 // TestHealthcheckAllDownServfail answers SERVFAIL when every address is down and the policy
 // says so, and the normal answer once a server is back.
 func TestHealthcheckAllDownServfail(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3")
-	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.port,
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3")
+	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.Port,
 		"name cats.example.test 127.0.0.2 backup 127.0.0.3 127.0.0.4 127.0.0.5\n all_down servfail"))
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2")
 
-	web.stopAll()
+	web.StopAll()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r := srv.Query(t, "cats.example.test", dns.TypeA)
@@ -32,18 +32,18 @@ func TestHealthcheckAllDownServfail(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	web.start("127.0.0.3")
+	web.Start("127.0.0.3")
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.3")
 }
 
 // TestHealthcheckAllDownStaticAnswer serves the Corefile's sorry-server address when every
 // address is down.
 func TestHealthcheckAllDownStaticAnswer(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2")
-	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.port,
+	web := harness.StartWeb(t, "127.0.0.2")
+	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.Port,
 		"name cats.example.test 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5\n all_down answer 127.0.0.99 ::99"))
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2")
-	web.stop("127.0.0.2")
+	web.Stop("127.0.0.2")
 	ttl, _ := healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.99")
 	if ttl > 10 {
 		t.Errorf("static answer TTL %d, want at most 10", ttl)
@@ -89,11 +89,11 @@ func TestHealthcheckTCPCheck(t *testing.T) {
 // TestHealthcheckDiscovery lists no names: addresses seen in answers get probed with the
 // template check, and the dead one leaves the answer.
 func TestHealthcheckDiscovery(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
-	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.port, "discover web expire 1m"))
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	srv := harness.Start(t, healthcheckCorefile(healthcheckZone(t), web.Port, "discover web expire 1m"))
 	// 127.0.0.5 has no server: once discovered and probed it leaves the answer.
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3", "127.0.0.4")
-	web.stop("127.0.0.4")
+	web.Stop("127.0.0.4")
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
 	// Names not seen before are discovered too: dogs has no servers, so it fails open.
 	healthcheckWaitFor(t, srv, "dogs.example.test", "127.0.0.6", "127.0.0.7")

@@ -13,7 +13,7 @@ import (
 // two intervals so that every reload really stops old probers and starts new ones, and
 // checks that the goroutine count comes back to where it was.
 func TestHealthcheckReloadLeaksNothing(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
 	zone := healthcheckZone(t)
 	corefile := func(interval string) string {
 		return fmt.Sprintf(`example.test:0 {
@@ -26,7 +26,7 @@ func TestHealthcheckReloadLeaksNothing(t *testing.T) {
         discover web
     }
     file %s
-}`, web.port, interval, web.port, interval, zone)
+}`, web.Port, interval, web.Port, interval, zone)
 	}
 	srv := harness.Start(t, corefile("100ms"))
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")

@@ -14,7 +14,7 @@ import (
 // starts again to the first answer with it. The figures are logged (go test -v); only a
 // generous bound is asserted, because shared machines are noisy.
 func TestHealthcheckFailoverTime(t *testing.T) {
-	web := healthcheckStartWeb(t, "127.0.0.2", "127.0.0.3")
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3")
 	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     healthcheck {
@@ -23,16 +23,16 @@ func TestHealthcheckFailoverTime(t *testing.T) {
     }
     cache 300
     file %s
-}`, web.port, healthcheckZone(t)))
+}`, web.Port, healthcheckZone(t)))
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
 	time.Sleep(600 * time.Millisecond) // let a few probes run so the target is solidly up
 
 	var down, up []time.Duration
 	for range 5 {
-		web.stop("127.0.0.3")
+		web.Stop("127.0.0.3")
 		_, d := healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2")
 		down = append(down, d)
-		web.start("127.0.0.3")
+		web.Start("127.0.0.3")
 		_, u := healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
 		up = append(up, u)
 	}

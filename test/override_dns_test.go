@@ -20,23 +20,14 @@ import (
 // overrideZone writes a zone where cats has four IPv4 and two IPv6 addresses.
 func overrideZone(t *testing.T, dir string) string {
 	t.Helper()
-	zone := `$ORIGIN example.test.
-@     3600 IN SOA ns.example.test. hostmaster.example.test. 1 7200 3600 1209600 3600
-@     3600 IN NS  ns.example.test.
-ns    3600 IN A   127.0.0.1
-cats  300 IN A    127.0.0.2
+	return harness.ZoneFile(t, dir, `cats  300 IN A    127.0.0.2
 cats  300 IN A    127.0.0.3
 cats  300 IN A    127.0.0.4
 cats  300 IN A    127.0.0.5
 cats  300 IN AAAA ::2
 cats  300 IN AAAA ::3
 cats  300 IN MX   10 mail.example.test.
-`
-	path := filepath.Join(dir, "example.test.zone")
-	if err := os.WriteFile(path, []byte(zone), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`)
 }
 
 // overrideSetup is a running server with the override plugin in front of file, the demo's

@@ -2,8 +2,6 @@ package test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -15,11 +13,7 @@ import (
 // single-address name, and returns its path.
 func rrotateZone(t *testing.T) string {
 	t.Helper()
-	zone := `$ORIGIN example.test.
-@     3600 IN SOA ns.example.test. hostmaster.example.test. 1 7200 3600 1209600 3600
-@     3600 IN NS  ns.example.test.
-ns    3600 IN A   127.0.0.1
-cats  300 IN A    127.0.0.2
+	return harness.ZoneFile(t, t.TempDir(), `cats  300 IN A    127.0.0.2
 cats  300 IN A    127.0.0.3
 cats  300 IN A    127.0.0.4
 cats  300 IN A    127.0.0.5
@@ -27,12 +21,7 @@ www   300 IN CNAME cats
 cats  300 IN AAAA ::2
 cats  300 IN AAAA ::3
 solo  300 IN A    127.0.0.9
-`
-	path := filepath.Join(t.TempDir(), "example.test.zone")
-	if err := os.WriteFile(path, []byte(zone), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`)
 }
 
 // TestRRotateBehindCache checks the strict order of answers through file and cache, over

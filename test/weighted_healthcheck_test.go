@@ -1,10 +1,7 @@
 package test
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,64 +9,6 @@ import (
 
 	"github.com/steerdns/steerdns/test/harness"
 )
-
-// weightedWeb runs one real HTTP server per loopback address, all on one port.
-type weightedWeb struct {
-	port int
-	srvs map[string]*http.Server
-}
-
-// weightedStartWeb starts web servers on ips, on a port free on all of them, and stops them
-// when the test ends.
-func weightedStartWeb(t *testing.T, ips ...string) *weightedWeb {
-	t.Helper()
-	for range 20 {
-		w := &weightedWeb{port: harness.FreePort(t), srvs: map[string]*http.Server{}}
-		var err error
-		for _, ip := range ips {
-			if err = w.start(t, ip); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			t.Cleanup(func() {
-				for ip := range w.srvs {
-					w.stop(ip)
-				}
-			})
-			return w
-		}
-		for ip := range w.srvs {
-			w.stop(ip)
-		}
-	}
-	t.Fatalf("no port free on all of %v", ips)
-	return nil
-}
-
-func (w *weightedWeb) start(t *testing.T, ip string) error {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(w.port)))
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(rw, "server %s\n", ip)
-	}), ReadHeaderTimeout: time.Second}
-	w.srvs[ip] = srv
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("web server %s: %v", ip, err)
-		}
-	}()
-	return nil
-}
-
-func (w *weightedWeb) stop(ip string) {
-	if srv := w.srvs[ip]; srv != nil {
-		srv.Close()
-		delete(w.srvs, ip)
-	}
-}
 
 // weightedWaitAddresses queries until the answer holds exactly n addresses.
 func weightedWaitAddresses(t *testing.T, srv *harness.Server, name string, n int) {
@@ -89,7 +28,7 @@ func weightedWaitAddresses(t *testing.T, srv *harness.Server, name string, n int
 // When healthcheck removes a dead server, weighted splits among the survivors in the
 // proportion of their own weights; when it returns, the full split comes back.
 func TestWeightedAmongHealthySurvivors(t *testing.T) {
-	web := weightedStartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
 	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     weighted {
@@ -101,14 +40,14 @@ func TestWeightedAmongHealthySurvivors(t *testing.T) {
     }
     cache 30
     file %s
-}`, web.port, weightedZoneFile(t)))
+}`, web.Port, weightedZoneFile(t)))
 
 	weightedWaitAddresses(t, srv, "dogs.example.test.", 3)
 	if c := weightedCount(weightedLeaders(t, "udp", srv.UDP, "dogs.example.test.", 60, 3)); c["127.0.0.2"] != 30 || c["127.0.0.3"] != 20 || c["127.0.0.4"] != 10 {
 		t.Errorf("all healthy: %v, want 30:20:10", c)
 	}
 
-	web.stop("127.0.0.2")
+	web.Stop("127.0.0.2")
 	weightedWaitAddresses(t, srv, "dogs.example.test.", 2)
 	// W is now 2 + 1: each run of 3 answers has 127.0.0.3 lead twice, 127.0.0.4 once.
 	leaders := weightedLeaders(t, "udp", srv.UDP, "dogs.example.test.", 30, 2)
@@ -118,9 +57,7 @@ func TestWeightedAmongHealthySurvivors(t *testing.T) {
 		}
 	}
 
-	if err := web.start(t, "127.0.0.2"); err != nil {
-		t.Fatal(err)
-	}
+	web.Start("127.0.0.2")
 	weightedWaitAddresses(t, srv, "dogs.example.test.", 3)
 	if c := weightedCount(weightedLeaders(t, "udp", srv.UDP, "dogs.example.test.", 60, 3)); c["127.0.0.2"] != 30 {
 		t.Errorf("after recovery: %v, want 127.0.0.2 to lead 30 of 60", c)

@@ -2,8 +2,6 @@ package test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,27 +10,15 @@ import (
 	"github.com/steerdns/steerdns/test/harness"
 )
 
-// weightedZone is the zone the weighted tests serve: dogs has three web servers, www is an
-// alias of it.
-const weightedZone = `$ORIGIN example.test.
-$TTL 30
-@    IN SOA ns.example.test. hostmaster.example.test. 1 7200 3600 1209600 30
-@    IN NS  ns.example.test.
-ns   IN A   127.0.0.1
+// weightedZoneFile writes the zone the weighted tests serve, and returns its path: dogs has
+// three web servers, www is an alias of it.
+func weightedZoneFile(t *testing.T) string {
+	return harness.ZoneFile(t, t.TempDir(), `$TTL 30
 dogs IN A   127.0.0.2
 dogs IN A   127.0.0.3
 dogs IN A   127.0.0.4
 www  IN CNAME dogs
-`
-
-// weightedZoneFile writes weightedZone into a temporary directory and returns its path.
-func weightedZoneFile(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "example.test.zone")
-	if err := os.WriteFile(path, []byte(weightedZone), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`)
 }
 
 // weightedLeaders asks n times over network and returns the first address of each answer,
@@ -159,18 +145,11 @@ func TestWeightedBadCorefile(t *testing.T) {
 // The demo's setup: rrotate on the whole zone, weighted with only 1 on dogs. rrotate leaves
 // single-address answers alone, so the split is the weighted one, in the README's order.
 func TestWeightedDemoWithRrotate(t *testing.T) {
-	zone := filepath.Join(t.TempDir(), "example.test.zone")
-	if err := os.WriteFile(zone, []byte(`$ORIGIN example.test.
-@    30 IN SOA ns.example.test. hostmaster.example.test. 1 7200 3600 1209600 30
-@    30 IN NS  ns.example.test.
-ns   30 IN A   127.0.0.1
-cats 30 IN A   127.0.0.2
+	zone := harness.ZoneFile(t, t.TempDir(), `cats 30 IN A   127.0.0.2
 cats 30 IN A   127.0.0.3
 dogs 30 IN A   127.0.0.2
 dogs 30 IN A   127.0.0.3
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
     rrotate
     weighted {

@@ -21,13 +21,12 @@ const (
 	maxFor      = 30 * 24 * time.Hour
 	maxAudit    = 1000
 	maxWhoLen   = 64
-	keepAlive   = 30 * time.Second
 	defaultWho  = "api"
 	headerWho   = "X-User"
 	contentJSON = "application/json"
 )
 
-// newMux routes the JSON API under /api/. The web console will take "/" on the same mux.
+// newMux routes the JSON API under /api/ and the web console's page at "/".
 func newMux(c *console) *http.ServeMux {
 	a := &api{tab: c.tab, done: c.done}
 	mux := http.NewServeMux()
@@ -293,37 +292,10 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 // events streams the table's revision as Server-Sent Events: one at once, then one per change,
 // so that a console can refresh exactly when something changed.
 func (a *api) events(w http.ResponseWriter, r *http.Request) {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	tick := time.NewTicker(keepAlive)
-	defer tick.Stop()
-	for {
+	webui.Stream(w, r, a.done, "revision", func() (string, <-chan struct{}) {
 		changed := a.tab.wait()
-		fmt.Fprintf(w, "event: revision\ndata: {\"revision\":%d}\n\n", a.tab.current().Revision)
-		if rc.Flush() != nil || !a.idle(w, rc, r, changed, tick) {
-			return
-		}
-	}
-}
-
-// idle keeps an event stream alive until the next change; false means the stream is over.
-func (a *api) idle(w http.ResponseWriter, rc *http.ResponseController, r *http.Request, changed <-chan struct{}, tick *time.Ticker) bool {
-	for {
-		select {
-		case <-changed:
-			return true
-		case <-tick.C:
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return false
-			}
-		case <-r.Context().Done():
-			return false
-		case <-a.done:
-			return false
-		}
-	}
+		return fmt.Sprintf(`{"revision":%d}`, a.tab.current().Revision), changed
+	})
 }
 
 // parseFor reads an enable's duration and keeps it in range.

@@ -2,10 +2,11 @@ package override
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/steerdns/steerdns/test/freeport"
 )
 
 func TestLoopbackHost(t *testing.T) {
@@ -20,20 +21,10 @@ func TestLoopbackHost(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestConsoleSharing starts one listener for two server blocks on one store, refuses a
 // second store on the same address, and frees the address on stop.
 func TestConsoleSharing(t *testing.T) {
-	addr := freeAddr(t)
+	addr := freeport.Addr(t)
 	tab, other := newTestTable(t), newTestTable(t)
 	if err := consoles.start(&console{addr: addr, tab: tab}); err != nil {
 		t.Fatal(err)

@@ -5,8 +5,6 @@
 package etcdtest
 
 import (
-	"fmt"
-	"net"
 	"net/url"
 	"sync"
 	"testing"
@@ -15,6 +13,8 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/steerdns/steerdns/test/freeport"
 )
 
 // startTimeout bounds how long a start may take before the test fails; a single member
@@ -58,8 +58,8 @@ func start(t testing.TB, tlsInfo transport.TLSInfo) *Server {
 	}
 	s := &Server{
 		dir:    t.TempDir(),
-		client: url.URL{Scheme: scheme, Host: freeAddr(t)},
-		peer:   url.URL{Scheme: "http", Host: freeAddr(t)},
+		client: url.URL{Scheme: scheme, Host: freeport.Addr(t)},
+		peer:   url.URL{Scheme: "http", Host: freeport.Addr(t)},
 		tls:    tlsInfo,
 	}
 	s.Endpoint = s.client.String()
@@ -113,15 +113,4 @@ func (s *Server) Stop() {
 	}
 	s.etcd.Close()
 	s.etcd = nil
-}
-
-// freeAddr returns 127.0.0.1 with a port that the kernel just reported free.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprintf("127.0.0.1:%d", l.Addr().(*net.TCPAddr).Port)
 }

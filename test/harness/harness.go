@@ -5,7 +5,6 @@ package harness
 
 import (
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/coredns-build/chain"
+	"github.com/steerdns/steerdns/test/freeport"
 )
 
 // mu serialises starts, restarts and stops: caddy and the directive list are process-wide.
@@ -147,16 +147,11 @@ func Addresses(r *dns.Msg) []string {
 	return out
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for listeners that
+// FreePort returns a port on 127.0.0.1 that is free for TCP and UDP, for listeners that
 // cannot be given port 0 (such as a console address written into a Corefile).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return freeport.Port(t)
 }
 
 // Input is a Corefile held in memory.

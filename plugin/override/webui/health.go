@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -12,10 +11,7 @@ import (
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
 )
 
-// keepAlive is how often an idle event stream sends a comment, so that proxies keep it open
-// and a dead client is noticed.
-const keepAlive = 30 * time.Second
-
+// health serves the health view; done ends its event streams when the console shuts down.
 type health struct {
 	done <-chan struct{}
 }
@@ -85,35 +81,8 @@ func targets(snap []healthview.Target) []healthTarget {
 // events streams the health view's version as Server-Sent Events: one at once, then one at
 // every change of state, so that the page redraws the moment a target goes down.
 func (h *health) events(w http.ResponseWriter, r *http.Request) {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	tick := time.NewTicker(keepAlive)
-	defer tick.Stop()
-	for {
+	Stream(w, r, h.done, "health", func() (string, <-chan struct{}) {
 		version, changed := healthview.Changed()
-		fmt.Fprintf(w, "event: health\ndata: {\"version\":%d}\n\n", version)
-		if rc.Flush() != nil || !h.idle(w, rc, r, changed, tick) {
-			return
-		}
-	}
-}
-
-// idle waits for the next change, keeping the stream alive; false means the stream is over.
-func (h *health) idle(w io.Writer, rc *http.ResponseController, r *http.Request, changed <-chan struct{}, tick *time.Ticker) bool {
-	for {
-		select {
-		case <-changed:
-			return true
-		case <-tick.C:
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return false
-			}
-		case <-r.Context().Done():
-			return false
-		case <-h.done:
-			return false
-		}
-	}
+		return fmt.Sprintf(`{"version":%d}`, version), changed
+	})
 }
