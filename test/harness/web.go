@@ -27,7 +27,7 @@ func StartWeb(t testing.TB, ips ...string) *Web {
 	t.Helper()
 	for range 20 {
 		w := &Web{Port: FreePort(t), t: t, srvs: map[string]*http.Server{}}
-		err := error(nil)
+		var err error
 		for _, ip := range ips {
 			if err = w.listen(ip); err != nil {
 				break
