@@ -3,6 +3,7 @@
 package test
 
 import (
+	"net/http"
 	"os"
 	"testing"
 
@@ -13,6 +14,10 @@ import (
 
 func TestMain(m *testing.M) {
 	clog.Discard()
+	// The servers under test reload, restart and stop their consoles, which closes the
+	// connections they keep alive; a request sent on one just as it closes fails with EOF
+	// (a POST is not retried). A fresh connection per request keeps that race out of tests.
+	http.DefaultTransport.(*http.Transport).DisableKeepAlives = true
 	code := m.Run()
 	harness.RemoveBinary()
 	os.Exit(code)
