@@ -17,6 +17,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/steerdns/steerdns/plugin/internal/dnsname"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
 )
@@ -196,19 +197,11 @@ func (hc *HealthCheck) rule(owner string) *nameRule {
 	if r, ok := hc.cfg.names[owner]; ok {
 		return r
 	}
-	if hasUpper(owner) {
-		return hc.cfg.names[strings.ToLower(owner)]
+	var buf dnsname.Buffer
+	if lower := dnsname.Lower(&buf, owner); lower != nil {
+		return hc.cfg.names[string(lower)]
 	}
 	return nil
-}
-
-func hasUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			return true
-		}
-	}
-	return false
 }
 
 // publish builds and swaps in a new snapshot. hc.mu must be held.

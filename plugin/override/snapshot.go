@@ -4,11 +4,12 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/steerdns/steerdns/plugin/internal/dnsname"
 )
 
 // pin is an enabled override in the form the query path wants: parsed addresses, parsed
@@ -135,24 +136,13 @@ func (s *snapshot) lookup(name string) []*pin {
 // buffer on the stack keeps a miss free of allocations for clients that randomise case
 // (0x20), unless there are so many wildcards that the walk by label needs a folded string.
 func (s *snapshot) lookupAnyCase(name string) []*pin {
-	upper := false
-	for i := 0; i < len(name) && !upper; i++ {
-		upper = 'A' <= name[i] && name[i] <= 'Z'
-	}
-	if !upper {
+	var buf dnsname.Buffer
+	b := dnsname.Lower(&buf, name)
+	if b == nil {
 		return s.lookup(name)
 	}
-	if len(s.wild) > maxSuffixScan || len(name) > 255 {
-		return s.lookup(strings.ToLower(name))
-	}
-	var buf [255]byte
-	b := buf[:len(name)]
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
+	if len(s.wild) > maxSuffixScan {
+		return s.lookup(string(b))
 	}
 	// As lookup does; string(b) in a map index or a comparison does not allocate.
 	if pins, ok := s.exact[string(b)]; ok {

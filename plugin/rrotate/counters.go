@@ -3,6 +3,8 @@ package rrotate
 import (
 	"hash/maphash"
 	"sync"
+
+	"github.com/steerdns/steerdns/plugin/internal/dnsname"
 )
 
 // shardCount spreads the counters over independent locks so concurrent queries for
@@ -57,19 +59,11 @@ func (c *counters) next(name string, qtype uint16) uint64 {
 // key hashes the lower-case form of name, without allocating, and mixes in qtype.
 func (c *counters) key(name string, qtype uint16) uint64 {
 	var h uint64
-	if hasUpper(name) && len(name) <= 255 { // names are case-insensitive; most arrive in lower case
-		var buf [255]byte
-		b := buf[:len(name)]
-		for i := 0; i < len(name); i++ {
-			ch := name[i]
-			if 'A' <= ch && ch <= 'Z' {
-				ch += 'a' - 'A'
-			}
-			b[i] = ch
-		}
-		h = maphash.Bytes(c.seed, b)
+	var buf dnsname.Buffer
+	if lower := dnsname.Lower(&buf, name); lower != nil {
+		h = maphash.Bytes(c.seed, lower)
 	} else {
-		h = maphash.String(c.seed, name) // lower case already, or too long to be a DNS name
+		h = maphash.String(c.seed, name) // lower case already, as most names arrive
 	}
 	return h ^ uint64(qtype)*0x9e3779b97f4a7c15
 }
@@ -84,13 +78,4 @@ func (c *counters) len() int {
 		s.mu.Unlock()
 	}
 	return n
-}
-
-func hasUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/dnsname"
 )
 
 // table is one immutable generation of weights. A reload of the weight file builds a new
@@ -39,29 +41,11 @@ func (t *table) lookup(name string) *nameWeights {
 	if t == nil || len(t.names) == 0 {
 		return nil
 	}
-	upper := false
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; 'A' <= c && c <= 'Z' {
-			upper = true
-			break
-		}
+	var buf dnsname.Buffer
+	if lower := dnsname.Lower(&buf, name); lower != nil {
+		return t.names[string(lower)]
 	}
-	if !upper {
-		return t.names[name]
-	}
-	var buf [256]byte
-	if len(name) > len(buf) {
-		return nil
-	}
-	b := buf[:len(name)]
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	return t.names[string(b)] // the compiler looks this up without building a string
+	return t.names[name]
 }
 
 // weightOf returns the weight of a target; targets the configuration does not list weigh 1.
