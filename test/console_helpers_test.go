@@ -45,22 +45,14 @@ cats  300 IN A    127.0.0.5
 	port := harness.FreePort(t)
 	corefile := fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
-    override {
-        store %s
-        console 127.0.0.1:%d
-        declare server1 cats.example.test 127.0.0.2 group cats note "web server 1"
-        declare server2 cats.example.test 127.0.0.3 group cats note "web server 2"
-        declare server3 cats.example.test 127.0.0.4 group cats note "web server 3"
-        declare server4 cats.example.test 127.0.0.5 group cats note "web server 4"
-        %s
-    }
+    %s
     healthcheck {
         check web http port %d interval 200ms timeout 500ms rise 1 fall 1 jitter 0%%
         name cats.example.test 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5
     }
     cache 30
     file %s
-}`, filepath.Join(dir, "overrides.json"), port, overrideExtra, web.Port, zone)
+}`, overrideBlock(dir, port, overrideExtra), web.Port, zone)
 	return &consoleSetup{srv: harness.Start(t, corefile), web: web, url: fmt.Sprintf("http://127.0.0.1:%d/", port), corefile: corefile}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -84,34 +83,6 @@ func etcdStartReplicas(t *testing.T, n int) (*etcdtest.Server, []*etcdReplica) {
 	return etcd, replicas
 }
 
-// etcdCall sends one API request and decodes the JSON answer.
-func etcdCall(t *testing.T, method, url string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-User", "etcd-test")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	json.Unmarshal(data, &out)
-	return resp.StatusCode, out
-}
-
-func etcdMust(t *testing.T, method, url string) map[string]any {
-	t.Helper()
-	status, out := etcdCall(t, method, url)
-	if status/100 != 2 {
-		t.Fatalf("%s %s: status %d: %v", method, url, status, out)
-	}
-	return out
-}
-
 // etcdCats returns the A records a replica answers for cats.example.test, sorted.
 func etcdCats(t *testing.T, r *etcdReplica) string {
 	t.Helper()
@@ -142,7 +113,7 @@ func etcdAwaitCats(t *testing.T, r *etcdReplica, want string) time.Duration {
 // etcdEnabled returns the id of the enabled override of group cats on a replica, "" for none.
 func etcdEnabled(t *testing.T, r *etcdReplica) string {
 	t.Helper()
-	out := etcdMust(t, "GET", r.api+"/api/groups")
+	out := overrideMust(t, "GET", r.api+"/api/groups", "")
 	for _, g := range out["groups"].([]any) {
 		g := g.(map[string]any)
 		if g["name"] == "cats" {
@@ -243,7 +214,7 @@ func etcdAwaitRevision(t *testing.T, r *etcdReplica, rev float64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got, _ := etcdMust(t, "GET", r.api+"/api/overrides")["revision"].(float64)
+		got, _ := overrideMust(t, "GET", r.api+"/api/overrides", "")["revision"].(float64)
 		if got >= rev {
 			return
 		}

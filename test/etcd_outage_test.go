@@ -11,14 +11,14 @@ import (
 // every replica follows, without a restart.
 func TestEtcdOutageServesLastKnownState(t *testing.T) {
 	etcd, rs := etcdStartReplicas(t, 2)
-	etcdMust(t, "POST", rs[0].api+"/api/overrides/server2/enable")
+	overrideMust(t, "POST", rs[0].api+"/api/overrides/server2/enable", "")
 	for _, r := range rs {
 		etcdAwaitCats(t, r, "127.0.0.3")
 		etcdAwaitReachable(t, r, 1)
 	}
 
 	etcd.Stop()
-	status, out := etcdCall(t, "POST", rs[0].api+"/api/overrides/server3/enable")
+	status, out := overrideCall(t, "POST", rs[0].api+"/api/overrides/server3/enable", "")
 	msg, _ := out["error"].(string)
 	if status != http.StatusServiceUnavailable || !strings.Contains(msg, "unavailable") || !strings.Contains(msg, "nothing was changed") {
 		t.Fatalf("enable with etcd down: status %d, %v; want 503 saying the store is unavailable and nothing was changed", status, out)
@@ -37,7 +37,7 @@ func TestEtcdOutageServesLastKnownState(t *testing.T) {
 	for _, r := range rs {
 		etcdAwaitReachable(t, r, 1)
 	}
-	etcdMust(t, "POST", rs[0].api+"/api/overrides/server3/enable")
+	overrideMust(t, "POST", rs[0].api+"/api/overrides/server3/enable", "")
 	for _, r := range rs {
 		etcdAwaitCats(t, r, "127.0.0.4")
 	}
@@ -48,13 +48,13 @@ func TestEtcdOutageServesLastKnownState(t *testing.T) {
 func TestEtcdPartitionedReplicaResyncs(t *testing.T) {
 	_, rs := etcdStartReplicas(t, 2)
 	rs[1].proxy.Cut()
-	etcdMust(t, "POST", rs[0].api+"/api/overrides/server2/enable")
+	overrideMust(t, "POST", rs[0].api+"/api/overrides/server2/enable", "")
 	etcdAwaitCats(t, rs[0], "127.0.0.3")
 	etcdAwaitReachable(t, rs[1], 0)
 	if got := etcdCats(t, rs[1]); got != etcdAllCats {
 		t.Errorf("cut off replica answers %s, want its last known (normal) answer", got)
 	}
-	if status, out := etcdCall(t, "POST", rs[1].api+"/api/overrides/server4/enable"); status != http.StatusServiceUnavailable {
+	if status, out := overrideCall(t, "POST", rs[1].api+"/api/overrides/server4/enable", ""); status != http.StatusServiceUnavailable {
 		t.Errorf("enable on the cut off replica: status %d, %v; want 503", status, out)
 	}
 
@@ -76,7 +76,7 @@ func TestEtcdStartWithEtcdDown(t *testing.T) {
 	if got := etcdCats(t, first); got != "127.0.0.2" {
 		t.Errorf("started with etcd down, declared server1 on: answers %s, want 127.0.0.2", got)
 	}
-	if status, _ := etcdCall(t, "POST", first.api+"/api/overrides/server3/enable"); status != http.StatusServiceUnavailable {
+	if status, _ := overrideCall(t, "POST", first.api+"/api/overrides/server3/enable", ""); status != http.StatusServiceUnavailable {
 		t.Errorf("enable with etcd down since start: status %d, want 503", status)
 	}
 
@@ -87,6 +87,6 @@ func TestEtcdStartWithEtcdDown(t *testing.T) {
 	if got := etcdCats(t, second); got != "127.0.0.2" {
 		t.Errorf("replica started after etcd returned answers %s, want the seeded 127.0.0.2", got)
 	}
-	etcdMust(t, "POST", second.api+"/api/overrides/server4/enable")
+	overrideMust(t, "POST", second.api+"/api/overrides/server4/enable", "")
 	etcdAwaitCats(t, first, "127.0.0.5")
 }

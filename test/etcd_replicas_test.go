@@ -18,21 +18,21 @@ func TestEtcdEnableOnOneAnswersOnAll(t *testing.T) {
 			t.Fatalf("before any override %s answers %s", r.api, got)
 		}
 	}
-	etcdMust(t, "POST", rs[0].api+"/api/overrides/server2/enable")
+	overrideMust(t, "POST", rs[0].api+"/api/overrides/server2/enable", "")
 	for _, r := range rs {
 		etcdAwaitCats(t, r, "127.0.0.3")
 	}
-	etcdMust(t, "POST", rs[1].api+"/api/overrides/server3/enable")
+	overrideMust(t, "POST", rs[1].api+"/api/overrides/server3/enable", "")
 	for _, r := range rs {
 		etcdAwaitCats(t, r, "127.0.0.4")
 	}
-	etcdMust(t, "POST", rs[2].api+"/api/overrides/server3/disable")
+	overrideMust(t, "POST", rs[2].api+"/api/overrides/server3/disable", "")
 	for _, r := range rs {
 		etcdAwaitCats(t, r, etcdAllCats)
 	}
 
 	var actions []string
-	for _, e := range etcdMust(t, "GET", rs[1].api+"/api/audit")["entries"].([]any) {
+	for _, e := range overrideMust(t, "GET", rs[1].api+"/api/audit", "")["entries"].([]any) {
 		actions = append(actions, e.(map[string]any)["action"].(string))
 	}
 	if want := []string{"seed", "enable", "enable", "disable"}; !slices.Equal(actions, want) {
@@ -77,7 +77,7 @@ func TestEtcdConcurrentEnablesLeaveOne(t *testing.T) {
 			if got := etcdEnabled(t, r); got != want {
 				t.Fatalf("round %d: replica %s has %q enabled, replica 1 has %q", round, r.api, got, want)
 			}
-			list := etcdMust(t, "GET", r.api+"/api/overrides?group=cats&enabled=true")
+			list := overrideMust(t, "GET", r.api+"/api/overrides?group=cats&enabled=true", "")
 			if n := len(list["overrides"].([]any)); n != 1 {
 				t.Fatalf("round %d: replica %s lists %d enabled overrides in group cats, want 1", round, r.api, n)
 			}
@@ -90,7 +90,7 @@ func TestEtcdConsoleEventsFollowOtherReplica(t *testing.T) {
 	_, rs := etcdStartReplicas(t, 2)
 	events := etcdEvents(t, rs[1].api)
 	first := etcdNextRevision(t, events)
-	out := etcdMust(t, "POST", rs[0].api+"/api/overrides/server4/enable")
+	out := overrideMust(t, "POST", rs[0].api+"/api/overrides/server4/enable", "")
 	if out["id"] != "server4" {
 		t.Fatalf("enable answered %v", out)
 	}
@@ -116,7 +116,7 @@ func TestEtcdPropagationTime(t *testing.T) {
 		if i%2 == 1 {
 			id, addr = "server3", "127.0.0.4"
 		}
-		etcdMust(t, "POST", rs[0].api+"/api/overrides/"+id+"/enable")
+		overrideMust(t, "POST", rs[0].api+"/api/overrides/"+id+"/enable", "")
 		took = append(took, etcdAwaitCats(t, rs[1], addr))
 	}
 	slices.Sort(took)
@@ -130,12 +130,12 @@ func TestEtcdReloadKeepsFollowing(t *testing.T) {
 	if err := rs[1].srv.Reload(rs[1].corefile); err != nil {
 		t.Fatal(err)
 	}
-	etcdMust(t, "POST", rs[0].api+"/api/overrides/server2/enable")
+	overrideMust(t, "POST", rs[0].api+"/api/overrides/server2/enable", "")
 	etcdAwaitCats(t, rs[1], "127.0.0.3")
 	if err := rs[1].srv.Reload(rs[1].corefile); err != nil {
 		t.Fatal(err)
 	}
-	etcdMust(t, "POST", rs[1].api+"/api/overrides/server2/disable")
+	overrideMust(t, "POST", rs[1].api+"/api/overrides/server2/disable", "")
 	etcdAwaitCats(t, rs[0], etcdAllCats)
 	etcdAwaitCats(t, rs[1], etcdAllCats)
 }

@@ -39,10 +39,10 @@ type overrideSetup struct {
 	store    string
 }
 
-func overrideCorefile(dir string, port int, extra string) string {
-	return fmt.Sprintf(`example.test:0 {
-    bind 127.0.0.1
-    override {
+// overrideBlock is the demo's override block: a file store in dir, the console on port, and
+// server1 … server4 declared in group cats, plus extra lines.
+func overrideBlock(dir string, port int, extra string) string {
+	return fmt.Sprintf(`override {
         store %s
         console 127.0.0.1:%d
         declare server1 cats.example.test 127.0.0.2 group cats note "web server 1"
@@ -50,11 +50,17 @@ func overrideCorefile(dir string, port int, extra string) string {
         declare server3 cats.example.test 127.0.0.4 group cats note "web server 3"
         declare server4 cats.example.test 127.0.0.5 group cats note "web server 4"
         %s
-    }
+    }`, filepath.Join(dir, "overrides.json"), port, extra)
+}
+
+func overrideCorefile(dir string, port int, extra string) string {
+	return fmt.Sprintf(`example.test:0 {
+    bind 127.0.0.1
+    %s
     rrotate
     cache 30
     file %s
-}`, filepath.Join(dir, "overrides.json"), port, extra, filepath.Join(dir, "example.test.zone"))
+}`, overrideBlock(dir, port, extra), filepath.Join(dir, "example.test.zone"))
 }
 
 func overrideStart(t *testing.T, extra string) *overrideSetup {
