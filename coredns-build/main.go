@@ -9,11 +9,13 @@ import (
 	"github.com/coredns/coredns/coremain"
 
 	"github.com/steerdns/steerdns/coredns-build/chain"
+	"github.com/steerdns/steerdns/coredns-build/stackgrow"
 )
 
 func main() {
 	if err := dnsserver.SetDirectives(chain.Directives); err != nil {
 		log.Fatalf("plugin.cfg: %v", err)
 	}
+	stackgrow.Install()
 	coremain.Run()
 }

@@ -148,16 +148,16 @@ func (h *Handler) Name() string { return pluginName }
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	h.lead.Pregrow()
 	if len(r.Question) == 0 {
-		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
 	q := r.Question[0]
 	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || !inZones(h.cfg.zones, q.Name) {
-		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
 	// Not recycled: a plugin below may keep the writer after ServeDNS returns (cache's
 	// stale verification does).
 	rw := &responseWriter{ResponseWriter: w, hc: h.HealthCheck, ctx: ctx}
-	return handoff.Next(h.Name(), h.Next, ctx, w, rw, r)
+	return handoff.Next(h.Name(), h.Next, ctx, rw, r)
 }
 
 // inZones reports whether name is at or below one of zones (lower-case, fully qualified).

@@ -30,19 +30,19 @@ func (h *Handler) Name() string { return pluginName }
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	h.lead.Pregrow()
 	if len(r.Question) != 1 {
-		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
 	q := r.Question[0]
 	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || q.Qclass != dns.ClassINET {
-		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
 	pins := h.tab.snap.Load().lookupAnyCase(q.Name)
 	if pins == nil {
-		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
 	p := choose(pins, func() netip.Addr { return clientAddr(w) })
 	if p == nil {
-		return handoff.Next(h.Name(), h.Next, ctx, w, w, r)
+		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
 	m := h.answer(ctx, w, r, p)
 	p.served.Inc()

@@ -70,10 +70,10 @@ func (r *RRotate) rotations(server string) prometheus.Counter {
 func (r *RRotate) ServeDNS(ctx context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
 	r.lead.Pregrow()
 	if len(req.Question) != 1 || !r.types.has(req.Question[0].Qtype) || plugin.Zones(r.zones).Matches(req.Question[0].Name) == "" {
-		return handoff.Next(r.Name(), r.Next, ctx, w, w, req)
+		return handoff.Next(r.Name(), r.Next, ctx, w, req)
 	}
 	rw := &rotateWriter{ResponseWriter: w, rotate: r, server: metrics.WithServer(ctx)}
-	return handoff.Next(r.Name(), r.Next, ctx, w, rw, req)
+	return handoff.Next(r.Name(), r.Next, ctx, rw, req)
 }
 
 // Name implements the plugin.Handler interface.

@@ -47,24 +47,24 @@ type Weighted struct {
 func (wt *Weighted) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	wt.lead.Pregrow()
 	if len(r.Question) != 1 {
-		return wt.next(ctx, w, w, r)
+		return wt.next(ctx, w, r)
 	}
 	q := r.Question[0]
 	slot := typeSlot(q.Qtype)
 	if slot < 0 || !wt.types[slot] || q.Qclass != dns.ClassINET {
-		return wt.next(ctx, w, w, r)
+		return wt.next(ctx, w, r)
 	}
 	nw := wt.weights.Load().lookup(q.Name)
 	if nw == nil {
-		return wt.next(ctx, w, w, r)
+		return wt.next(ctx, w, r)
 	}
 	rw := &responseWriter{ResponseWriter: w, wt: wt, name: nw, qtype: q.Qtype, slot: slot}
-	return wt.next(ctx, w, rw, r)
+	return wt.next(ctx, rw, r)
 }
 
-// next calls the next plugin with w; in is the writer ServeDNS was given.
-func (wt *Weighted) next(ctx context.Context, in, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	return handoff.Next(wt.Name(), wt.Next, ctx, in, w, r)
+// next calls the next plugin with w.
+func (wt *Weighted) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	return handoff.Next(wt.Name(), wt.Next, ctx, w, r)
 }
 
 // Name implements the plugin.Handler interface.
