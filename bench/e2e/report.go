@@ -19,7 +19,7 @@ func markdown(configs []Config, results map[string][]Result, duration time.Durat
 	fmt.Fprintf(&b, "%d rounds of %s per configuration, alternated; medians shown. Ratios are to the median QPS of `%s`.\n\n", rounds, duration, baseline)
 	qps := func(name string) float64 { return median(results[name], func(r Result) float64 { return r.QPS }) }
 	base := qps(baseline)
-	b.WriteString("| configuration | QPS | × cache+file | avg latency µs | p99 latency µs | lost |\n|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString(fmt.Sprintf("| configuration | QPS | × cache+file | avg latency µs | p99 latency µs | p99.9 µs at %d qps | lost |\n|---|---:|---:|---:|---:|---:|---:|\n", fixedRate))
 	for _, c := range configs {
 		rs := results[c.Name]
 		ratio := "—"
@@ -30,14 +30,21 @@ func markdown(configs []Config, results map[string][]Result, duration time.Durat
 		for _, r := range rs {
 			lost += r.Lost
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.0f | %d |\n", c.Name, qps(c.Name), ratio,
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.0f | %.0f | %d |\n", c.Name, qps(c.Name), ratio,
 			median(rs, func(r Result) float64 { return r.AvgMicros }),
-			median(rs, func(r Result) float64 { return r.P99Micros }), lost)
+			median(rs, func(r Result) float64 { return r.P99Micros }),
+			median(rs, func(r Result) float64 { return r.P999AtRateMicros }), lost)
 	}
 	full, lb := qps(fullChain), qps(loadbalanced)
 	if full > 0 && base > 0 && lb > 0 {
 		fmt.Fprintf(&b, "\nTargets: full chain %.3f× `cache+file` (target ≥ 0.95: %s), %.3f× `loadbalance+cache+file` (target ≥ 1.0: %s).\n",
 			full/base, verdict(full/base >= 0.95), full/lb, verdict(full/lb >= 1.0))
+	}
+	tail := func(name string) float64 {
+		return median(results[name], func(r Result) float64 { return r.P999AtRateMicros })
+	}
+	if full, base := tail(fullChain), tail(baseline); full > 0 && base > 0 {
+		fmt.Fprintf(&b, "p99.9 latency at %d qps: full chain %.2f× `cache+file`'s (target ≤ 1.2: %s).\n", fixedRate, full/base, verdict(full/base <= 1.2))
 	}
 	return b.String()
 }

@@ -23,7 +23,15 @@ type Result struct {
 	AvgMicros float64
 	P99Micros float64
 	Lost      int
+	// P999Micros is the 99.9th percentile of this pass; see P999AtRateMicros.
+	P999Micros float64
+	// P999AtRateMicros is the 99.9th percentile latency at a fixed, modest rate (fixedRate):
+	// what a client sees when the server is not saturated.
+	P999AtRateMicros float64
 }
+
+// fixedRate is the query rate of the latency run, well below what any configuration serves.
+const fixedRate = 1000
 
 type runner struct {
 	bin                string
@@ -65,8 +73,23 @@ func (r *runner) measure(c Config) (Result, error) {
 	}
 	time.Sleep(1500 * time.Millisecond) // first health verdicts, warm cache
 
-	load := exec.Command("taskset", "-c", r.loadCPU, "dnsperf", "-s", "127.0.0.1", "-p", strconv.Itoa(port),
-		"-d", "queries.txt", "-l", strconv.Itoa(int(r.duration.Seconds())), "-c", "8", "-q", "64", "-v")
+	res, err := r.dnsperf(dir, port, "-c", "8", "-q", "64")
+	if err != nil {
+		return Result{}, err
+	}
+	atRate, err := r.dnsperf(dir, port, "-c", "1", "-q", "16", "-Q", strconv.Itoa(fixedRate))
+	if err != nil {
+		return Result{}, err
+	}
+	res.P999AtRateMicros = atRate.P999Micros
+	return res, nil
+}
+
+// dnsperf runs one dnsperf pass of r.duration against the server with the extra arguments.
+func (r *runner) dnsperf(dir string, port int, args ...string) (Result, error) {
+	args = append([]string{"-c", r.loadCPU, "dnsperf", "-s", "127.0.0.1", "-p", strconv.Itoa(port),
+		"-d", "queries.txt", "-l", strconv.Itoa(int(r.duration.Seconds())), "-v"}, args...)
+	load := exec.Command("taskset", args...)
 	load.Dir = dir
 	out, err := load.Output()
 	if err != nil {
@@ -110,6 +133,7 @@ func parseDNSPerf(out []byte) (Result, error) {
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		res.P99Micros = lat[len(lat)*99/100] * 1e6
+		res.P999Micros = lat[len(lat)*999/1000] * 1e6
 	}
 	return res, nil
 }
