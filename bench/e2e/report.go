@@ -40,10 +40,10 @@ func markdown(configs []Config, results map[string][]Result, duration time.Durat
 		fmt.Fprintf(&b, "\nTargets: full chain %.3f× `cache+file` (target ≥ 0.95: %s), %.3f× `loadbalance+cache+file` (target ≥ 1.0: %s).\n",
 			full/base, verdict(full/base >= 0.95), full/lb, verdict(full/lb >= 1.0))
 	}
-	tail := func(name string) float64 {
+	p999 := func(name string) float64 {
 		return median(results[name], func(r Result) float64 { return r.P999AtRateMicros })
 	}
-	if full, base := tail(fullChain), tail(baseline); full > 0 && base > 0 {
+	if full, base := p999(fullChain), p999(baseline); full > 0 && base > 0 {
 		fmt.Fprintf(&b, "p99.9 latency at %d qps: full chain %.2f× `cache+file`'s (target ≤ 1.2: %s).\n", fixedRate, full/base, verdict(full/base <= 1.2))
 	}
 	return b.String()
