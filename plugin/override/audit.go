@@ -223,7 +223,7 @@ func (r *backwardLines) prev() ([]byte, int64, error) {
 		if i := bytes.LastIndexByte(r.buf, '\n'); i >= 0 {
 			line := r.buf[i+1:]
 			r.buf = r.buf[:i]
-			if tooLong {
+			if tooLong || len(line) > maxAuditLine {
 				line = nil
 			}
 			return line, r.pos + int64(i) + 1, nil
@@ -235,7 +235,7 @@ func (r *backwardLines) prev() ([]byte, int64, error) {
 			line := r.buf
 			r.buf = nil
 			r.pos = -1 // nothing left, not even an empty first line
-			if tooLong {
+			if tooLong || len(line) > maxAuditLine {
 				line = nil
 			}
 			return line, 0, nil

@@ -156,8 +156,17 @@ func (s *EtcdStore) get(ctx context.Context) (State, int64, error) {
 		return State{}, 0, s.fail("reading", err)
 	}
 	s.markReachable()
-	return s.decode(resp.Kvs)
+	st, modRev, err := s.decode(resp.Kvs)
+	if err != nil {
+		s.reject(modRev, err)
+		return State{}, modRev, fmt.Errorf("%w: %w", errBadTable, err)
+	}
+	return st, modRev, nil
 }
+
+// errBadTable marks a stored table that breaks the table's rules. The store has logged it
+// (once per value); callers that retry on a timer need not log it again.
+var errBadTable = errors.New("the stored table is refused")
 
 func (s *EtcdStore) decode(kvs []*mvccpb.KeyValue) (State, int64, error) {
 	if len(kvs) == 0 {

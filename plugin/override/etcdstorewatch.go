@@ -2,7 +2,6 @@ package override
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -108,12 +107,8 @@ func (s *EtcdStore) probe(ctx context.Context, changed func(State)) {
 			return
 		case <-tick.C:
 			safely("resync", func() {
-				st, modRev, err := s.get(ctx)
-				switch {
-				case err == nil:
+				if st, _, err := s.get(ctx); err == nil { // get reports a bad table
 					s.deliver(st, changed)
-				case !errors.Is(err, ErrUnavailable) && modRev != 0:
-					s.reject(modRev, err)
 				}
 			})
 		}

@@ -87,11 +87,11 @@ func (t *table) reap(ctx context.Context, interval time.Duration) {
 			return
 		case <-tick.C:
 			safely("reaper", func() {
-				// While a shared store is unreachable the store logs that once; a
-				// store holding a bad table says so once too. Repeating either every
-				// tick would bury it.
+				// While a shared store is unreachable, or holds a bad table, the store
+				// logs that once. Repeating it, or any error, every tick would bury it.
 				err := t.expire(ctx)
-				if err != nil && !errors.Is(err, ErrUnavailable) && err.Error() != last {
+				quiet := errors.Is(err, ErrUnavailable) || errors.Is(err, errBadTable)
+				if err != nil && !quiet && err.Error() != last {
 					log.Errorf("expiring overrides in %s: %v", t.store, err)
 				}
 				last = ""
