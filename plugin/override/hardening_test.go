@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,5 +290,44 @@ func TestAuditLogTailEmpty(t *testing.T) {
 	page, err = a.tail(5)
 	if err != nil || len(page.Entries) != 0 {
 		t.Fatalf("blank file: %+v, %v", page, err)
+	}
+}
+
+// update moving an enabled override into another group switches that group's enabled member
+// off in the same change; the stored table passes the load check (a restart comes back).
+func TestUpdateMoveEnabledIntoGroup(t *testing.T) {
+	ctx := context.Background()
+	tab := newTestTable(t)
+	mustCreate(t, tab, "cats", "cats.test", 2)
+	if _, err := tab.enable(ctx, tester, "s2", 0); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateOne(t, tab, Override{ID: "mover", Name: "dogs.test", Group: "elsewhere", Addresses: []string{"10.0.0.9"}, Enabled: true})
+	if _, err := tab.update(ctx, tester, "mover", Override{Name: "cats.test", Group: "cats", Addresses: []string{"10.0.0.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := enabledIDs(tab.current()); fmt.Sprint(got) != "[mover]" {
+		t.Fatalf("enabled after the move: %v, want [mover]", got)
+	}
+	path := tab.key
+	if _, err := NewFileStore(path).Load(ctx); err != nil {
+		t.Fatalf("store after the move does not load: %v", err)
+	}
+}
+
+// Client-scoped pins are tried before a global one for the same name, whatever their order.
+func TestClientScopedPinsFirst(t *testing.T) {
+	st := State{Overrides: []Override{
+		{ID: "global", Name: "a.test.", Group: "g1", Addresses: []string{"10.0.0.1"}, Enabled: true},
+		{ID: "mine", Name: "a.test.", Group: "g2", Addresses: []string{"10.0.0.2"}, Clients: []string{"192.0.2.0/24"}, Enabled: true},
+	}}
+	pins := newSnapshot(st).lookup("a.test.")
+	mine := func() netip.Addr { return netip.MustParseAddr("192.0.2.7") }
+	other := func() netip.Addr { return netip.MustParseAddr("198.51.100.1") }
+	if p := choose(pins, mine); p == nil || p.id != "mine" {
+		t.Fatalf("client in the scope got %+v, want mine", p)
+	}
+	if p := choose(pins, other); p == nil || p.id != "global" {
+		t.Fatalf("client outside the scope got %+v, want global", p)
 	}
 }
