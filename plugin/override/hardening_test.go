@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -329,5 +331,39 @@ func TestClientScopedPinsFirst(t *testing.T) {
 	}
 	if p := choose(pins, other); p == nil || p.id != "global" {
 		t.Fatalf("client outside the scope got %+v, want global", p)
+	}
+}
+
+// GET /api/audit without a limit answers the newest 100 entries, oldest first; a create past
+// max_overrides is 409 naming the limit.
+func TestAPIAuditDefaultAndLimit(t *testing.T) {
+	srv, tab := startAPI(t, "")
+	for rev := uint64(1); rev <= 120; rev++ {
+		if err := tab.audit.append(AuditEntry{Action: "create", Revision: rev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := apiClient{t: t, base: srv.URL}
+	entries := c.want(http.StatusOK, "GET", "/api/audit", "")["entries"].([]any)
+	first, last := entries[0].(map[string]any)["revision"], entries[len(entries)-1].(map[string]any)["revision"]
+	if len(entries) != defaultAudit || defaultAudit != 100 || first != 21.0 || last != 120.0 {
+		t.Fatalf("default audit: %d entries, revisions %v to %v; want 100, 21 to 120", len(entries), first, last)
+	}
+
+	tab.setLimit(1)
+	mustCreateOne(t, tab, Override{ID: "a", Name: "a.test", Addresses: []string{"10.0.0.1"}})
+	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides", strings.NewReader(`{"id":"b","name":"b.test","addresses":["10.0.0.2"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "max_overrides is 1") {
+		t.Fatalf("create past the limit: %d %s; want 409 naming max_overrides", resp.StatusCode, body)
+	}
+	if len(tab.current().Overrides) != 1 {
+		t.Fatalf("refused create changed the table: %+v", tab.current())
 	}
 }

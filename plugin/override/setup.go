@@ -28,12 +28,13 @@ const (
 
 // config is what one override block in a Corefile says.
 type config struct {
-	store        string      // absolute path of the store file
-	etcd         *EtcdConfig // the shared store in etcd instead of the file, when set
-	console      string      // host:port of the API, "" for none
-	token        string
-	ttl          uint32
-	declared     []Override
+	store    string      // absolute path of the store file
+	etcd     *EtcdConfig // the shared store in etcd instead of the file, when set
+	console  string      // host:port of the API, "" for none
+	token    string
+	ttl      uint32
+	declared []Override
+
 	maxOverrides int // 0: defaultMaxOverrides
 }
 
