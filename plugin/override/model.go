@@ -111,7 +111,7 @@ func (o *Override) normalizeTargets() error {
 		// A mistyped address (300.1.1.1, 2001:db8::zz) reaches here as a would-be cname
 		// from a Corefile declare; say what it is meant to be.
 		if looksLikeAddress(o.CNAME) {
-			return fieldErr("addresses", "%q is not a valid IPv4 or IPv6 address", o.CNAME)
+			return fieldErr("addresses", "%q is not a valid IPv4 or IPv6 address (nor a domain name for a cname)", o.CNAME)
 		}
 		target, err := normalizeName(o.CNAME)
 		if err != nil || strings.HasPrefix(target, "*.") {
