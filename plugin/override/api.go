@@ -267,8 +267,11 @@ func (a *api) disableGroup(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"group": r.PathValue("group"), "disabled": disabled})
 }
 
+// audit returns the last entries of the audit trail (limit, default defaultAudit), oldest
+// first. While a shared store is unreachable it answers 200 with what this replica last saw,
+// "stale": true and the reason, so that the console can say the list may be out of date.
 func (a *api) audit(w http.ResponseWriter, r *http.Request) {
-	n := 100
+	n := defaultAudit
 	if s := r.URL.Query().Get("limit"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 || v > maxAudit {
@@ -277,17 +280,16 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		}
 		n = v
 	}
-	entries, err := a.tab.audit.tail(n)
-	if errors.Is(err, ErrUnavailable) {
-		writeError(w, http.StatusServiceUnavailable, "", err.Error())
-		return
-	}
+	page, err := a.tab.audit.tail(n)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
+		writeFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	writeJSON(w, http.StatusOK, page)
 }
+
+// defaultAudit is how many audit entries GET /api/audit returns without a limit.
+const defaultAudit = 100
 
 // events streams the table's revision as Server-Sent Events: one at once, then one per change,
 // so that a console can refresh exactly when something changed.
@@ -380,6 +382,8 @@ func writeFail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "id", err.Error())
 	case errors.Is(err, errConflict):
 		writeError(w, http.StatusConflict, "id", err.Error())
+	case errors.Is(err, errLimit):
+		writeError(w, http.StatusConflict, "", err.Error()+"; nothing was changed")
 	case errors.Is(err, ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "", err.Error()+"; nothing was changed, try again when it is back")
 	default:

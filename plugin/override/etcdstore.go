@@ -62,6 +62,7 @@ type EtcdStore struct {
 	client *clientv3.Client // made on first use, so that etcd being down at start is not fatal
 
 	seen      atomic.Uint64 // highest revision loaded, written or delivered
+	rejected  atomic.Int64  // etcd mod revision of the last bad table logged
 	reachable atomic.Int32  // reachUnknown, reachUp or reachDown
 }
 
@@ -155,27 +156,46 @@ func (s *EtcdStore) get(ctx context.Context) (State, int64, error) {
 		return State{}, 0, s.fail("reading", err)
 	}
 	s.markReachable()
-	return s.decode(resp.Kvs)
+	st, modRev, err := s.decode(resp.Kvs)
+	if err != nil {
+		s.reject(modRev, err)
+		return State{}, modRev, fmt.Errorf("%w: %w", errBadTable, err)
+	}
+	return st, modRev, nil
 }
+
+// errBadTable marks a stored table that breaks the table's rules. The store has logged it
+// (once per value); callers that retry on a timer need not log it again.
+var errBadTable = errors.New("the stored table is refused")
 
 func (s *EtcdStore) decode(kvs []*mvccpb.KeyValue) (State, int64, error) {
 	if len(kvs) == 0 {
 		return State{}, 0, nil
 	}
-	st, err := s.parse(kvs[0].Value)
+	st, err := s.parse(kvs[0].Value, kvs[0].ModRevision)
 	return st, kvs[0].ModRevision, err
 }
 
-// parse reads a stored table; a value that is not a valid one is an error naming the key.
-func (s *EtcdStore) parse(value []byte) (State, error) {
-	var st State
-	if err := json.Unmarshal(value, &st); err != nil {
-		return State{}, fmt.Errorf("%s: key %s is not a valid override table: %w", s, s.stateKey, err)
-	}
-	if err := st.check(); err != nil {
-		return State{}, fmt.Errorf("%s: key %s: %w", s, s.stateKey, err)
+// parse reads a stored table; a value that is not a valid one is an error naming the key and
+// etcd's revision of it.
+func (s *EtcdStore) parse(value []byte, modRev int64) (State, error) {
+	st, err := decodeState(value)
+	if err != nil {
+		return State{}, fmt.Errorf("%s: key %s at etcd revision %d: %w", s, s.stateKey, modRev, err)
 	}
 	return st, nil
+}
+
+// reject keeps the last good state when etcd holds a bad table (written by an older replica
+// or by hand): the whole revision is refused, logged once and counted, and the replica keeps
+// answering from what it had. Changes through the API are refused until a good table is
+// written, since they would be made on top of a table nobody can read.
+func (s *EtcdStore) reject(modRev int64, err error) {
+	if s.rejected.Swap(modRev) == modRev {
+		return
+	}
+	storeRejected.WithLabelValues(s.String()).Inc()
+	log.Errorf("keeping revision %d: %v", s.seen.Load(), err)
 }
 
 // Update implements Store. fn runs on the latest table; the result is written only if nobody
@@ -194,7 +214,9 @@ func (s *EtcdStore) Update(ctx context.Context, fn func(State) (State, error)) (
 		if err != nil {
 			return State{}, err
 		}
-		next.Revision = cur.Revision + 1
+		if next, err = stamped(cur, next); err != nil {
+			return State{}, err
+		}
 		resp, err := s.commit(ctx, next, modRev)
 		if err != nil {
 			return State{}, err
@@ -225,11 +247,21 @@ func (s *EtcdStore) commit(ctx context.Context, next State, modRev int64) (*clie
 	if err != nil {
 		return nil, err
 	}
+	// The change's audit entry is written in the same transaction: a change is never
+	// applied without its entry.
+	ops := []clientv3.Op{clientv3.OpPut(s.stateKey, string(data))}
+	if next.Audit != nil {
+		entry, err := json.Marshal(next.Audit)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s, err)
+		}
+		ops = append(ops, clientv3.OpPut(s.auditEntryKey(next.Revision), string(entry)))
+	}
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	resp, err := cli.Txn(rctx).
 		If(clientv3.Compare(clientv3.ModRevision(s.stateKey), "=", modRev)).
-		Then(clientv3.OpPut(s.stateKey, string(data))).
+		Then(ops...).
 		Else(clientv3.OpGet(s.stateKey)).
 		Commit()
 	if err != nil {

@@ -277,12 +277,19 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	}
 
 	// One line per transition and store (a and b have the same name), however many requests
-	// failed in between.
+	// failed in between (b alone probed every 50 ms through the outage). Each store logs the
+	// outage at least once; a request that times out on a loaded machine just after etcd
+	// returns is a real second transition, so up to two per store are allowed, but every
+	// "unreachable" line must have its "reachable again".
 	text := logs.String()
-	down := "[WARNING] plugin/override: " + b.String() + " is unreachable, answering from the last known state (revision 1)"
+	down := "[WARNING] plugin/override: " + b.String() + " is unreachable, answering from the last known state"
 	up := "[INFO] plugin/override: " + b.String() + " is reachable again"
-	if strings.Count(text, down) != 2 || strings.Count(text, up) != 2 {
-		t.Errorf("log of stores a and b, want two %q and two %q:\n%s", down, up, text)
+	downs, ups := strings.Count(text, down), strings.Count(text, up)
+	if downs < 2 || downs > 4 || ups != downs {
+		t.Errorf("log of stores a and b: %d %q and %d %q, want 2 to 4 of each, as many of one as of the other:\n%s", downs, down, ups, up, text)
+	}
+	if !strings.Contains(text, down+" (revision 1)") {
+		t.Errorf("log does not name the revision served during the outage:\n%s", text)
 	}
 }
 

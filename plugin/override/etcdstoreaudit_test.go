@@ -19,7 +19,7 @@ func TestEtcdAuditShared(t *testing.T) {
 	b.store.cfg.Prefix = a.store.cfg.Prefix
 	b.store.auditKey = a.store.auditKey
 
-	if got, err := b.tail(10); err != nil || len(got) != 0 {
+	if got, err := b.tail(10); err != nil || len(got.Entries) != 0 || got.Stale {
 		t.Fatalf("empty trail: got %v, %v", got, err)
 	}
 	for rev := uint64(1); rev <= 12; rev++ {
@@ -28,10 +28,11 @@ func TestEtcdAuditShared(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := b.tail(5)
+	page, err := b.tail(5)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := page.Entries
 	if len(got) != 5 || got[0].Revision != 8 || got[4].Revision != 12 || got[4].ID != "o12" || got[4].Who != "alice" {
 		t.Fatalf("tail(5) = %+v, want revisions 8 to 12, oldest first", got)
 	}
@@ -55,7 +56,7 @@ func TestEtcdAuditTrims(t *testing.T) {
 	for _, kv := range resp.Kvs {
 		keys = append(keys, string(kv.Key))
 	}
-	if len(keys) != 3 || keys[0] != a.key(3) {
+	if len(keys) != 3 || keys[0] != a.store.auditEntryKey(3) {
 		t.Fatalf("kept %v, want revisions 3, %d and %d", keys, auditKeep+2, auditKeep+3)
 	}
 }

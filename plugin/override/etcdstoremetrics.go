@@ -24,4 +24,13 @@ var (
 		Name:      "store_conflicts_total",
 		Help:      "Counter of changes retried because another replica changed the shared store first.",
 	}, []string{"store"})
+
+	// storeRejected counts tables read from a shared store that break the table's rules
+	// (not JSON, a bad override, two enabled in a group); each is refused as a whole.
+	storeRejected = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_rejected_total",
+		Help:      "Counter of invalid tables found in the shared store and refused, keeping the last good state.",
+	}, []string{"store"})
 )

@@ -29,10 +29,12 @@ func (s *EtcdStore) Watch(ctx context.Context, changed func(State)) {
 // rather than from a gap.
 func (s *EtcdStore) follow(ctx context.Context, changed func(State)) {
 	for ctx.Err() == nil {
-		rev, err := s.resync(ctx, changed)
-		if err == nil {
-			s.watchFrom(ctx, rev+1, changed)
-		}
+		safely("watch", func() {
+			rev, err := s.resync(ctx, changed)
+			if err == nil {
+				s.watchFrom(ctx, rev+1, changed)
+			}
+		})
 		select {
 		case <-ctx.Done():
 		case <-time.After(s.probeEvery):
@@ -54,9 +56,9 @@ func (s *EtcdStore) resync(ctx context.Context, changed func(State)) (int64, err
 		return 0, s.fail("reading", err)
 	}
 	s.markReachable()
-	st, _, err := s.decode(resp.Kvs)
+	st, modRev, err := s.decode(resp.Kvs)
 	if err != nil {
-		log.Errorf("keeping revision %d: %v", s.seen.Load(), err)
+		s.reject(modRev, err)
 		return resp.Header.Revision, nil
 	}
 	s.deliver(st, changed)
@@ -85,9 +87,9 @@ func (s *EtcdStore) watchFrom(ctx context.Context, rev int64, changed func(State
 				log.Warningf("%s: key %s was deleted; keeping revision %d", s, s.stateKey, s.seen.Load())
 				continue
 			}
-			st, err := s.parse(ev.Kv.Value)
+			st, err := s.parse(ev.Kv.Value, ev.Kv.ModRevision)
 			if err != nil {
-				log.Errorf("keeping revision %d: %v", s.seen.Load(), err)
+				s.reject(ev.Kv.ModRevision, err)
 				continue
 			}
 			s.deliver(st, changed)
@@ -104,10 +106,11 @@ func (s *EtcdStore) probe(ctx context.Context, changed func(State)) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			st, _, err := s.get(ctx)
-			if err == nil {
-				s.deliver(st, changed)
-			}
+			safely("resync", func() {
+				if st, _, err := s.get(ctx); err == nil { // get reports a bad table
+					s.deliver(st, changed)
+				}
+			})
 		}
 	}
 }

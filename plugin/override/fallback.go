@@ -21,6 +21,9 @@ func openTable(ctx context.Context, cfg *config) (*table, error) {
 		newStore = func() (Store, auditTrail) { return s, &etcdAudit{store: s} }
 	}
 	tab, err := tables.open(ctx, key, newStore)
+	if tab != nil {
+		tab.setLimit(cfg.maxOverrides)
+	}
 	if errors.Is(err, ErrUnavailable) {
 		log.Warningf("%v; serving the overrides declared in the Corefile and retrying in the background", err)
 		tab.fallback(cfg.declared)

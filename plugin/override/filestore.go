@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -34,6 +35,7 @@ func (s *FileStore) String() string { return "file " + s.path }
 func (s *FileStore) Load(_ context.Context) (State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.removeTemps()
 	st, err := s.read()
 	if err != nil {
 		return State{}, err
@@ -41,6 +43,27 @@ func (s *FileStore) Load(_ context.Context) (State, error) {
 	s.state, s.loaded = st, true
 	return st.clone(), nil
 }
+
+// removeTemps deletes the temporary files that a process killed in the middle of a write left
+// beside the store. Nothing else writes them: a write holds s.mu, as Load does.
+func (s *FileStore) removeTemps() {
+	dir, prefix := filepath.Dir(s.path), tempPrefix(s.path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return // read reports the directory
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+			log.Infof("store %s: removed %s, left by an interrupted write", s.path, e.Name())
+		}
+	}
+}
+
+// tempPrefix is how the temporary files of a write to path start.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp" }
 
 func (s *FileStore) read() (State, error) {
 	data, err := os.ReadFile(s.path)
@@ -54,11 +77,8 @@ func (s *FileStore) read() (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("store %s: %w", s.path, err)
 	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, fmt.Errorf("store %s: not a valid override table: %w", s.path, err)
-	}
-	if err := st.check(); err != nil {
+	st, err := decodeState(data)
+	if err != nil {
 		return State{}, fmt.Errorf("store %s: %w", s.path, err)
 	}
 	return st, nil
@@ -82,7 +102,9 @@ func (s *FileStore) Update(ctx context.Context, fn func(State) (State, error)) (
 	if err != nil {
 		return State{}, err
 	}
-	next.Revision = s.state.Revision + 1
+	if next, err = stamped(s.state, next); err != nil {
+		return State{}, err
+	}
 	if err := s.write(next); err != nil {
 		return State{}, err
 	}
@@ -108,7 +130,7 @@ func (s *FileStore) write(st State) error {
 // content, never a mix, and the new content is durable when it returns.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {
 		return err
 	}

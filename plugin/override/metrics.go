@@ -31,4 +31,12 @@ var (
 		Name:      "changes_total",
 		Help:      "Counter of changes to the overrides, by action.",
 	}, []string{"action"})
+
+	// panics counts panics recovered in a background loop (reaper, watch, resync).
+	panics = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "panics_total",
+		Help:      "Counter of panics recovered in the override's background loops, by loop.",
+	}, []string{"loop"})
 )

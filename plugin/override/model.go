@@ -3,6 +3,7 @@ package override
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -56,11 +57,10 @@ func (o *Override) Active(now time.Time) bool {
 
 // normalize validates o and rewrites it into canonical form (lower-case FQDNs, parsed and
 // re-printed addresses and prefixes, group defaulted to the name). It reports the first
-// field that is wrong.
+// field that is wrong. It is the one gate for every way an override comes in (the API, a
+// Corefile declare, a file or etcd load), and it is idempotent: a normalised override
+// normalises to itself, so what was accepted once is accepted again at the next start.
 func (o *Override) normalize() error {
-	if o.ID == "" {
-		o.ID = newID()
-	}
 	if err := checkID(o.ID); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (o *Override) normalizeTargets() error {
 	if len(o.Addresses) > maxTargets {
 		return fieldErr("addresses", "more than %d addresses", maxTargets)
 	}
-	addrs := make([]string, 0, len(o.Addresses))
+	var addrs []string
 	for _, a := range o.Addresses {
 		ip, err := netip.ParseAddr(a)
 		if err != nil || ip.Zone() != "" {
@@ -108,8 +108,13 @@ func (o *Override) normalizeTargets() error {
 	}
 	o.Addresses = addrs
 	if o.CNAME != "" {
+		// A mistyped address (300.1.1.1, 2001:db8::zz) reaches here as a would-be cname
+		// from a Corefile declare; say what it is meant to be.
+		if looksLikeAddress(o.CNAME) {
+			return fieldErr("addresses", "%q is not a valid IPv4 or IPv6 address (nor a domain name for a cname)", o.CNAME)
+		}
 		target, err := normalizeName(o.CNAME)
-		if err != nil || strings.HasPrefix(target, "*.") || numericTLD(target) {
+		if err != nil || strings.HasPrefix(target, "*.") {
 			return fieldErr("cname", "%q is not a domain name", o.CNAME)
 		}
 		if target == o.Name {
@@ -124,27 +129,29 @@ func (o *Override) normalizeClients() error {
 	if len(o.Clients) > maxTargets {
 		return fieldErr("clients", "more than %d prefixes", maxTargets)
 	}
-	clients := make([]string, 0, len(o.Clients))
+	var clients []string
 	for _, c := range o.Clients {
 		p, err := parseClient(c)
 		if err != nil {
-			return fieldErr("clients", "%q is not an address or CIDR prefix", c)
+			return fieldErr("clients", "%q is not an address or CIDR prefix: %v", c, err)
 		}
 		clients = append(clients, p.String())
-	}
-	if len(clients) == 0 {
-		clients = nil
 	}
 	o.Clients = clients
 	return nil
 }
 
-// parseClient accepts a CIDR prefix or a single address (a host prefix).
+// parseClient accepts a CIDR prefix or a single address (a host prefix), and returns it in
+// the form the query path compares with: IPv4 unmapped, host bits cleared. Whatever it
+// returns is valid, so its String form parses back to itself.
 func parseClient(s string) (netip.Prefix, error) {
 	if !strings.Contains(s, "/") {
 		ip, err := netip.ParseAddr(s)
 		if err != nil {
 			return netip.Prefix{}, err
+		}
+		if ip.Zone() != "" {
+			return netip.Prefix{}, errors.New("a zone is not allowed")
 		}
 		ip = ip.Unmap()
 		return netip.PrefixFrom(ip, ip.BitLen()), nil
@@ -154,9 +161,27 @@ func parseClient(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	if p.Addr().Is4In6() {
+		// Shorter than /96 the prefix reaches beyond the IPv4-mapped range: it has no
+		// IPv4 form, and clients are compared in their IPv4 form.
+		if p.Bits() < 96 {
+			return netip.Prefix{}, errors.New("an IPv4-mapped prefix must be /96 or longer")
+		}
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 	}
-	return p.Masked(), nil
+	p = p.Masked()
+	if !p.IsValid() {
+		return netip.Prefix{}, errors.New("not a valid prefix")
+	}
+	return p, nil
+}
+
+// looksLikeAddress reports a string that was meant as an IP address: it has a ':' (no host
+// name has) or only digits and dots (no top-level domain is all digits).
+func looksLikeAddress(s string) bool {
+	if strings.Contains(s, ":") {
+		return true
+	}
+	return numericTLD(strings.ToLower(dns.Fqdn(s)))
 }
 
 // normalizeName returns the lower-case FQDN form of s. A leading "*." makes a wildcard that
@@ -186,7 +211,15 @@ func numericTLD(name string) bool {
 	return strings.Trim(labels[len(labels)-1], "0123456789") == ""
 }
 
+// checkID refuses an id that cannot be a path segment of the API: empty, "." or "..", too
+// long, or with characters other than letters, digits, '-', '_' and '.'.
 func checkID(id string) error {
+	if id == "" {
+		return fieldErr("id", "is empty")
+	}
+	if id == "." || id == ".." {
+		return fieldErr("id", "%q is not allowed", id)
+	}
 	if len(id) > maxIDLen {
 		return fieldErr("id", "longer than %d characters", maxIDLen)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -79,17 +80,39 @@ func (r *registry) release(t *table) {
 func (t *table) reap(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	var last string // the error last logged
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			// While a shared store is unreachable the store logs that once; repeating it
-			// every tick would bury it.
-			if err := t.expire(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
-				log.Errorf("expiring overrides in %s: %v", t.store, err)
-			}
-			t.seedPending(ctx)
+			safely("reaper", func() {
+				// While a shared store is unreachable, or holds a bad table, the store
+				// logs that once. Repeating it, or any error, every tick would bury it.
+				err := t.expire(ctx)
+				quiet := errors.Is(err, ErrUnavailable) || errors.Is(err, errBadTable)
+				if err != nil && !quiet && err.Error() != last {
+					log.Errorf("expiring overrides in %s: %v", t.store, err)
+				}
+				last = ""
+				if err != nil {
+					last = err.Error()
+				}
+				t.seedPending(ctx)
+			})
 		}
 	}
+}
+
+// safely runs one round of a background loop. A panic is logged with its stack and counted,
+// and the loop goes on with the last good state: a control-plane bug must never take down the
+// DNS server.
+func safely(loop string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			panics.WithLabelValues(loop).Inc()
+			log.Errorf("%s: recovered from a panic, keeping the last good state: %v\n%s", loop, r, debug.Stack())
+		}
+	}()
+	fn()
 }

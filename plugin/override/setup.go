@@ -34,6 +34,8 @@ type config struct {
 	token    string
 	ttl      uint32
 	declared []Override
+
+	maxOverrides int // 0: defaultMaxOverrides
 }
 
 func setup(c *caddy.Controller) error {
@@ -135,6 +137,16 @@ func parseProperty(c *caddy.Controller, cfg *config) error {
 			return c.Errf("ttl %q: must be a number of seconds from 0 to %d", v, maxTTL)
 		}
 		cfg.ttl = uint32(ttl)
+	case "max_overrides":
+		v, err := oneArg(c)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxMaxOverrides {
+			return c.Errf("max_overrides %q: must be a number from 1 to %d", v, maxMaxOverrides)
+		}
+		cfg.maxOverrides = n
 	case "declare":
 		o, err := parseDeclare(c)
 		if err != nil {

@@ -50,7 +50,13 @@ func newSnapshot(st State) *snapshot {
 		if !o.Enabled {
 			continue
 		}
-		p := newPin(o)
+		p, err := newPin(o)
+		if err != nil {
+			// Unreachable while every way in normalises; a bad record must still cost
+			// its own answer, never the process.
+			log.Errorf("override %q not served: %v", o.ID, err)
+			continue
+		}
 		name := o.Name
 		if len(name) > 2 && name[:2] == "*." {
 			name = name[2:]
@@ -84,10 +90,15 @@ func boolRank(b bool) int {
 	return 0
 }
 
-func newPin(o *Override) *pin {
-	p := &pin{id: o.ID, cname: o.CNAME, served: answersServed.WithLabelValues(o.ID)}
+// newPin parses a stored override. It was normalised on the way in, but it is stored data:
+// an error here is reported, never a panic.
+func newPin(o *Override) (*pin, error) {
+	p := &pin{id: o.ID, cname: o.CNAME}
 	for _, a := range o.Addresses {
-		ip := netip.MustParseAddr(a) // normalized on the way in
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return nil, err
+		}
 		if ip.Is4() {
 			p.a = append(p.a, net.IP(ip.AsSlice()))
 		} else {
@@ -95,12 +106,17 @@ func newPin(o *Override) *pin {
 		}
 	}
 	for _, c := range o.Clients {
-		p.clients = append(p.clients, netip.MustParsePrefix(c))
+		pfx, err := parseClient(c)
+		if err != nil {
+			return nil, err
+		}
+		p.clients = append(p.clients, pfx)
 	}
 	if o.Expires != nil {
 		p.expires = o.Expires.UnixNano()
 	}
-	return p
+	p.served = answersServed.WithLabelValues(o.ID)
+	return p, nil
 }
 
 // lookup returns the pins for name (lower case, fully qualified): an exact entry first, else

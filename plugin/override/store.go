@@ -2,7 +2,9 @@ package override
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 )
 
 // State is the whole table of overrides plus a revision that grows by one with every change,
@@ -10,6 +12,10 @@ import (
 type State struct {
 	Revision  uint64     `json:"revision"`
 	Overrides []Override `json:"overrides"`
+	// Audit is the audit entry of the change that made this revision, stored with it, so that
+	// a crash between saving the change and appending to the audit trail cannot lose the
+	// entry: whoever loads the state appends it if the trail lacks it (auditTrail.ensure).
+	Audit *AuditEntry `json:"audit,omitempty"`
 }
 
 // Store keeps the overrides. It is deliberately small so that a shared store (etcd) can stand
@@ -40,7 +46,38 @@ func (s State) clone() State {
 	for i, o := range s.Overrides {
 		out.Overrides[i] = o.clone()
 	}
+	if s.Audit != nil {
+		e := s.Audit.clone()
+		out.Audit = &e
+	}
 	return out
+}
+
+// decodeState reads a stored table (the file's content or etcd's value) and checks it with
+// the same rules as every change. What it returns is normalised; an error says what is wrong.
+func decodeState(data []byte) (State, error) {
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, fmt.Errorf("not a valid override table: %w", err)
+	}
+	if err := st.check(); err != nil {
+		return State{}, err
+	}
+	return st, nil
+}
+
+// stamped returns next with the revision after cur's, and its audit entry carrying that
+// revision; errLimit when cur is at the last revision there is.
+func stamped(cur, next State) (State, error) {
+	rev, err := nextRevision(cur.Revision)
+	if err != nil {
+		return State{}, err
+	}
+	next.Revision = rev
+	if next.Audit != nil {
+		next.Audit.Revision = rev
+	}
+	return next, nil
 }
 
 // find returns the index of the override with id, or -1.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,16 @@ import (
 var (
 	errNotFound = errors.New("not found")
 	errConflict = errors.New("conflict")
+	// errLimit refuses a change that would pass a limit: max_overrides, or the last
+	// revision number there is. Nothing is changed.
+	errLimit = errors.New("limit reached")
+)
+
+// Bounds of the table. Every change rewrites the whole store (see the README for the cost
+// per change), so the number of overrides is capped; max_overrides changes the cap.
+const (
+	defaultMaxOverrides = 10000
+	maxMaxOverrides     = 1000000
 )
 
 // table is the live view of one store: the state for the API, the snapshot for queries, and
@@ -32,14 +43,43 @@ type table struct {
 	refs    int           // running plugin instances; guarded by tables.mu
 	stop    context.CancelFunc
 	workers sync.WaitGroup
-	pending []Override // declared overrides to seed once the store can be reached
+	pending []Override   // declared overrides to seed once the store can be reached
+	limit   atomic.Int64 // max_overrides of the last Corefile that opened the table
 }
 
 func newTable(key string, store Store, audit auditTrail) *table {
 	t := &table{key: key, store: store, audit: audit, changed: make(chan struct{})}
 	t.state.Store(&State{})
 	t.snap.Store(emptySnapshot)
+	t.limit.Store(defaultMaxOverrides)
 	return t
+}
+
+// setLimit sets max_overrides; n <= 0 means the default.
+func (t *table) setLimit(n int) {
+	if n <= 0 {
+		n = defaultMaxOverrides
+	}
+	t.limit.Store(int64(n))
+}
+
+// roomFor refuses a change that would leave st with more than max_overrides overrides after
+// adding n.
+func (t *table) roomFor(st *State, n int) error {
+	limit := t.limit.Load()
+	if int64(len(st.Overrides)+n) > limit {
+		return fmt.Errorf("%w: max_overrides is %d and the store holds %d; delete some or raise max_overrides", errLimit, limit, len(st.Overrides))
+	}
+	return nil
+}
+
+// nextRevision is the revision after rev, or errLimit at the largest one: wrapping to 0 would
+// make every replica take the change for an old one and ignore it.
+func nextRevision(rev uint64) (uint64, error) {
+	if rev == math.MaxUint64 {
+		return 0, fmt.Errorf("%w: the store is at revision %d, the last there is; nothing can change until it is reset", errLimit, rev)
+	}
+	return rev + 1, nil
 }
 
 // load reads the store; an unreadable store is an error, never an empty table.
@@ -49,6 +89,13 @@ func (t *table) load(ctx context.Context) error {
 		return err
 	}
 	t.publish(st)
+	// A crash after the change was saved but before it was audited left the entry only in
+	// the state: add it to the trail now. The state is served whether or not this works.
+	if st.Audit != nil {
+		if err := t.audit.ensure(*st.Audit); err != nil {
+			log.Errorf("audit entry of revision %d saved with the change, not yet in the trail: %v", st.Revision, err)
+		}
+	}
 	return nil
 }
 
@@ -60,8 +107,10 @@ func (t *table) publish(st State) {
 	if st.Revision < t.state.Load().Revision {
 		return
 	}
+	// The snapshot first: should building it fail, nothing of st is published.
+	snap := newSnapshot(st)
 	t.state.Store(&st)
-	t.snap.Store(newSnapshot(st))
+	t.snap.Store(snap)
 	now := time.Now()
 	n := 0
 	for i := range st.Overrides {
@@ -104,6 +153,8 @@ func (t *table) apply(ctx context.Context, by actor, action string, fn func(st *
 			return State{}, err
 		}
 		changed = true
+		stored := entry.clone() // the store gives it the change's revision
+		st.Audit = &stored
 		return st, nil
 	})
 	if err != nil {
@@ -146,12 +197,18 @@ func enableIn(st *State, idx int, by actor, now time.Time, expires *time.Time) [
 }
 
 func (t *table) create(ctx context.Context, by actor, o Override) (Override, error) {
+	if o.ID == "" {
+		o.ID = newID() // the API lets the server choose; a stored override always has one
+	}
 	if err := o.normalize(); err != nil {
 		return Override{}, err
 	}
 	_, e, err := t.apply(ctx, by, "create", func(st *State, now time.Time, e *AuditEntry) error {
 		if st.find(o.ID) >= 0 {
 			return fmt.Errorf("%w: override %q already exists", errConflict, o.ID)
+		}
+		if err := t.roomFor(st, 1); err != nil {
+			return err
 		}
 		n := o.clone()
 		expires := n.Expires
@@ -313,6 +370,9 @@ func (t *table) seed(ctx context.Context, decls []Override) error {
 		}
 		if len(added) == 0 {
 			return ErrUnchanged
+		}
+		if err := t.roomFor(st, 0); err != nil {
+			return fmt.Errorf("declared overrides: %w", err)
 		}
 		e.ID = strings.Join(added, ",")
 		return nil

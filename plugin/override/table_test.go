@@ -61,11 +61,11 @@ func TestEnableSwitchesWithinGroup(t *testing.T) {
 	if got := enabledIDs(tab.current()); fmt.Sprint(got) != "[s3]" {
 		t.Fatalf("enabled = %v, want [s3]", got)
 	}
-	entries, err := tab.audit.tail(10)
+	page, err := tab.audit.tail(10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := entries[len(entries)-1]
+	last := page.Entries[len(page.Entries)-1]
 	if last.Action != "enable" || last.ID != "s3" || fmt.Sprint(last.Disabled) != "[s2]" || last.Who != "tester" {
 		t.Errorf("last audit entry = %+v", last)
 	}
