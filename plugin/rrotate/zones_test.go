@@ -20,6 +20,8 @@ func TestInZones(t *testing.T) {
 		{[]string{"example.test."}, `www\.example.test.`, false},
 		{[]string{"example.test."}, `www\\.example.test.`, true},
 		{[]string{"example.test."}, `w\\\.example.test.`, false},
+		{[]string{"example.test."}, `\.example.test.`, false},
+		{[]string{"example.test."}, `\\.example.test.`, true},
 		{[]string{"a.test.", "example.test."}, "www.example.test.", true},
 		{[]string{"a.test.", "b.test."}, "www.example.test.", false},
 		{nil, "www.example.test.", false},
