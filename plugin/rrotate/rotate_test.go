@@ -418,3 +418,21 @@ func TestWriterCountsRotations(t *testing.T) {
 		t.Errorf("rotations_total{server=%q} rose by %v, want 2", server, d)
 	}
 }
+
+// Rotating an answer of up to inlineRecords records allocates nothing beyond the reply the
+// writer carries: the members' positions stay on the stack. Larger answers pay for their
+// positions and their answer section.
+func TestRotatedAllocations(t *testing.T) {
+	for n, want := range map[int]float64{2: 0, 4: 0, inlineRecords: 0, inlineRecords + 1: 2, 100: 2} {
+		var rrs []string
+		for i := range n {
+			rrs = append(rrs, fmt.Sprintf("x.test. 60 IN A 10.0.0.%d", i))
+		}
+		backend := answer("x.test.", dns.TypeA, rrs...)
+		r := newRRotate(nil)
+		buf := new(reply)
+		if got := testing.AllocsPerRun(50, func() { r.rotated(backend, buf) }); got != want {
+			t.Errorf("rotating %d records: %v allocations, want %v", n, got, want)
+		}
+	}
+}
