@@ -55,8 +55,19 @@ func TestWeightedWeightFileReload(t *testing.T) {
 	write("dogs.example.test\n127.0.0.2 1\n127.0.0.3 1\n127.0.0.4 2\n")
 	weightedWaitSplit(t, srv, 4, map[string]int{"127.0.0.2": 1, "127.0.0.3": 1, "127.0.0.4": 2})
 
+	const reloads = "coredns_weighted_weight_file_reloads_total"
+	failed := map[string]string{"result": "error"}
+	before := rotateWeightCounter(t, reloads, failed)
 	write("dogs.example.test\n127.0.0.2 1\n127.0.0.3 one\n")
-	time.Sleep(100 * time.Millisecond) // several reload periods: the broken file has been seen
+	// Wait for the watcher to have read the broken file (it counts a failed reload), then
+	// check that the last good weights still serve.
+	deadline := time.Now().Add(10 * time.Second)
+	for rotateWeightCounter(t, reloads, failed) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the broken weight file was never reported")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	weightedWaitSplit(t, srv, 4, map[string]int{"127.0.0.2": 1, "127.0.0.3": 1, "127.0.0.4": 2})
 
 	// A Corefile reload starts a new instance reading the file; the broken file stops it,

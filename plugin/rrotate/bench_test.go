@@ -2,6 +2,7 @@ package rrotate
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -63,3 +64,22 @@ func (f fixedPtr) ServeDNS(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) 
 }
 
 func (fixedPtr) Name() string { return "fixed" }
+
+// BenchmarkOutsideZones is the query path for an A query outside rrotate's zones: it must
+// not allocate (plugin.Zones.Matches made two allocations per query).
+func BenchmarkOutsideZones(b *testing.B) {
+	backend := answer("www.other.test.", dns.TypeA,
+		"www.other.test. 300 IN A 127.0.0.2", "www.other.test. 300 IN A 127.0.0.3")
+	r := newRRotate(fixedPtr{backend})
+	r.zones = []string{"example.test.", "example.org."}
+	benchServe(b, r, "www.Other.test.", dns.TypeA)
+}
+
+// BenchmarkRotateLarge rotates an answer of 100 addresses, as a TCP answer can carry.
+func BenchmarkRotateLarge(b *testing.B) {
+	var rrs []string
+	for i := range 100 {
+		rrs = append(rrs, fmt.Sprintf("big.example.test. 300 IN A 10.0.0.%d", i))
+	}
+	benchServe(b, newRRotate(fixedPtr{answer("big.example.test.", dns.TypeA, rrs...)}), "big.example.test.", dns.TypeA)
+}

@@ -1,7 +1,6 @@
 package rrotate
 
 import (
-	"math/bits"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -26,53 +25,37 @@ func (r *RRotate) rotated(res *dns.Msg, buf *reply) *dns.Msg {
 	if !ok {
 		return nil
 	}
-	if len(res.Answer) > maxAnswer {
-		return nil
+	// Where the members of the rotating RRset sit in the answer. Answers of common size keep
+	// the list on the stack; an answer of any size rotates.
+	var posBuf [inlineRecords]int
+	pos := posBuf[:0]
+	if len(res.Answer) > inlineRecords {
+		pos = make([]int, 0, len(res.Answer))
 	}
-	var members uint64 // bit i set: Answer[i] belongs to the RRset that rotates
-	count := 0
 	for i, rr := range res.Answer {
 		if isMember(rr, owner, q.Qtype) {
-			members |= 1 << i
-			count++
+			pos = append(pos, i)
 		}
 	}
-	if count < 2 {
+	if len(pos) < 2 {
 		return nil
 	}
-	shift := int(r.counters.next(q.Name, q.Qtype) % uint64(count))
-	return buf.withRotatedAnswer(res, members, shift)
+	shift := int(r.counters.next(q.Name, q.Qtype) % uint64(len(pos)))
+	return buf.withRotatedAnswer(res, pos, shift)
 }
 
-// maxAnswer is the largest answer section rotated: members are tracked in a 64-bit mask.
-// Larger answers do not fit a UDP response anyway and pass in the backend's order.
-const maxAnswer = 64
-
-// rotate appends to out the answer section in which the members' RRset starts with its
-// shift-th member, in circular order, at the place of its first member; every other record
-// (CNAMEs before it, RRSIGs after it) keeps its place.
-func rotate(out, answer []dns.RR, members uint64, shift int) []dns.RR {
-	first := bits.TrailingZeros64(members)
-	out = append(out, answer[:first]...)
-	j := 0
-	for i := first; i < len(answer); i++ { // members from the shift-th on
-		if members&(1<<i) != 0 {
-			if j >= shift {
-				out = append(out, answer[i])
-			}
-			j++
-		}
-	}
-	j = 0
-	for i := first; j < shift; i++ { // then the members before it
-		if members&(1<<i) != 0 {
-			out = append(out, answer[i])
-			j++
-		}
-	}
-	for i := first; i < len(answer); i++ {
-		if members&(1<<i) == 0 {
-			out = append(out, answer[i])
+// rotate appends to out the answer section in which the members (at the indexes pos, in
+// order) rotate among their own positions, so that the first of them is the shift-th member
+// and the rest follow in circular order. Every other record (CNAMEs before them, RRSIGs
+// wherever they are) keeps its index: a client or validator sees the same section shape.
+func rotate(out, answer []dns.RR, pos []int, shift int) []dns.RR {
+	base := len(out)
+	out = append(out, answer...)
+	src := shift
+	for _, p := range pos {
+		out[base+p] = answer[pos[src]]
+		if src++; src == len(pos) {
+			src = 0
 		}
 	}
 	return out
@@ -88,13 +71,13 @@ type reply struct {
 }
 
 // withRotatedAnswer returns a shallow copy of res, held in r, whose answer section is rotated.
-func (r *reply) withRotatedAnswer(res *dns.Msg, members uint64, shift int) *dns.Msg {
+func (r *reply) withRotatedAnswer(res *dns.Msg, pos []int, shift int) *dns.Msg {
 	r.msg = *res
 	out := r.records[:0]
 	if len(res.Answer) > inlineRecords {
 		out = make([]dns.RR, 0, len(res.Answer))
 	}
-	r.msg.Answer = rotate(out, res.Answer, members, shift)
+	r.msg.Answer = rotate(out, res.Answer, pos, shift)
 	return &r.msg
 }
 

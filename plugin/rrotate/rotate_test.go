@@ -237,3 +237,202 @@ func mustRR(s string) dns.RR {
 	}
 	return rr
 }
+
+// Answers of any size rotate: over TCP and EDNS a name can carry a hundred addresses or more,
+// more than a 64-bit mask of members could hold.
+func TestRotatesAnySize(t *testing.T) {
+	for _, n := range []int{9, 63, 64, 65, 100, 300} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var rrs []string
+			for i := range n {
+				rrs = append(rrs, fmt.Sprintf("big.test. 60 IN A 10.0.%d.%d", i/256, i%256))
+			}
+			backend := answer("big.test.", dns.TypeA, rrs...)
+			before := backend.Copy()
+			r := newRRotate(fixed{backend})
+			for i := range n + 2 {
+				m := serve(t, r, "big.test.", dns.TypeA)
+				if len(m.Answer) != n {
+					t.Fatalf("answer %d has %d records, want %d", i, len(m.Answer), n)
+				}
+				for j, rr := range m.Answer {
+					k := (i + j) % n
+					if got, want := rr.(*dns.A).A.String(), fmt.Sprintf("10.0.%d.%d", k/256, k%256); got != want {
+						t.Fatalf("answer %d record %d is %s, want %s", i, j, got, want)
+					}
+				}
+			}
+			if backend.String() != before.String() {
+				t.Error("backend message changed")
+			}
+		})
+	}
+}
+
+// The n-th answer for a name leads with its n-th record, whatever the names around it: the
+// shift is the count of answers before this one, modulo the RRset's size.
+func TestShiftIsTheAnswerCount(t *testing.T) {
+	backend := answer("s.test.", dns.TypeA,
+		"s.test. 60 IN A 10.0.0.0", "s.test. 60 IN A 10.0.0.1", "s.test. 60 IN A 10.0.0.2")
+	r := newRRotate(nil)
+	for n := range 7 {
+		out := r.rotated(backend, new(reply))
+		if out == nil {
+			t.Fatalf("answer %d was not rotated", n)
+		}
+		want := fmt.Sprintf("A 10.0.0.%d | A 10.0.0.%d | A 10.0.0.%d", n%3, (n+1)%3, (n+2)%3)
+		if got := rdata(out.Answer); got != want {
+			t.Fatalf("answer %d: %s, want %s", n, got, want)
+		}
+	}
+}
+
+// RRSIGs keep their places: the records of the rotating RRset rotate among their own
+// positions, and every other record (CNAMEs, RRSIGs, records of other owners) stays at its
+// index, wherever the backend put it.
+func TestRRSIGsKeepTheirPlaces(t *testing.T) {
+	const sig = "cats.test. 60 IN RRSIG A 13 2 60 20300101000000 20200101000000 12345 test. c2ln"
+	backend := answer("www.test.", dns.TypeA,
+		"www.test. 60 IN CNAME cats.test.",
+		"cats.test. 60 IN A 10.0.0.1",
+		sig,
+		"cats.test. 60 IN A 10.0.0.2",
+		"www.test. 60 IN RRSIG CNAME 13 2 60 20300101000000 20200101000000 12345 test. d3d3",
+		"cats.test. 60 IN A 10.0.0.3",
+	)
+	before := backend.Copy()
+	r := newRRotate(fixed{backend})
+	leads := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1"}
+	for i, lead := range leads {
+		m := serve(t, r, "www.test.", dns.TypeA)
+		if len(m.Answer) != 6 {
+			t.Fatalf("answer %d has %d records", i, len(m.Answer))
+		}
+		for _, k := range []int{0, 2, 4} {
+			if m.Answer[k].String() != before.Answer[k].String() {
+				t.Fatalf("answer %d: record %d moved: got %s, want %s", i, k, m.Answer[k], before.Answer[k])
+			}
+		}
+		n := func(k int) string { return m.Answer[k].(*dns.A).A.String() }
+		want := []string{lead, fmt.Sprintf("10.0.0.%d", (i+1)%3+1), fmt.Sprintf("10.0.0.%d", (i+2)%3+1)}
+		if got := []string{n(1), n(3), n(5)}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("answer %d: A records %v, want %v", i, got, want)
+		}
+	}
+	if backend.String() != before.String() {
+		t.Error("backend message changed")
+	}
+}
+
+// Records of the asked type whose owner is not the end of the CNAME chain, or whose class is
+// not IN, are not part of the rotating RRset: they stay where they are.
+func TestOnlyTheFinalRRsetRotates(t *testing.T) {
+	backend := answer("x.test.", dns.TypeA,
+		"x.test. 60 IN A 10.0.0.1",
+		"other.test. 60 IN A 10.9.9.9",
+		"X.TEST. 60 IN A 10.0.0.2",
+		"x.test. 60 CH A 10.8.8.8",
+		"x.test. 60 IN A 10.0.0.3",
+	)
+	r := newRRotate(nil)
+	r.rotated(backend, new(reply))
+	got := rdata(r.rotated(backend, new(reply)).Answer)
+	want := "A 10.0.0.2 | A 10.9.9.9 | A 10.0.0.3 | A 10.8.8.8 | A 10.0.0.1"
+	if got != want {
+		t.Errorf("second answer\n got %s\nwant %s", got, want)
+	}
+}
+
+// A CNAME chain longer than maxChain, or a loop, passes untouched rather than being chased.
+func TestCNAMELoopPasses(t *testing.T) {
+	loop := answer("a.test.", dns.TypeA,
+		"a.test. 60 IN CNAME b.test.", "b.test. 60 IN CNAME a.test.",
+		"a.test. 60 IN A 10.0.0.1", "a.test. 60 IN A 10.0.0.2")
+	r := newRRotate(nil)
+	if out := r.rotated(loop, new(reply)); out != nil {
+		t.Errorf("a CNAME loop was rotated: %v", out.Answer)
+	}
+	var chain []string
+	for i := range maxChain {
+		chain = append(chain, fmt.Sprintf("c%d.test. 60 IN CNAME c%d.test.", i, i+1))
+	}
+	end := fmt.Sprintf("c%d.test.", maxChain)
+	long := answer("c0.test.", dns.TypeA, append(chain, end+" 60 IN A 10.0.0.1", end+" 60 IN A 10.0.0.2")...)
+	if out := r.rotated(long, new(reply)); out != nil {
+		t.Errorf("a chain of %d CNAMEs was rotated", maxChain)
+	}
+	short := answer("c1.test.", dns.TypeA, append(chain[1:], end+" 60 IN A 10.0.0.1", end+" 60 IN A 10.0.0.2")...)
+	short.Question[0].Name = "C1.TEST."
+	r.rotated(short, new(reply))
+	if out := r.rotated(short, new(reply)); out == nil || out.Answer[maxChain-1].(*dns.A).A.String() != "10.0.0.2" {
+		t.Errorf("a chain of %d CNAMEs (mixed case) was not rotated: %v", maxChain-1, out)
+	}
+}
+
+// The rotated reply is a new message: the header and the other sections are the backend's,
+// the answer section a new slice.
+func TestReplyIsACopy(t *testing.T) {
+	backend := answer("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2")
+	backend.Ns = []dns.RR{mustRR("test. 60 IN NS ns.test.")}
+	backend.Extra = []dns.RR{mustRR("ns.test. 60 IN A 10.1.1.1")}
+	backend.SetEdns0(1232, true)
+	backend.Id = 4242
+	r := newRRotate(nil)
+	r.rotated(backend, new(reply))
+	out := r.rotated(backend, new(reply))
+	if out == backend || &out.Answer[0] == &backend.Answer[0] {
+		t.Fatal("the reply shares the backend's message or answer slice")
+	}
+	if out.Id != 4242 || !out.Authoritative || len(out.Ns) != 1 || len(out.Extra) != 2 || out.IsEdns0() == nil {
+		t.Errorf("the reply lost the backend's header or sections:\n%v", out)
+	}
+	if _, err := out.Pack(); err != nil {
+		t.Errorf("the reply does not pack: %v", err)
+	}
+}
+
+// A writer that writes twice writes the rotated form each time, from the same counter.
+func TestWriterCountsRotations(t *testing.T) {
+	backend := answer("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2")
+	r := newRRotate(fixed{backend})
+	const server = "dns://:4242"
+	before := counterValue(t, rotations.WithLabelValues(server))
+	req := new(dns.Msg)
+	req.SetQuestion("x.test.", dns.TypeA)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	w := &rotateWriter{ResponseWriter: rec, rotate: r, server: server}
+	if err := w.WriteMsg(backend); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteMsg(backend); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdata(rec.Msg.Answer); got != "A 10.0.0.2 | A 10.0.0.1" {
+		t.Errorf("second write: %s", got)
+	}
+	single := answer("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1")
+	if err := w.WriteMsg(single); err != nil || rec.Msg != single {
+		t.Errorf("a single record answer was not passed as it came (err %v)", err)
+	}
+	if d := counterValue(t, rotations.WithLabelValues(server)) - before; d != 2 {
+		t.Errorf("rotations_total{server=%q} rose by %v, want 2", server, d)
+	}
+}
+
+// Rotating an answer of up to inlineRecords records allocates nothing beyond the reply the
+// writer carries: the members' positions stay on the stack. Larger answers pay for their
+// positions and their answer section.
+func TestRotatedAllocations(t *testing.T) {
+	for n, want := range map[int]float64{2: 0, 4: 0, inlineRecords: 0, inlineRecords + 1: 2, 100: 2} {
+		var rrs []string
+		for i := range n {
+			rrs = append(rrs, fmt.Sprintf("x.test. 60 IN A 10.0.0.%d", i))
+		}
+		backend := answer("x.test.", dns.TypeA, rrs...)
+		r := newRRotate(nil)
+		buf := new(reply)
+		if got := testing.AllocsPerRun(50, func() { r.rotated(backend, buf) }); got != want {
+			t.Errorf("rotating %d records: %v allocations, want %v", n, got, want)
+		}
+	}
+}

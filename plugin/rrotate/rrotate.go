@@ -69,7 +69,7 @@ func (r *RRotate) rotations(server string) prometheus.Counter {
 // ServeDNS implements the plugin.Handler interface.
 func (r *RRotate) ServeDNS(ctx context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
 	r.lead.Pregrow()
-	if len(req.Question) != 1 || !r.types.has(req.Question[0].Qtype) || plugin.Zones(r.zones).Matches(req.Question[0].Name) == "" {
+	if len(req.Question) != 1 || !r.types.has(req.Question[0].Qtype) || !inZones(r.zones, req.Question[0].Name) {
 		return handoff.Next(r.Name(), r.Next, ctx, w, req)
 	}
 	rw := &rotateWriter{ResponseWriter: w, rotate: r, server: metrics.WithServer(ctx)}
@@ -96,12 +96,4 @@ func (w *rotateWriter) WriteMsg(res *dns.Msg) error {
 		return w.ResponseWriter.WriteMsg(out)
 	}
 	return w.ResponseWriter.WriteMsg(res)
-}
-
-// SetPlugin passes on which plugin wrote the response, so that the prometheus plugin's
-// per-plugin response counts stay right with this wrapper in between.
-func (w *rotateWriter) SetPlugin(name string) {
-	if t, ok := w.ResponseWriter.(plugin.PluginTracker); ok {
-		t.SetPlugin(name)
-	}
 }

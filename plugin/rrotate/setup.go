@@ -2,6 +2,7 @@ package rrotate
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -55,7 +56,7 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 				}
 				r.types = nil
 				for _, a := range args {
-					t, ok := dns.StringToType[a]
+					t, ok := typeOf(a)
 					if !ok {
 						return nil, c.Errf("unknown record type '%s'", a)
 					}
@@ -81,6 +82,15 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 	}
 	r.counters = newCounters(maxNames)
 	return r, nil
+}
+
+// typeOf reads a record type as written, in any case ("srv" is SRV).
+func typeOf(s string) (uint16, bool) {
+	if t, ok := dns.StringToType[s]; ok {
+		return t, true
+	}
+	t, ok := dns.StringToType[strings.ToUpper(s)]
+	return t, ok
 }
 
 // rotatable rejects types whose order carries meaning or that never form a multi-record

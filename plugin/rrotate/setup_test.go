@@ -19,6 +19,8 @@ func TestParse(t *testing.T) {
 		{"rrotate", []uint16{dns.TypeA, dns.TypeAAAA}, []string{"example.org."}, defaultMaxNames},
 		{"rrotate example.test", []uint16{dns.TypeA, dns.TypeAAAA}, []string{"example.test."}, defaultMaxNames},
 		{"rrotate {\n types A SRV MX\n max_names 128\n}", []uint16{dns.TypeA, dns.TypeSRV, dns.TypeMX}, []string{"example.org."}, 128},
+		{"rrotate a.test b.test {\n max_names 10\n}", []uint16{dns.TypeA, dns.TypeAAAA}, []string{"a.test.", "b.test."}, 10},
+		{"rrotate {\n types txt a a\n max_names 1\n}", []uint16{dns.TypeTXT, dns.TypeA}, []string{"example.org."}, 1},
 	}
 	for _, tc := range tests {
 		c := caddy.NewTestController("dns", tc.input)
@@ -38,7 +40,7 @@ func TestParse(t *testing.T) {
 		if strings.Join(r.zones, ",") != strings.Join(tc.zones, ",") {
 			t.Errorf("parse(%q): zones %v, want %v", tc.input, r.zones, tc.zones)
 		}
-		if got := r.counters.perShard * shardCount; got != max(shardCount, tc.maxNames/shardCount*shardCount) {
+		if got := r.counters.capacity(); got != tc.maxNames {
 			t.Errorf("parse(%q): capacity %d for max_names %d", tc.input, got, tc.maxNames)
 		}
 	}
@@ -49,6 +51,19 @@ func TestParseErrors(t *testing.T) {
 		{"rrotate {\n types\n}", "Wrong argument count"},
 		{"rrotate {\n types A BOGUS\n}", "unknown record type 'BOGUS'"},
 		{"rrotate {\n types CNAME\n}", "record type 'CNAME' cannot be rotated"},
+		{"rrotate {\n types A DNAME\n}", "record type 'DNAME' cannot be rotated"},
+		{"rrotate {\n types RRSIG\n}", "record type 'RRSIG' cannot be rotated"},
+		{"rrotate {\n types NSEC\n}", "record type 'NSEC' cannot be rotated"},
+		{"rrotate {\n types NSEC3\n}", "record type 'NSEC3' cannot be rotated"},
+		{"rrotate {\n types SOA\n}", "record type 'SOA' cannot be rotated"},
+		{"rrotate {\n types OPT\n}", "record type 'OPT' cannot be rotated"},
+		{"rrotate {\n types ANY\n}", "record type 'ANY' cannot be rotated"},
+		{"rrotate {\n types AXFR\n}", "record type 'AXFR' cannot be rotated"},
+		{"rrotate {\n types IXFR\n}", "record type 'IXFR' cannot be rotated"},
+		{"rrotate {\n types None\n}", "record type 'None' cannot be rotated"},
+		{"rrotate {\n types TYPE65280\n}", "unknown record type 'TYPE65280'"},
+		{"rrotate {\n max_names 1 2\n}", "Wrong argument count"},
+		{"rrotate {\n max_names -5\n}", "max_names must be a positive integer, not '-5'"},
 		{"rrotate {\n max_names\n}", "Wrong argument count"},
 		{"rrotate {\n max_names 0\n}", "max_names must be a positive integer, not '0'"},
 		{"rrotate {\n max_names lots\n}", "max_names must be a positive integer, not 'lots'"},

@@ -227,21 +227,112 @@ func TestNilResponse(t *testing.T) {
 	}
 }
 
+// selections_total counts leads by name and listed address; every address the configuration
+// does not list shares the label "other", so the series are bounded by the configuration,
+// however many addresses the backends answer with.
 func TestSelectionsMetric(t *testing.T) {
-	m := answer("metric.example.test.", dns.TypeA, "metric.example.test. 300 IN A 127.0.0.2", "metric.example.test. 300 IN A 127.0.0.3")
-	wt := newWeighted(t, "weighted {\n weight metric.example.test 127.0.0.2 3\n}", m)
+	const name = "metric.example.test."
+	rrs := []string{name + " 300 IN A 127.0.0.2", name + " 300 IN A 127.0.0.3", name + " 300 IN A 127.0.0.4"}
+	m := answer(name, dns.TypeA, rrs...)
+	wt := newWeighted(t, "weighted {\n weight metric.example.test 127.0.0.2 2\n}", m)
+	labels := []string{"127.0.0.2", "other", "127.0.0.3", "127.0.0.4"}
 	before := map[string]float64{}
-	for _, a := range []string{"127.0.0.2", "127.0.0.3"} {
-		before[a] = counterValue(selections.WithLabelValues("metric.example.test.", a))
+	for _, a := range labels {
+		before[a] = counterValue(selections.WithLabelValues(name, a))
 	}
 	for range 8 {
-		serve(t, wt, "metric.example.test.", dns.TypeA)
+		serve(t, wt, name, dns.TypeA)
 	}
-	for a, want := range map[string]float64{"127.0.0.2": 6, "127.0.0.3": 2} {
-		if got := counterValue(selections.WithLabelValues("metric.example.test.", a)) - before[a]; got != want {
+	for a, want := range map[string]float64{"127.0.0.2": 4, "other": 4, "127.0.0.3": 0, "127.0.0.4": 0} {
+		if got := counterValue(selections.WithLabelValues(name, a)) - before[a]; got != want {
 			t.Errorf("selections_total{address=%q} rose by %v, want %v", a, got, want)
 		}
 	}
+	// Unlisted addresses, however many, add no series.
+	series := func() int {
+		ch := make(chan prometheus.Metric, 1<<12)
+		selections.Collect(ch)
+		return len(ch)
+	}
+	n := series()
+	for i := range 50 {
+		wt.Next = backend(answer(name, dns.TypeA, fmt.Sprintf("%s 300 IN A 10.1.0.%d", name, i), name+" 300 IN A 127.0.0.2"))
+		serve(t, wt, name, dns.TypeA)
+	}
+	if got := series(); got != n {
+		t.Errorf("50 unlisted addresses grew selections_total from %d to %d series", n, got)
+	}
+}
+
+// When every address of an answer is drained, the answer passes unchanged and
+// all_drained_total counts it for that name.
+func TestAllDrainedMetric(t *testing.T) {
+	const name = "drained.example.test."
+	m := answer(name, dns.TypeA, name+" 300 IN A 127.0.0.2", name+" 300 IN A 127.0.0.3")
+	wt := newWeighted(t, "weighted {\n weight drained.example.test 127.0.0.2 0 127.0.0.3 0\n}", m)
+	before := counterValue(drained.WithLabelValues(name))
+	for range 3 {
+		if r := serve(t, wt, name, dns.TypeA); r != m {
+			t.Fatalf("an all-drained answer was rewritten:\n%v", r)
+		}
+	}
+	if d := counterValue(drained.WithLabelValues(name)) - before; d != 3 {
+		t.Errorf("all_drained_total{name=%q} rose by %v, want 3", name, d)
+	}
+	// One live address: no longer all drained.
+	wt.Next = backend(answer(name, dns.TypeA, name+" 300 IN A 127.0.0.2", name+" 300 IN A 127.0.0.9"))
+	if got := answerStrings(serve(t, wt, name, dns.TypeA)); got != "127.0.0.9 127.0.0.2" {
+		t.Errorf("with an unlisted (weight 1) address: %s", got)
+	}
+	if d := counterValue(drained.WithLabelValues(name)) - before; d != 3 {
+		t.Errorf("all_drained_total{name=%q} rose by %v, want still 3", name, d)
+	}
+}
+
+// The Additional section (here the addresses of SRV targets) and the Authority section reach
+// the client as the backend wrote them, while the answer is reordered.
+func TestAdditionalUntouched(t *testing.T) {
+	m := answer("_http._tcp.example.test.", dns.TypeSRV,
+		"_http._tcp.example.test. 300 IN SRV 10 10 8080 web1.example.test.",
+		"_http._tcp.example.test. 300 IN SRV 10 10 8080 web2.example.test.")
+	m.Ns = []dns.RR{mustRR("example.test. 300 IN NS ns.example.test.")}
+	m.Extra = []dns.RR{
+		mustRR("web1.example.test. 300 IN A 127.0.0.2"),
+		mustRR("web2.example.test. 300 IN A 127.0.0.3"),
+		mustRR("web2.example.test. 300 IN AAAA ::3"),
+	}
+	m.SetEdns0(1232, true)
+	before := m.Copy()
+	wt := newWeighted(t, "weighted {\n weight _http._tcp.example.test web2.example.test 3\n types SRV\n only 1\n}", m)
+	r := serve(t, wt, "_http._tcp.example.test.", dns.TypeSRV)
+	if r == m {
+		t.Fatal("the answer was not weighted")
+	}
+	if got := answerStrings(r); got != "web2.example.test." {
+		t.Errorf("answer %s, want web2 alone", got)
+	}
+	if len(r.Extra) != len(before.Extra) || len(r.Ns) != 1 {
+		t.Fatalf("sections changed: %d additional, %d authority", len(r.Extra), len(r.Ns))
+	}
+	for i := range r.Extra {
+		if r.Extra[i].String() != before.Extra[i].String() {
+			t.Errorf("additional record %d is %s, want %s", i, r.Extra[i], before.Extra[i])
+		}
+	}
+	if m.String() != before.String() {
+		t.Errorf("the backend's message was changed:\n%s", m)
+	}
+	if _, err := r.Pack(); err != nil {
+		t.Errorf("the reply does not pack: %v", err)
+	}
+}
+
+func mustRR(s string) dns.RR {
+	rr, err := dns.NewRR(s)
+	if err != nil {
+		panic(err)
+	}
+	return rr
 }
 
 // counterValue reads a counter the way a scrape would.

@@ -31,9 +31,10 @@ func (wt *Weighted) loadWeights() error {
 	return nil
 }
 
-// OnStartup starts watching the weight file for changes.
+// OnStartup starts watching the weight file for changes. `reload 0` means never: no
+// watcher starts (a ticker of 0 would panic and take the server down).
 func (wt *Weighted) OnStartup() error {
-	if wt.file == "" || wt.reload == 0 {
+	if wt.file == "" || wt.reload <= 0 {
 		return nil
 	}
 	wt.stop = make(chan struct{})

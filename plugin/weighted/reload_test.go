@@ -133,3 +133,33 @@ func TestShutdownWithoutFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// `reload 0` means never: no watcher starts (a ticker of 0 would panic and take the server
+// down), and a changed file is not read.
+func TestReloadZeroNeverReloads(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "weights")
+	if err := os.WriteFile(file, []byte("a.test\n10.0.0.1 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wt, err := parse(caddyController("weighted {\n file " + file + "\n reload 0\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.loadWeights(); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	if err := wt.OnStartup(); err != nil {
+		t.Fatal(err)
+	}
+	defer wt.OnShutdown()
+	if wt.stop != nil || runtime.NumGoroutine() != before {
+		t.Fatalf("reload 0 started a watcher (goroutines %d, were %d)", runtime.NumGoroutine(), before)
+	}
+	if err := os.WriteFile(file, []byte("a.test\n10.0.0.1 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if w := weightNow(wt, "a.test.", "10.0.0.1"); w != 3 {
+		t.Errorf("weight %d, want the 3 read at start", w)
+	}
+}

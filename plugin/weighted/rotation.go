@@ -183,7 +183,7 @@ func (r *rotation) rebuild(n *nameWeights, rrs []dns.RR, idx []int) []int {
 				target: t,
 				ip16:   t.addr.As16(),
 				weight: int64(n.weightOf(t)),
-				picks:  selections.WithLabelValues(n.name, t.String()),
+				picks:  selections.WithLabelValues(n.name, n.label(t)),
 			})
 		}
 		idx = append(idx, j)

@@ -214,3 +214,21 @@ func TestConcurrentExact(t *testing.T) {
 		t.Errorf("counts %v, want 2400 and 800", counts)
 	}
 }
+
+// When some of the addresses remain (healthcheck removed one, none is new), the rotation
+// restarts over the survivors: it runs exactly as a fresh rotation over that set would.
+func TestRestartWhenSubsetRemains(t *testing.T) {
+	n, rrs := nameWith(3, 1, 2)
+	leads(n, rrs, 4) // somewhere in the middle of a run over all three
+	survivors := []dns.RR{rrs[0], rrs[2]}
+	got := leads(n, survivors, 10)
+
+	fresh, freshRRs := nameWith(3, 1, 2)
+	want := leads(fresh, []dns.RR{freshRRs[0], freshRRs[2]}, 10)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("over the survivors led %v, want the fresh rotation %v", got, want)
+	}
+	if fmt.Sprint(want) != "[0 2 0 2 0 0 2 0 2 0]" {
+		t.Errorf("a fresh 3:2 rotation led %v", want)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 )
 
 func TestParse(t *testing.T) {
@@ -102,3 +104,47 @@ func TestSetupWeightFile(t *testing.T) {
 }
 
 func caddyController(input string) *caddy.Controller { return caddy.NewTestController("dns", input) }
+
+// The reload default is the literal 30 seconds the README promises (as loadbalance), and
+// `reload 0` parses to 0: never.
+func TestReloadSetting(t *testing.T) {
+	for input, want := range map[string]time.Duration{
+		"weighted {\n file w\n}":             30 * time.Second,
+		"weighted {\n file w\n reload 0\n}":  0,
+		"weighted {\n file w\n reload 0s\n}": 0,
+		"weighted {\n file w\n reload 2m\n}": 2 * time.Minute,
+	} {
+		wt, err := parse(caddy.NewTestController("dns", input))
+		if err != nil {
+			t.Fatalf("%q: %v", input, err)
+		}
+		if wt.reload != want {
+			t.Errorf("%q: reload %v, want %v", input, wt.reload, want)
+		}
+	}
+}
+
+// A relative weight file path is relative to the root plugin's directory; an absolute one,
+// or one without root, stays as written.
+func TestFileRelativeToRoot(t *testing.T) {
+	root := t.TempDir()
+	tests := []struct {
+		root, file, want string
+	}{
+		{root, "weights", filepath.Join(root, "weights")},
+		{root, "sub/weights", filepath.Join(root, "sub", "weights")},
+		{root, "/etc/weights", "/etc/weights"},
+		{"", "weights", "weights"},
+	}
+	for _, tc := range tests {
+		c := caddy.NewTestController("dns", "weighted {\n file "+tc.file+"\n}")
+		dnsserver.GetConfig(c).Root = tc.root
+		wt, err := parse(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wt.file != tc.want {
+			t.Errorf("root %q, file %q: reads %q, want %q", tc.root, tc.file, wt.file, tc.want)
+		}
+	}
+}

@@ -56,6 +56,19 @@ func (n *nameWeights) weightOf(t target) uint32 {
 	return 1
 }
 
+// otherLabel is the selections_total address label of every target the configuration does
+// not list: a label per unlisted address would grow the series with whatever the backends
+// answer, where the configuration alone must bound them.
+const otherLabel = "other"
+
+// label returns the selections_total address label for t.
+func (n *nameWeights) label(t target) string {
+	if _, ok := n.weights[t]; ok {
+		return t.String()
+	}
+	return otherLabel
+}
+
 // typeSlot maps a record type to its rotation; -1 for types weighted does not handle.
 func typeSlot(qtype uint16) int {
 	switch qtype {

@@ -36,12 +36,6 @@ func (w *responseWriter) WriteMsg(res *dns.Msg) error {
 	return w.ResponseWriter.WriteMsg(w.wt.arrange(res, w.name, w.qtype, w.slot, rep))
 }
 
-// Write implements the dns.ResponseWriter interface. A packed message cannot be reordered
-// without unpacking it; no plugin below us writes one for the types we handle.
-func (w *responseWriter) Write(buf []byte) (int, error) {
-	return w.ResponseWriter.Write(buf)
-}
-
 // reply holds the shallow copy of a response and, for answers of common size, its new answer
 // section, so that ordering an answer costs a single allocation.
 type reply struct {
