@@ -70,7 +70,7 @@ func (hc *HealthCheck) filter(res *dns.Msg, qt uint16, out *filtered) (*dns.Msg,
 		n      [5]int // count per mark
 		owner  string // owner of the address RRset: the first address record's
 		rule   *nameRule
-		check  *Check
+		check  *checkSpec
 		vs     verdicts
 		listed []listedVerdict // verdicts of the addresses the rule lists
 	)
@@ -148,7 +148,7 @@ const markAll uint8 = 255
 
 // isUp judges one target. An address without a prober is up unless discovery will probe
 // it, in which case it is as good as the "unknown" setting says until its first verdict.
-func (hc *HealthCheck) isUp(vs verdicts, a [16]byte, check *Check, owner string) bool {
+func (hc *HealthCheck) isUp(vs verdicts, a [16]byte, check *checkSpec, owner string) bool {
 	v, ok := vs[a]
 	if !ok {
 		if hc.cfg.discover == nil {

@@ -35,7 +35,7 @@ type HealthCheck struct {
 	now      atomic.Int64 // coarse clock (unix seconds) for the last-seen marks of discovered targets
 
 	mu         sync.Mutex // guards the fields below
-	probers    map[targetKey]*Prober
+	probers    map[targetKey]*prober
 	names      map[targetKey][]string // names whose answers each target filters
 	discovered map[targetKey]*atomic.Int64
 	running    bool
@@ -54,7 +54,7 @@ type HealthCheck struct {
 // targetKey is one (address, check) pair: the unit that has a verdict.
 type targetKey struct {
 	addr  netip.Addr
-	check *Check
+	check *checkSpec
 }
 
 // discovery is an address seen in an answer for owner, to be probed with check.
@@ -66,7 +66,7 @@ type discovery struct {
 // snapshot is the verdict of every target at one moment. It is never changed once
 // published; a new verdict publishes a new snapshot.
 type snapshot struct {
-	verdicts map[*Check]verdicts
+	verdicts map[*checkSpec]verdicts
 	// listed holds, per name rule (by its index), the verdicts of the addresses the rule
 	// lists: a short linear scan over these beats a map lookup for every address.
 	listed [][]listedVerdict
@@ -93,7 +93,7 @@ func find(lv []listedVerdict, a [16]byte) (listedVerdict, bool) {
 // much cheaper on the query path than hashing a netip.Addr.
 type verdicts map[[16]byte]verdict
 
-func newSnapshot() *snapshot { return &snapshot{verdicts: map[*Check]verdicts{}} }
+func newSnapshot() *snapshot { return &snapshot{verdicts: map[*checkSpec]verdicts{}} }
 
 func (s *snapshot) set(k targetKey, v verdict) {
 	m := s.verdicts[k.check]

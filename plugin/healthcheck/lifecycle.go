@@ -18,7 +18,7 @@ func (hc *HealthCheck) OnStartup() error {
 		return nil
 	}
 	hc.running = true
-	hc.probers = map[targetKey]*Prober{}
+	hc.probers = map[targetKey]*prober{}
 	hc.names = map[targetKey][]string{}
 	hc.discovered = map[targetKey]*atomic.Int64{}
 	// In name order, so that the name an HTTP check sends as Host (the first one that lists
@@ -65,7 +65,7 @@ func (hc *HealthCheck) OnShutdown() error {
 	hc.stopWindow()
 	close(hc.stop)
 	done, ps, unregister := hc.done, hc.probers, hc.unregister
-	hc.probers, hc.discovered = map[targetKey]*Prober{}, map[targetKey]*atomic.Int64{}
+	hc.probers, hc.discovered = map[targetKey]*prober{}, map[targetKey]*atomic.Int64{}
 	hc.mu.Unlock()
 
 	<-done
@@ -124,7 +124,7 @@ func (hc *HealthCheck) discover(d discovery) {
 
 func (hc *HealthCheck) expire(now time.Time) {
 	cutoff := now.Add(-hc.cfg.expire).Unix()
-	var gone []*Prober
+	var gone []*prober
 	hc.mu.Lock()
 	for k, seen := range hc.discovered {
 		if seen.Load() >= cutoff {

@@ -22,12 +22,12 @@ type probeFunc func(ctx context.Context) error
 
 // newProbe returns the probe of addr for ck. host is the Host header and TLS server name of
 // HTTP(S) checks when the check does not set its own.
-func newProbe(addr netip.Addr, ck *Check, host string) (probeFunc, func()) {
+func newProbe(addr netip.Addr, ck *checkSpec, host string) (probeFunc, func()) {
 	hostport := netip.AddrPortFrom(addr, uint16(ck.Port)).String()
 	switch ck.Kind {
-	case KindHTTP, KindHTTPS:
+	case kindHTTP, kindHTTPS:
 		return newHTTPProbe(hostport, ck, host)
-	case KindDNS:
+	case kindDNS:
 		return dnsProbe(hostport, ck), func() {}
 	}
 	return tcpProbe(hostport), func() {}
@@ -47,7 +47,7 @@ func tcpProbe(hostport string) probeFunc {
 // newHTTPProbe returns the probe and a function that releases its transport. Keep-alives are
 // off: every probe must open a fresh connection, or a server that stopped accepting would
 // look healthy on an old one, and idle connections would outlive the plugin.
-func newHTTPProbe(hostport string, ck *Check, host string) (probeFunc, func()) {
+func newHTTPProbe(hostport string, ck *checkSpec, host string) (probeFunc, func()) {
 	if ck.Host != "" {
 		host = ck.Host
 	}
@@ -90,14 +90,14 @@ func newHTTPProbe(hostport string, ck *Check, host string) (probeFunc, func()) {
 	return probe, tr.CloseIdleConnections
 }
 
-func statusRange(ck *Check) string {
+func statusRange(ck *checkSpec) string {
 	if ck.StatusLo == ck.StatusHi {
 		return strconv.Itoa(ck.StatusLo)
 	}
 	return strconv.Itoa(ck.StatusLo) + "-" + strconv.Itoa(ck.StatusHi)
 }
 
-func dnsProbe(hostport string, ck *Check) probeFunc {
+func dnsProbe(hostport string, ck *checkSpec) probeFunc {
 	client := &dns.Client{Net: "udp", Timeout: ck.Timeout}
 	return func(ctx context.Context) error {
 		m := new(dns.Msg)

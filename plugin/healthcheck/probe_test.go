@@ -23,7 +23,7 @@ func listen(t *testing.T, ip string) (net.Listener, int) {
 	return l, l.Addr().(*net.TCPAddr).Port
 }
 
-func runProbe(t *testing.T, ip string, ck *Check, host string) error {
+func runProbe(t *testing.T, ip string, ck *checkSpec, host string) error {
 	t.Helper()
 	probe, release := newProbe(netip.MustParseAddr(ip), ck, host)
 	defer release()
@@ -51,7 +51,7 @@ func TestHTTPProbe(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	ck := newCheck("web", KindHTTP)
+	ck := newCheck("web", kindHTTP)
 	ck.Port, ck.Path = port, "/health"
 	if err := runProbe(t, "127.0.0.2", ck, "cats.example.test"); err != nil {
 		t.Fatalf("healthy server: %v", err)
@@ -91,7 +91,7 @@ func TestHTTPProbe(t *testing.T) {
 func TestHTTPProbeDeadServer(t *testing.T) {
 	l, port := listen(t, "127.0.0.2")
 	l.Close()
-	ck := newCheck("web", KindHTTP)
+	ck := newCheck("web", kindHTTP)
 	ck.Port = port
 	if err := runProbe(t, "127.0.0.2", ck, ""); err == nil {
 		t.Fatal("probe of a closed port succeeded")
@@ -101,7 +101,7 @@ func TestHTTPProbeDeadServer(t *testing.T) {
 func TestHTTPProbeTimeout(t *testing.T) {
 	l, port := listen(t, "127.0.0.2")
 	defer l.Close() // accepts into the backlog, never answers
-	ck := newCheck("web", KindHTTP)
+	ck := newCheck("web", kindHTTP)
 	ck.Port, ck.Timeout = port, 100*time.Millisecond
 	if err := runProbe(t, "127.0.0.2", ck, ""); err == nil {
 		t.Fatal("probe of a silent server succeeded")
@@ -119,7 +119,7 @@ func TestHTTPSProbe(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 
-	ck := newCheck("secure", KindHTTPS)
+	ck := newCheck("secure", kindHTTPS)
 	ck.Port = port
 	// The test certificate is for example.com from an unknown CA: verification must fail.
 	if err := runProbe(t, "127.0.0.3", ck, "cats.example.test"); err == nil || !strings.Contains(err.Error(), "certificate") {
@@ -136,7 +136,7 @@ func TestHTTPSProbe(t *testing.T) {
 
 func TestTCPProbe(t *testing.T) {
 	l, port := listen(t, "127.0.0.4")
-	ck := newCheck("ping", KindTCP)
+	ck := newCheck("ping", kindTCP)
 	ck.Port = port
 	if err := runProbe(t, "127.0.0.4", ck, ""); err != nil {
 		t.Fatalf("open port: %v", err)
@@ -164,7 +164,7 @@ func TestDNSProbe(t *testing.T) {
 	go srv.ActivateAndServe()
 	defer srv.Shutdown()
 
-	ck := newCheck("ns", KindDNS)
+	ck := newCheck("ns", kindDNS)
 	ck.Port = port
 	if err := runProbe(t, "127.0.0.5", ck, ""); err != nil {
 		t.Fatalf("NOERROR answer: %v", err)

@@ -93,7 +93,7 @@ func Snapshot() []Target {
 	return out
 }
 
-// Notify records a change: Version advances and every channel handed out by Changed closes.
+// Notify records a change: the version Changed returns advances and every channel handed out by Changed closes.
 func Notify() {
 	mu.Lock()
 	version++
@@ -108,11 +108,4 @@ func Changed() (uint64, <-chan struct{}) {
 	mu.Lock()
 	defer mu.Unlock()
 	return version, changed
-}
-
-// Version returns the number of changes so far; it only grows.
-func Version() uint64 {
-	mu.Lock()
-	defer mu.Unlock()
-	return version
 }
