@@ -117,7 +117,7 @@ func TestDiscoveryExpires(t *testing.T) {
 	defer l.Close()
 	hc := startHC(t, fmt.Sprintf("healthcheck example.test {\n check ping tcp port %d interval 100ms\n discover ping expire 300ms\n}", port))
 	res := catsAnswer(1)
-	hc.filter(res, 1, new(filtered))
+	hc.filter(res, 1)
 	waitUntil(t, "four discovered probers", func() bool {
 		hc.mu.Lock()
 		defer hc.mu.Unlock()
