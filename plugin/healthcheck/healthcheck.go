@@ -30,14 +30,16 @@ type HealthCheck struct {
 	rules  []*nameRule // cfg.names in name order; a rule's index is its place here
 	listed []targetKey // targets from the Corefile: Ready waits for their first verdict
 
-	snap     atomic.Pointer[snapshot]
-	counters counterCache
-	now      atomic.Int64 // coarse clock (unix seconds) for the last-seen marks of discovered targets
+	snap      atomic.Pointer[snapshot]
+	published atomic.Uint64 // snapshots built so far: what batching and throttling keep low
+	counters  counterCache
+	now       atomic.Int64 // coarse clock (unix seconds) for the last-seen marks of discovered targets
 
 	mu         sync.Mutex // guards the fields below
 	probers    map[targetKey]*prober
 	names      map[targetKey][]string // names whose answers each target filters
 	discovered map[targetKey]*atomic.Int64
+	capLogged  bool // the max_discovered warning was logged since the cap was last reached
 	running    bool
 	stop       chan struct{}
 	done       chan struct{}
@@ -204,8 +206,11 @@ func (hc *HealthCheck) rule(owner string) *nameRule {
 	return nil
 }
 
-// publish builds and swaps in a new snapshot. hc.mu must be held.
+// publish builds and swaps in a new snapshot. hc.mu must be held. If building panics, the
+// last good snapshot stays in force.
 func (hc *HealthCheck) publish() {
+	defer recoverLoop("publisher")
+	hc.published.Add(1)
 	s := newSnapshot()
 	for k, p := range hc.probers {
 		m := s.verdicts[k.check]

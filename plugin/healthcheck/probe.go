@@ -17,6 +17,11 @@ import (
 // maxBody bounds how much of an HTTP response a body match reads.
 const maxBody = 64 << 10
 
+// maxHeader bounds the status line and headers an HTTP probe reads (Go's default is 10 MB):
+// a health endpoint has no business sending more, and a target must not be able to make
+// every probe read megabytes.
+const maxHeader = 16 << 10
+
 // probeFunc performs one probe; nil means healthy. It must return when ctx ends.
 type probeFunc func(ctx context.Context) error
 
@@ -52,8 +57,9 @@ func newHTTPProbe(hostport string, ck *checkSpec, host string) (probeFunc, func(
 		host = ck.Host
 	}
 	tr := &http.Transport{
-		DisableKeepAlives: true,
-		TLSClientConfig:   &tls.Config{ServerName: host, InsecureSkipVerify: ck.Insecure}, //nolint:gosec // the operator asked for it
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: maxHeader,
+		TLSClientConfig:        &tls.Config{ServerName: host, InsecureSkipVerify: ck.Insecure}, //nolint:gosec // the operator asked for it
 	}
 	client := &http.Client{
 		Transport: tr,

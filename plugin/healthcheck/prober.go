@@ -84,7 +84,12 @@ func (p *prober) unsubscribe(s subscriber) {
 	}
 	p.stop()
 	p.release()
-	targetUp.DeleteLabelValues(p.addr.String(), p.check.Name)
+	// The series of a target go with it, so that their number follows the configuration
+	// (and max_discovered), not every address answers ever carried.
+	target := p.addr.String()
+	targetUp.DeleteLabelValues(target, p.check.Name)
+	transitions.DeleteLabelValues(target, p.check.Name, stateUp.String())
+	transitions.DeleteLabelValues(target, p.check.Name, stateDown.String())
 }
 
 // start arms the first probe. It waits a random part of the jitter window, so that a fleet
@@ -107,7 +112,7 @@ func (p *prober) tick() {
 	p.timerMu.Unlock()
 	defer p.inflight.Done()
 
-	p.probeOnce(p.ctx)
+	p.safeProbe()
 
 	p.timerMu.Lock()
 	if !p.stopped {
@@ -132,12 +137,19 @@ func (p *prober) nextWait() time.Duration {
 	return time.Duration(float64(p.check.Interval) * (1 + j))
 }
 
+// safeProbe runs one probe; a panic in it is logged and counted, the verdict stays what it
+// was and the next probe is armed as usual.
+func (p *prober) safeProbe() {
+	defer recoverLoop("prober")
+	p.probeOnce(p.ctx)
+}
+
 func (p *prober) probeOnce(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, p.check.Timeout)
+	defer cancel()
 	start := time.Now()
 	err := p.probe(pctx)
 	latency := time.Since(start)
-	cancel()
 	if ctx.Err() != nil {
 		return // shutting down: an aborted probe says nothing about the target
 	}
@@ -176,7 +188,7 @@ func (p *prober) probeOnce(ctx context.Context) {
 func (p *prober) logChange(from, to state, err error) {
 	ep := p.check.endpoint(p.addr)
 	if to == stateDown {
-		log.Warningf("%s (check %s, %s) is down: %v", p.addr, p.check.Name, ep, err)
+		log.Warningf("%s (check %s, %s) is down: %s", p.addr, p.check.Name, ep, errText(err))
 		return
 	}
 	log.Infof("%s (check %s, %s) is up (was %s)", p.addr, p.check.Name, ep, from)
