@@ -113,7 +113,7 @@ func (hc *HealthCheck) filter(res *dns.Msg, qt uint16) (*dns.Msg, outcome) {
 	)
 	for _, rr := range ans {
 		h := rr.Header()
-		if h.Rrtype == dns.TypeRRSIG && rr.(*dns.RRSIG).TypeCovered == qt {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == qt {
 			sigs = true
 		}
 		if h.Rrtype != qt || (owner != "" && h.Name != owner && !strings.EqualFold(h.Name, owner)) {
