@@ -2,9 +2,7 @@ package test
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/steerdns/steerdns/test/harness"
 )
