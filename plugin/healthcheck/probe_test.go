@@ -25,6 +25,11 @@ func listen(t *testing.T, ip string) (net.Listener, int) {
 
 func runProbe(t *testing.T, ip string, ck *checkSpec, host string) error {
 	t.Helper()
+	if ck.Timeout == defaultTimeout {
+		// A TLS handshake under -race on a loaded 2-core machine can take over a second; a
+		// test that wants a timeout sets its own.
+		ck.Timeout = 10 * time.Second
+	}
 	probe, release := newProbe(netip.MustParseAddr(ip), ck, host)
 	defer release()
 	ctx, cancel := context.WithTimeout(context.Background(), ck.Timeout)
