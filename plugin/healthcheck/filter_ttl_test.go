@@ -2,12 +2,14 @@ package healthcheck
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
 	"sync/atomic"
 	"testing"
 
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
@@ -191,3 +193,20 @@ func TestFilterAllocations(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestServeDNSFiltersAAAA: an AAAA answer handed up through the chain is filtered and capped
+// like an A answer.
+func TestServeDNSFiltersAAAA(t *testing.T) {
+	hc := newTestHC(t, "", map[string]state{"::2": stateUp, "::3": stateDown})
+	res := sixAnswer("300")
+	h := &Handler{HealthCheck: hc, Next: test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
+		return dns.RcodeSuccess, w.WriteMsg(res)
+	})}
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if _, err := h.ServeDNS(context.Background(), rec, res.Copy()); err != nil {
+		t.Fatal(err)
+	}
+	if got, ttl := addrsTTL(rec.Msg); !slices.Equal(got, []string{"::2"}) || !slices.Equal(ttl, []uint32{10}) {
+		t.Errorf("AAAA answer %v TTLs %v, want [::2] at TTL 10", got, ttl)
+	}
+}
