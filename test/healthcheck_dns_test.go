@@ -49,7 +49,7 @@ func TestHealthcheckDNSCheck(t *testing.T) {
 	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     healthcheck {
-        check ns dns port %d query example.test qtype SOA interval 100ms timeout 300ms
+        check ns dns port %d query example.test qtype SOA interval 100ms timeout 1s
         name ns.example.test 127.0.0.8 127.0.0.9
     }
     hosts {

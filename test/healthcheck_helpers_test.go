@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -25,11 +26,13 @@ dogs  300 IN A    127.0.0.7
 }
 
 // healthcheckCorefile is a server with healthcheck, cache and file, probing web's port fast.
+// The timeout is wide: a stopped server refuses at once, so it does not slow failover, and a
+// live one answering late on a loaded machine must not be judged down.
 func healthcheckCorefile(zone string, port int, extra string) string {
 	return fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     healthcheck {
-        check web http port %d interval 100ms timeout 500ms rise 2 fall 2 jitter 0%%
+        check web http port %d interval 100ms timeout 3s rise 2 fall 2 jitter 0%%
         %s
     }
     cache 300
@@ -42,6 +45,15 @@ func healthcheckSorted(r *dns.Msg) []string {
 	addrs := harness.Addresses(r)
 	slices.Sort(addrs)
 	return addrs
+}
+
+// healthcheckMaxTTL returns the highest TTL of r's answer records (CNAMEs included).
+func healthcheckMaxTTL(r *dns.Msg) uint32 {
+	var ttl uint32
+	for _, rr := range r.Answer {
+		ttl = max(ttl, rr.Header().Ttl)
+	}
+	return ttl
 }
 
 // healthcheckMinTTL returns the lowest TTL of r's A and AAAA records.
@@ -73,4 +85,19 @@ func healthcheckWaitFor(t *testing.T, srv *harness.Server, name string, want ...
 	}
 	t.Fatalf("%s answered %v for 10s, want %v", name, got, want)
 	return 0, 0
+}
+
+// healthcheckSettledGoroutines returns the number of goroutines once it has not moved for
+// five samples 50 ms apart (the first probes' HTTP goroutines come and go), or after 5 s.
+func healthcheckSettledGoroutines() int {
+	last, same := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(5 * time.Second); same < 5 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if n := runtime.NumGoroutine(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+	}
+	return last
 }

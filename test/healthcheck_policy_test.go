@@ -76,7 +76,7 @@ func TestHealthcheckTCPCheck(t *testing.T) {
 	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     healthcheck {
-        check ping tcp port %d interval 100ms timeout 500ms fall 2 rise 2
+        check ping tcp port %d interval 100ms timeout 3s fall 2 rise 2
         name dogs.example.test 127.0.0.6 127.0.0.7
     }
     file %s

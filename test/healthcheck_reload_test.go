@@ -2,9 +2,7 @@ package test
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/steerdns/steerdns/test/harness"
 )
@@ -19,7 +17,7 @@ func TestHealthcheckReloadLeaksNothing(t *testing.T) {
 		return fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     healthcheck {
-        check web http port %d interval %s timeout 500ms
+        check web http port %d interval %s timeout 3s
         check ping tcp port %d interval %s
         name cats.example.test 127.0.0.2 127.0.0.3 backup 127.0.0.4
         name dogs.example.test check ping 127.0.0.6 127.0.0.7
@@ -31,8 +29,7 @@ func TestHealthcheckReloadLeaksNothing(t *testing.T) {
 	srv := harness.Start(t, corefile("100ms"))
 	healthcheckWaitFor(t, srv, "cats.example.test", "127.0.0.2", "127.0.0.3")
 	healthcheckWaitFor(t, srv, "dogs.example.test", "127.0.0.6", "127.0.0.7") // all down: fail open
-	time.Sleep(300 * time.Millisecond)
-	before := runtime.NumGoroutine()
+	before := healthcheckSettledGoroutines()
 
 	for i := range 20 {
 		interval := []string{"110ms", "100ms"}[i%2]

@@ -10,15 +10,15 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Kind is the protocol a check speaks to its target.
-type Kind string
+// probeKind is the protocol a check speaks to its target.
+type probeKind string
 
 // The kinds of check.
 const (
-	KindTCP   Kind = "tcp"
-	KindHTTP  Kind = "http"
-	KindHTTPS Kind = "https"
-	KindDNS   Kind = "dns"
+	kindTCP   probeKind = "tcp"
+	kindHTTP  probeKind = "http"
+	kindHTTPS probeKind = "https"
+	kindDNS   probeKind = "dns"
 )
 
 // Defaults are chosen so that a dead server leaves the answers within about two seconds:
@@ -31,12 +31,26 @@ const (
 	defaultJitter   = 0.1
 	defaultTTL      = 10
 	defaultExpire   = 5 * time.Minute
+
+	// defaultMaxDiscovered bounds the discovered targets, so that a backend that answers
+	// with ever new addresses (or a zone of thousands) cannot make the plugin probe without
+	// limit. Each target costs a timer, a probe per interval and a few metric series.
+	defaultMaxDiscovered = 1024
+	maxMaxDiscovered     = 1 << 20
 )
 
-// Check describes how to probe a target and when to believe the result.
-type Check struct {
+// Lower bounds of the timings. A probe every few nanoseconds is not a health check but a
+// load test of the target (and of this server): 100ms is already ten probes a second per
+// target. A timeout under 10ms fails on a loaded machine even for a local target.
+const (
+	minInterval = 100 * time.Millisecond
+	minTimeout  = 10 * time.Millisecond
+)
+
+// checkSpec describes how to probe a target and when to believe the result.
+type checkSpec struct {
 	Name string
-	Kind Kind
+	Kind probeKind
 	Port int
 
 	// HTTP and HTTPS.
@@ -58,8 +72,8 @@ type Check struct {
 }
 
 // newCheck returns a check of kind with every default filled in.
-func newCheck(name string, kind Kind) *Check {
-	c := &Check{
+func newCheck(name string, kind probeKind) *checkSpec {
+	c := &checkSpec{
 		Name: name, Kind: kind,
 		Path: "/", StatusLo: 200, StatusHi: 399,
 		QueryName: ".", QueryType: dns.TypeNS, Rcode: dns.RcodeSuccess,
@@ -67,11 +81,11 @@ func newCheck(name string, kind Kind) *Check {
 		Rise: defaultRise, Fall: defaultFall, Jitter: defaultJitter,
 	}
 	switch kind {
-	case KindHTTP:
+	case kindHTTP:
 		c.Port = 80
-	case KindHTTPS:
+	case kindHTTPS:
 		c.Port = 443
-	case KindDNS:
+	case kindDNS:
 		c.Port = 53
 	}
 	return c
@@ -79,30 +93,30 @@ func newCheck(name string, kind Kind) *Check {
 
 // fingerprint identifies what a prober does. Two checks with the same fingerprint probing the
 // same address share one prober, even across server blocks and reloads.
-func (c *Check) fingerprint() string {
+func (c *checkSpec) fingerprint() string {
 	return fmt.Sprintf("%s|%d|%s|%d-%d|%q|%q|%t|%s|%d|%d|%s|%s|%d|%d|%g",
 		c.Kind, c.Port, c.Path, c.StatusLo, c.StatusHi, c.Body, c.Host, c.Insecure,
 		c.QueryName, c.QueryType, c.Rcode, c.Interval, c.Timeout, c.Rise, c.Fall, c.Jitter)
 }
 
 // endpoint describes what a probe of addr contacts, for logs and the health view.
-func (c *Check) endpoint(addr netip.Addr) string {
+func (c *checkSpec) endpoint(addr netip.Addr) string {
 	hp := netip.AddrPortFrom(addr, uint16(c.Port)).String()
 	switch c.Kind {
-	case KindHTTP, KindHTTPS:
+	case kindHTTP, kindHTTPS:
 		return string(c.Kind) + "://" + hp + c.Path
-	case KindDNS:
+	case kindDNS:
 		return "dns://" + hp + " " + c.QueryName + " " + dns.TypeToString[c.QueryType]
 	}
 	return "tcp://" + hp
 }
 
 // parseCheckOptions applies "KEY VALUE" options (and the flag "insecure") to c.
-func parseCheckOptions(c *Check, args []string) error {
+func parseCheckOptions(c *checkSpec, args []string) error {
 	for i := 0; i < len(args); i++ {
 		key := args[i]
 		if key == "insecure" {
-			if c.Kind != KindHTTPS {
+			if c.Kind != kindHTTPS {
 				return fmt.Errorf("check %s: 'insecure' applies only to https checks", c.Name)
 			}
 			c.Insecure = true
@@ -119,23 +133,23 @@ func parseCheckOptions(c *Check, args []string) error {
 	return c.validate()
 }
 
-func (c *Check) set(key, val string) error {
-	httpish := c.Kind == KindHTTP || c.Kind == KindHTTPS
+func (c *checkSpec) set(key, val string) error {
+	httpish := c.Kind == kindHTTP || c.Kind == kindHTTPS
 	var err error
 	switch {
 	case key == "port":
 		c.Port, err = intIn(key, val, 1, 65535)
 	case key == "interval":
-		c.Interval, err = positiveDuration(key, val)
+		c.Interval, err = durationAtLeast(key, val, minInterval)
 	case key == "timeout":
-		c.Timeout, err = positiveDuration(key, val)
+		c.Timeout, err = durationAtLeast(key, val, minTimeout)
 	case key == "rise":
 		c.Rise, err = intIn(key, val, 1, 100)
 	case key == "fall":
 		c.Fall, err = intIn(key, val, 1, 100)
 	case key == "jitter":
 		c.Jitter, err = parsePercent(val)
-	case key == "host" && c.Kind != KindTCP:
+	case key == "host" && c.Kind != kindTCP:
 		c.Host = strings.TrimSuffix(val, ".")
 	case key == "path" && httpish:
 		if !strings.HasPrefix(val, "/") {
@@ -146,18 +160,18 @@ func (c *Check) set(key, val string) error {
 		c.StatusLo, c.StatusHi, err = parseStatus(val)
 	case key == "body" && httpish:
 		c.Body = val
-	case key == "query" && c.Kind == KindDNS:
+	case key == "query" && c.Kind == kindDNS:
 		if _, ok := dns.IsDomainName(val); !ok {
 			return fmt.Errorf("invalid query name '%s'", val)
 		}
 		c.QueryName = dns.Fqdn(val)
-	case key == "qtype" && c.Kind == KindDNS:
+	case key == "qtype" && c.Kind == kindDNS:
 		t, ok := dns.StringToType[strings.ToUpper(val)]
 		if !ok {
 			return fmt.Errorf("unknown qtype '%s'", val)
 		}
 		c.QueryType = t
-	case key == "rcode" && c.Kind == KindDNS:
+	case key == "rcode" && c.Kind == kindDNS:
 		r, ok := dns.StringToRcode[strings.ToUpper(val)]
 		if !ok {
 			return fmt.Errorf("unknown rcode '%s'", val)
@@ -169,7 +183,7 @@ func (c *Check) set(key, val string) error {
 	return err
 }
 
-func (c *Check) validate() error {
+func (c *checkSpec) validate() error {
 	if c.Port == 0 {
 		return fmt.Errorf("check %s: a %s check needs 'port'", c.Name, c.Kind)
 	}
@@ -185,9 +199,17 @@ func intIn(key, val string, lo, hi int) (int, error) {
 }
 
 func positiveDuration(key, val string) (time.Duration, error) {
+	return durationAtLeast(key, val, 1)
+}
+
+// durationAtLeast reads a duration of at least lo.
+func durationAtLeast(key, val string, lo time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(val)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid %s '%s': want a positive duration such as 500ms", key, val)
+	if err != nil || d < lo {
+		if lo <= 1 {
+			return 0, fmt.Errorf("invalid %s '%s': want a positive duration such as 500ms", key, val)
+		}
+		return 0, fmt.Errorf("invalid %s '%s': want a duration of at least %s", key, val, lo)
 	}
 	return d, nil
 }
@@ -199,7 +221,8 @@ func parsePercent(val string) (float64, error) {
 	if pct {
 		f /= 100
 	}
-	if err != nil || f < 0 || f > 1 {
+	// Written so that NaN, which compares false with everything, is refused too.
+	if err != nil || !(f >= 0 && f <= 1) {
 		return 0, fmt.Errorf("invalid jitter '%s': want a percentage from 0%% to 100%%", val)
 	}
 	return f, nil

@@ -12,8 +12,8 @@ import (
 	"github.com/miekg/dns"
 )
 
-// responseWriter filters the response on its way up. It is small: most answers pass as they
-// are, and the room for a rebuilt one is allocated only when health changes the answer.
+// responseWriter filters the response on its way up. It is small: the room for a rebuilt
+// answer is allocated only when health or the TTL cap changes the answer.
 type responseWriter struct {
 	dns.ResponseWriter
 	hc  *HealthCheck
@@ -33,55 +33,92 @@ func (w *responseWriter) WriteMsg(res *dns.Msg) error {
 	if qt != dns.TypeA && qt != dns.TypeAAAA {
 		return w.ResponseWriter.WriteMsg(res)
 	}
-	out, outcome := w.hc.filter(res, qt, nil)
+	out, outcome := w.hc.filter(res, qt)
 	if outcome != unchanged {
 		w.hc.counters.count(metrics.WithServer(w.ctx), outcome)
 	}
 	return w.ResponseWriter.WriteMsg(out)
 }
 
-// maxMarked is how many answer records filter marks without allocating.
-const maxMarked = 16
+// maxInline is how many answer records filter classifies without allocating.
+const maxInline = 16
 
-// Each address record gets one mark.
+// class is what one answer record is to the filter.
+type class uint8
+
 const (
-	markOther     uint8 = iota // not an address record of the final owner: kept as is
-	markPrimary                // a primary that is down
-	markPrimaryUp              // a primary that is up (markPrimary+1, so "up" is one increment)
-	markBackup                 // a backup that is down
-	markBackupUp               // a backup that is up
+	other       class = iota // not an address record of the address RRset's owner: kept as is
+	primaryDown              // a primary address that is down
+	primaryUp                // a primary address that is up
+	backupDown               // a backup address that is down
+	backupUp                 // a backup address that is up
+	numClasses
 )
 
-// filter returns res itself when health changes nothing, or a new message built in out (a new
-// one when out is nil), and the outcome for the metrics. res and its records are never
-// modified.
-func (hc *HealthCheck) filter(res *dns.Msg, qt uint16, out *filtered) (*dns.Msg, outcome) {
+// classOf returns the class of an address in tier backup whose target is up or not.
+func classOf(backup, up bool) class {
+	switch {
+	case backup && up:
+		return backupUp
+	case backup:
+		return backupDown
+	case up:
+		return primaryUp
+	}
+	return primaryDown
+}
+
+// keepSet is the set of classes an answer keeps, one bit per class.
+type keepSet uint8
+
+func keepOnly(cs ...class) keepSet {
+	k := keepSet(1 << other)
+	for _, c := range cs {
+		k |= 1 << c
+	}
+	return k
+}
+
+func (k keepSet) has(c class) bool { return k&(1<<c) != 0 }
+
+// The answers filter gives: which classes each keeps.
+var (
+	keepAll      = keepOnly(primaryDown, primaryUp, backupDown, backupUp)
+	keepPrimary  = keepOnly(primaryUp)
+	keepBackupUp = keepOnly(backupUp)
+)
+
+// filter returns the answer clients get for res, and the outcome for the metrics: res itself
+// when health changes nothing and no TTL needs capping, else a new message. res and its
+// records are never modified.
+func (hc *HealthCheck) filter(res *dns.Msg, qt uint16) (*dns.Msg, outcome) {
 	snap := hc.snap.Load()
 	if snap == nil {
 		return res, unchanged
 	}
 	ans := res.Answer
-	var markBuf [maxMarked]uint8
-	marks := markBuf[:0]
-	if len(ans) > maxMarked {
-		marks = make([]uint8, 0, len(ans))
+	var buf [maxInline]class
+	classes := buf[:0]
+	if len(ans) > maxInline {
+		classes = make([]class, 0, len(ans))
 	}
 	var (
-		n      [5]int // count per mark
+		n      [numClasses]int
 		owner  string // owner of the address RRset: the first address record's
 		rule   *nameRule
-		check  *Check
+		check  *checkSpec
 		vs     verdicts
 		listed []listedVerdict // verdicts of the addresses the rule lists
+		sigs   bool            // an RRSIG covering the queried type is in the answer
 	)
 	for _, rr := range ans {
 		h := rr.Header()
-		if h.Rrtype == dns.TypeRRSIG && rr.(*dns.RRSIG).TypeCovered == qt {
-			return res, outcomeSigned
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == qt {
+			sigs = true
 		}
 		if h.Rrtype != qt || (owner != "" && h.Name != owner && !strings.EqualFold(h.Name, owner)) {
-			marks = append(marks, markOther)
-			n[markOther]++
+			classes = append(classes, other)
+			n[other]++
 			continue
 		}
 		if owner == "" {
@@ -94,33 +131,34 @@ func (hc *HealthCheck) filter(res *dns.Msg, qt uint16, out *filtered) (*dns.Msg,
 			vs = snap.verdicts[check]
 		}
 		a := addr16(rr)
-		m := markPrimary
+		var c class
 		if v, ok := find(listed, a); ok {
-			if v.backup {
-				m = markBackup
-			}
-			if hc.judge(v.state) {
-				m++
-			}
-		} else if hc.isUp(vs, a, check, owner) {
-			m++
+			c = classOf(v.backup, hc.judge(v.state))
+		} else {
+			c = classOf(false, hc.isUp(vs, a, check, owner))
 		}
-		marks = append(marks, m)
-		n[m]++
+		classes = append(classes, c)
+		n[c]++
 	}
 	if owner == "" {
 		return res, unchanged
 	}
+	if sigs && signed(ans, qt, owner) {
+		// Removing a record would make the RRset bogus; a lower TTL does not.
+		return hc.rebuild(res, classes, keepAll, hc.cfg.ttlAll), outcomeSigned
+	}
 
 	switch {
-	case n[markPrimaryUp] > 0:
-		if n[markPrimary] == 0 && n[markBackup]+n[markBackupUp] == 0 {
-			return res, unchanged // everything up and nothing held back: the common case
+	case n[primaryUp] > 0 && n[primaryDown] == 0:
+		// Everything up, backups (if any) held back: only a TTL cap may change the answer.
+		if n[backupDown]+n[backupUp] == 0 && !hc.cfg.ttlAll {
+			return res, unchanged
 		}
-		// Backups are held back while a primary is up; only a dead primary caps the TTL.
-		return hc.rebuild(out, res, marks, markPrimaryUp, n[markPrimary] > 0), outcomeIf(n[markPrimary] > 0, outcomeFiltered)
-	case n[markBackupUp] > 0:
-		return hc.rebuild(out, res, marks, markBackupUp, true), outcomeBackup
+		return hc.rebuild(res, classes, keepPrimary, hc.cfg.ttlAll), unchanged
+	case n[primaryUp] > 0:
+		return hc.rebuild(res, classes, keepPrimary, true), outcomeFiltered
+	case n[backupUp] > 0:
+		return hc.rebuild(res, classes, keepBackupUp, true), outcomeBackup
 	}
 	switch hc.cfg.allDown {
 	case failServfail:
@@ -131,24 +169,25 @@ func (hc *HealthCheck) filter(res *dns.Msg, qt uint16, out *filtered) (*dns.Msg,
 		}
 		return m, outcomeAllDownServfail
 	case failStatic:
-		return hc.static(res, marks, owner, qt), outcomeAllDownAnswer
+		return hc.static(res, classes, owner, qt), outcomeAllDownAnswer
 	}
-	return hc.rebuild(out, res, marks, markAll, true), outcomeAllDownOpen
+	return hc.rebuild(res, classes, keepAll, true), outcomeAllDownOpen
 }
 
-func outcomeIf(b bool, o outcome) outcome {
-	if b {
-		return o
+// signed reports whether an RRSIG in ans covers the address RRset: type qt at owner. An
+// RRSIG over anything else (a CNAME in front, another name) does not stop the filter.
+func signed(ans []dns.RR, qt uint16, owner string) bool {
+	for _, rr := range ans {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == qt && strings.EqualFold(sig.Hdr.Name, owner) {
+			return true
+		}
 	}
-	return unchanged
+	return false
 }
-
-// markAll asks rebuild to keep every address.
-const markAll uint8 = 255
 
 // isUp judges one target. An address without a prober is up unless discovery will probe
 // it, in which case it is as good as the "unknown" setting says until its first verdict.
-func (hc *HealthCheck) isUp(vs verdicts, a [16]byte, check *Check, owner string) bool {
+func (hc *HealthCheck) isUp(vs verdicts, a [16]byte, check *checkSpec, owner string) bool {
 	v, ok := vs[a]
 	if !ok {
 		if hc.cfg.discover == nil {
@@ -180,98 +219,135 @@ func (hc *HealthCheck) judge(s state) bool {
 	return hc.cfg.unknownUp
 }
 
-// filtered holds a rebuilt message and room for its answer.
-type filtered struct {
-	msg dns.Msg
-	rrs [6]dns.RR // a CNAME and five addresses fit
+// reply is a rebuilt message with room for its answer and for the copies of the records
+// whose TTL is capped, so that an answer of common size (a CNAME and up to five addresses)
+// costs one allocation of at most 576 bytes. The inline arrays are only a first home: past
+// them append moves on to the heap, and the records already placed stay where they are.
+type reply struct {
+	msg    dns.Msg
+	rrs    [6]dns.RR
+	cnames [1]dns.CNAME
 }
 
-// filteredA and filteredAAAA add room for the copies of the records whose TTL is capped, so
-// that rebuilding an answer of common size is one allocation of at most 512 bytes (the
-// largest size the allocator serves without a header), for either family.
+// One type per family, so that either allocation stays small.
 type (
-	filteredA struct {
-		filtered
-		capped [4]dns.A
+	replyA struct {
+		reply
+		as [4]dns.A
 	}
-	filteredAAAA struct {
-		filtered
-		capped [4]dns.AAAA
+	replyAAAA struct {
+		reply
+		aaaas [4]dns.AAAA
 	}
 )
 
-// rebuild returns a copy of res whose answer keeps the records marked markOther and keep
-// (every address for markAll), in their order. With capTTL, kept addresses get a TTL no
-// longer than the configured one, on copies of the records.
-func (hc *HealthCheck) rebuild(f *filtered, res *dns.Msg, marks []uint8, keep uint8, capTTL bool) *dns.Msg {
+// copier builds a rebuilt answer in a reply's room.
+type copier struct {
+	answer []dns.RR
+	as     []dns.A
+	aaaas  []dns.AAAA
+	cnames []dns.CNAME
+	ttl    uint32
+}
+
+// withTTL returns rr, or a copy of it with the TTL capped when rr's is longer.
+func (c *copier) withTTL(rr dns.RR) dns.RR {
+	if rr.Header().Ttl <= c.ttl {
+		return rr
+	}
+	switch rr := rr.(type) {
+	case *dns.A:
+		c.as = append(c.as, *rr)
+		cp := &c.as[len(c.as)-1]
+		cp.Hdr.Ttl = c.ttl
+		return cp
+	case *dns.AAAA:
+		c.aaaas = append(c.aaaas, *rr)
+		cp := &c.aaaas[len(c.aaaas)-1]
+		cp.Hdr.Ttl = c.ttl
+		return cp
+	case *dns.CNAME:
+		c.cnames = append(c.cnames, *rr)
+		cp := &c.cnames[len(c.cnames)-1]
+		cp.Hdr.Ttl = c.ttl
+		return cp
+	}
+	cp := dns.Copy(rr) // an RRSIG of a signed answer: rare, not worth a slot
+	cp.Header().Ttl = c.ttl
+	return cp
+}
+
+// cappable reports whether capping applies to rr: always to the address records of the RRset
+// (class not other); with "ttl ... all" also to the CNAME chain in front of them and, in a
+// signed answer, to the RRSIGs (a lower TTL does not break a signature).
+func (hc *HealthCheck) cappable(rr dns.RR, c class) bool {
+	if c != other {
+		return true
+	}
+	if !hc.cfg.ttlAll {
+		return false
+	}
+	t := rr.Header().Rrtype
+	return t == dns.TypeCNAME || t == dns.TypeRRSIG
+}
+
+// rebuild returns res, or when that changes anything a copy of res whose answer keeps the
+// records of the classes in keep, in their order. With capTTL, kept address records, CNAMEs
+// and RRSIGs get a TTL no longer than the configured one, on copies of the records.
+func (hc *HealthCheck) rebuild(res *dns.Msg, classes []class, keep keepSet, capTTL bool) *dns.Msg {
+	if hc.same(res.Answer, classes, keep, capTTL) {
+		return res
+	}
 	var (
-		as    []dns.A
-		aaaas []dns.AAAA
+		f *reply
+		c = copier{ttl: hc.cfg.ttl}
 	)
-	switch {
-	case f != nil:
-	case res.Question[0].Qtype == dns.TypeA:
-		fa := new(filteredA)
-		f, as = &fa.filtered, fa.capped[:0]
-	default:
-		fa := new(filteredAAAA)
-		f, aaaas = &fa.filtered, fa.capped[:0]
+	if res.Question[0].Qtype == dns.TypeA {
+		r := new(replyA)
+		f, c.as = &r.reply, r.as[:0]
+	} else {
+		r := new(replyAAAA)
+		f, c.aaaas = &r.reply, r.aaaas[:0]
 	}
+	c.answer, c.cnames = f.rrs[:0], f.cnames[:0]
 	f.msg = *res
-	kept, toCap := 0, 0
 	for i, rr := range res.Answer {
-		m := marks[i]
-		if m != markOther && keep != markAll && m != keep {
+		if !keep.has(classes[i]) {
 			continue
 		}
-		kept++
-		if m != markOther && rr.Header().Ttl > hc.cfg.ttl {
-			toCap++
+		if capTTL && hc.cappable(rr, classes[i]) {
+			rr = c.withTTL(rr)
 		}
+		c.answer = append(c.answer, rr)
 	}
-	answer := f.rrs[:0]
-	if kept > len(f.rrs) {
-		answer = make([]dns.RR, 0, kept)
-	}
-	if capTTL && toCap > max(cap(as), cap(aaaas)) {
-		if res.Question[0].Qtype == dns.TypeA {
-			as = make([]dns.A, 0, toCap)
-		} else {
-			aaaas = make([]dns.AAAA, 0, toCap)
-		}
-	}
-	for i, rr := range res.Answer {
-		m := marks[i]
-		if m != markOther && keep != markAll && m != keep {
-			continue
-		}
-		if m == markOther || !capTTL || rr.Header().Ttl <= hc.cfg.ttl {
-			answer = append(answer, rr)
-			continue
-		}
-		switch rr := rr.(type) {
-		case *dns.A:
-			as = append(as, *rr)
-			as[len(as)-1].Hdr.Ttl = hc.cfg.ttl
-			answer = append(answer, &as[len(as)-1])
-		case *dns.AAAA:
-			aaaas = append(aaaas, *rr)
-			aaaas[len(aaaas)-1].Hdr.Ttl = hc.cfg.ttl
-			answer = append(answer, &aaaas[len(aaaas)-1])
-		}
-	}
-	f.msg.Answer = answer
+	f.msg.Answer = c.answer
 	return &f.msg
 }
 
+// same reports whether rebuild would give back an answer equal to ans: every record kept
+// and none with a TTL to cap.
+func (hc *HealthCheck) same(ans []dns.RR, classes []class, keep keepSet, capTTL bool) bool {
+	for i, rr := range ans {
+		if !keep.has(classes[i]) || (capTTL && hc.cappable(rr, classes[i]) && rr.Header().Ttl > hc.cfg.ttl) {
+			return false
+		}
+	}
+	return true
+}
+
 // static answers with the Corefile's all_down addresses of the queried family, after any
-// CNAME chain; a family without static addresses answers NODATA.
-func (hc *HealthCheck) static(res *dns.Msg, marks []uint8, owner string, qt uint16) *dns.Msg {
+// CNAME chain (TTLs capped as for any changed answer); a family without static addresses
+// answers NODATA.
+func (hc *HealthCheck) static(res *dns.Msg, classes []class, owner string, qt uint16) *dns.Msg {
 	m := new(dns.Msg)
 	*m = *res
 	m.Answer = nil
+	c := copier{ttl: hc.cfg.ttl}
 	for i, rr := range res.Answer {
-		if marks[i] == markOther {
+		if classes[i] == other {
+			if hc.cappable(rr, other) {
+				rr = c.withTTL(rr)
+			}
 			m.Answer = append(m.Answer, rr)
 		}
 	}

@@ -75,7 +75,9 @@ func TestFilterTiers(t *testing.T) {
 		ttl     uint32
 		outcome outcome
 	}{
-		{"all up: backups held back", "", map[string]state{"127.0.0.2": up, "127.0.0.3": up, "127.0.0.4": up, "127.0.0.5": up},
+		{"all up: backups held back, TTL capped", "", map[string]state{"127.0.0.2": up, "127.0.0.3": up, "127.0.0.4": up, "127.0.0.5": up},
+			[]string{"127.0.0.2", "127.0.0.3"}, 10, unchanged},
+		{"all up, ttl changed: zone TTL kept", "ttl 10 changed", map[string]state{"127.0.0.2": up, "127.0.0.3": up, "127.0.0.4": up, "127.0.0.5": up},
 			[]string{"127.0.0.2", "127.0.0.3"}, 300, unchanged},
 		{"one primary down", "", map[string]state{"127.0.0.2": up, "127.0.0.3": down, "127.0.0.4": up, "127.0.0.5": up},
 			[]string{"127.0.0.2"}, 10, outcomeFiltered},
@@ -89,10 +91,12 @@ func TestFilterTiers(t *testing.T) {
 			[]string{"192.0.2.1"}, 10, outcomeAllDownAnswer},
 		{"ttl cap configurable", "ttl 3", map[string]state{"127.0.0.2": up, "127.0.0.3": down},
 			[]string{"127.0.0.2"}, 3, outcomeFiltered},
-		{"no verdict yet counts as up", "", map[string]state{"127.0.0.2": stateUnknown, "127.0.0.3": stateUnknown},
+		{"no verdict yet counts as up", "ttl 10 changed", map[string]state{"127.0.0.2": stateUnknown, "127.0.0.3": stateUnknown},
 			[]string{"127.0.0.2", "127.0.0.3"}, 300, unchanged},
-		{"address without a prober counts as up", "", map[string]state{},
+		{"address without a prober counts as up", "ttl 10 changed", map[string]state{},
 			[]string{"127.0.0.2", "127.0.0.3"}, 300, unchanged},
+		{"one primary down, ttl changed", "ttl 4 changed", map[string]state{"127.0.0.2": up, "127.0.0.3": down},
+			[]string{"127.0.0.2"}, 4, outcomeFiltered},
 		{"unknown state follows the setting", "unknown down", map[string]state{"127.0.0.2": up, "127.0.0.3": stateUnknown},
 			[]string{"127.0.0.2"}, 10, outcomeFiltered},
 	}
@@ -100,7 +104,7 @@ func TestFilterTiers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hc := newTestHC(t, tc.extra, tc.states)
 			res := catsAnswer(dns.TypeA)
-			out, outcome := hc.filter(res, dns.TypeA, new(filtered))
+			out, outcome := hc.filter(res, dns.TypeA)
 			got, ttls := addrsTTL(out)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("answer %v, want %v", got, tc.want)
@@ -121,7 +125,7 @@ func TestFilterServfail(t *testing.T) {
 	hc := newTestHC(t, "all_down servfail", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateDown})
 	res := catsAnswer(dns.TypeA)
 	res.Answer = res.Answer[:2]
-	out, _ := hc.filter(res, dns.TypeA, new(filtered))
+	out, _ := hc.filter(res, dns.TypeA)
 	if out.Rcode != dns.RcodeServerFailure || len(out.Answer) != 0 || out.Id != res.Id || out.Question[0] != res.Question[0] {
 		t.Fatalf("got %v, want an empty SERVFAIL reply to the same question", out)
 	}
@@ -132,24 +136,24 @@ func TestFilterAAAAAndStatic(t *testing.T) {
 	m := new(dns.Msg)
 	m.SetQuestion("six.example.test.", dns.TypeAAAA)
 	m.Answer = []dns.RR{test.AAAA("six.example.test. 60 IN AAAA ::2"), test.AAAA("six.example.test. 60 IN AAAA ::3")}
-	out, _ := hc.filter(m, dns.TypeAAAA, new(filtered))
+	out, _ := hc.filter(m, dns.TypeAAAA)
 	if got, _ := addrsTTL(out); !slices.Equal(got, []string{"::2"}) {
 		t.Fatalf("AAAA answer %v, want [::2]", got)
 	}
 
 	hc = newTestHC(t, "all_down answer 192.0.2.1 2001:db8::1", map[string]state{"::2": stateDown, "::3": stateDown})
-	out, _ = hc.filter(m, dns.TypeAAAA, new(filtered))
+	out, _ = hc.filter(m, dns.TypeAAAA)
 	if got, _ := addrsTTL(out); !slices.Equal(got, []string{"2001:db8::1"}) {
 		t.Fatalf("static AAAA answer %v, want the static IPv6 address only", got)
 	}
 }
 
 func TestFilterKeepsCNAMEChain(t *testing.T) {
-	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	hc := newTestHC(t, "ttl 10 changed", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
 	res := catsAnswer(dns.TypeA)
 	res.Question[0].Name = "www.example.test."
 	res.Answer = append([]dns.RR{test.CNAME("www.example.test. 3600 IN CNAME cats.example.test.")}, res.Answer...)
-	out, _ := hc.filter(res, dns.TypeA, new(filtered))
+	out, _ := hc.filter(res, dns.TypeA)
 	if len(out.Answer) != 2 || out.Answer[0] != res.Answer[0] {
 		t.Fatalf("answer %v, want the original CNAME then 127.0.0.3", out.Answer)
 	}
@@ -166,7 +170,7 @@ func TestFilterCaseInsensitiveOwner(t *testing.T) {
 	res := new(dns.Msg)
 	res.SetQuestion("CATS.Example.TEST.", dns.TypeA)
 	res.Answer = []dns.RR{test.A("CATS.Example.TEST. 300 IN A 127.0.0.2"), test.A("CATS.Example.TEST. 300 IN A 127.0.0.3")}
-	out, _ := hc.filter(res, dns.TypeA, new(filtered))
+	out, _ := hc.filter(res, dns.TypeA)
 	if got, _ := addrsTTL(out); !slices.Equal(got, []string{"127.0.0.3"}) {
 		t.Fatalf("answer %v, want [127.0.0.3]", got)
 	}
@@ -201,17 +205,17 @@ func TestFilterLargeAnswer(t *testing.T) {
 		}
 	}
 	hc.snap.Store(hc.withListed(s))
-	out, _ := hc.filter(res, dns.TypeA, new(filtered))
+	out, _ := hc.filter(res, dns.TypeA)
 	if got, _ := addrsTTL(out); !slices.Equal(got, want) {
 		t.Fatalf("answer %v, want %v", got, want)
 	}
 }
 
 func TestFilterSignedPassesWhole(t *testing.T) {
-	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	hc := newTestHC(t, "ttl 10 changed", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
 	res := catsAnswer(dns.TypeA)
 	res.Answer = append(res.Answer, test.RRSIG("cats.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 12345 example.test. c2lnbmF0dXJl"))
-	out, outcome := hc.filter(res, dns.TypeA, new(filtered))
+	out, outcome := hc.filter(res, dns.TypeA)
 	if out != res || outcome != outcomeSigned {
 		t.Fatalf("signed answer was changed (outcome %s)", outcome)
 	}
@@ -221,7 +225,7 @@ func TestFilterDiscoveryReportsUnknownAddresses(t *testing.T) {
 	hc := newTestHC(t, "discover web", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
 	res := catsAnswer(dns.TypeA)
 	res.Answer = append(res.Answer, test.A("cats.example.test. 300 IN A 127.0.0.8"), test.A("cats.example.test. 300 IN A 127.0.0.9"))
-	hc.filter(res, dns.TypeA, new(filtered))
+	hc.filter(res, dns.TypeA)
 	var got []string
 	for len(hc.found) > 0 {
 		d := <-hc.found

@@ -30,14 +30,16 @@ type HealthCheck struct {
 	rules  []*nameRule // cfg.names in name order; a rule's index is its place here
 	listed []targetKey // targets from the Corefile: Ready waits for their first verdict
 
-	snap     atomic.Pointer[snapshot]
-	counters counterCache
-	now      atomic.Int64 // coarse clock (unix seconds) for the last-seen marks of discovered targets
+	snap      atomic.Pointer[snapshot]
+	published atomic.Uint64 // snapshots built so far: what batching and throttling keep low
+	counters  counterCache
+	now       atomic.Int64 // coarse clock (unix seconds) for the last-seen marks of discovered targets
 
 	mu         sync.Mutex // guards the fields below
-	probers    map[targetKey]*Prober
+	probers    map[targetKey]*prober
 	names      map[targetKey][]string // names whose answers each target filters
 	discovered map[targetKey]*atomic.Int64
+	capLogged  bool // the max_discovered warning was logged since the cap was last reached
 	running    bool
 	stop       chan struct{}
 	done       chan struct{}
@@ -54,7 +56,7 @@ type HealthCheck struct {
 // targetKey is one (address, check) pair: the unit that has a verdict.
 type targetKey struct {
 	addr  netip.Addr
-	check *Check
+	check *checkSpec
 }
 
 // discovery is an address seen in an answer for owner, to be probed with check.
@@ -66,7 +68,7 @@ type discovery struct {
 // snapshot is the verdict of every target at one moment. It is never changed once
 // published; a new verdict publishes a new snapshot.
 type snapshot struct {
-	verdicts map[*Check]verdicts
+	verdicts map[*checkSpec]verdicts
 	// listed holds, per name rule (by its index), the verdicts of the addresses the rule
 	// lists: a short linear scan over these beats a map lookup for every address.
 	listed [][]listedVerdict
@@ -93,7 +95,7 @@ func find(lv []listedVerdict, a [16]byte) (listedVerdict, bool) {
 // much cheaper on the query path than hashing a netip.Addr.
 type verdicts map[[16]byte]verdict
 
-func newSnapshot() *snapshot { return &snapshot{verdicts: map[*Check]verdicts{}} }
+func newSnapshot() *snapshot { return &snapshot{verdicts: map[*checkSpec]verdicts{}} }
 
 func (s *snapshot) set(k targetKey, v verdict) {
 	m := s.verdicts[k.check]
@@ -204,8 +206,11 @@ func (hc *HealthCheck) rule(owner string) *nameRule {
 	return nil
 }
 
-// publish builds and swaps in a new snapshot. hc.mu must be held.
+// publish builds and swaps in a new snapshot. hc.mu must be held. If building panics, the
+// last good snapshot stays in force.
 func (hc *HealthCheck) publish() {
+	defer recoverLoop("publisher")
+	hc.published.Add(1)
 	s := newSnapshot()
 	for k, p := range hc.probers {
 		m := s.verdicts[k.check]

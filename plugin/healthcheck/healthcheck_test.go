@@ -30,11 +30,15 @@ func BenchmarkServeDNSFiltered(b *testing.B) {
 	benchServe(b, hc, res.Copy(), res)
 }
 
-// BenchmarkServeDNSHealthy: every address is up and none is a backup, so the answer passes.
+// BenchmarkServeDNSHealthy: every address is up, none is a backup and the TTLs are within
+// the cap, so the answer passes as it is.
 func BenchmarkServeDNSHealthy(b *testing.B) {
 	hc := newTestHC(b, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
 	res := catsAnswer(dns.TypeA)
 	res.Answer = res.Answer[:2]
+	for _, rr := range res.Answer {
+		rr.Header().Ttl = 10
+	}
 	benchServe(b, hc, res.Copy(), res)
 }
 
@@ -51,5 +55,14 @@ func BenchmarkServeDNSOtherType(b *testing.B) {
 	hc := newTestHC(b, "", nil)
 	res := catsAnswer(dns.TypeMX)
 	res.Answer = []dns.RR{test.MX("cats.example.test. 300 IN MX 10 mail.example.test.")}
+	benchServe(b, hc, res.Copy(), res)
+}
+
+// BenchmarkServeDNSHealthyCapped: every address is up, the zone's TTL is above the cap, so
+// the answer is copied once with capped TTLs (the default "ttl 10 all").
+func BenchmarkServeDNSHealthyCapped(b *testing.B) {
+	hc := newTestHC(b, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	res := catsAnswer(dns.TypeA)
+	res.Answer = res.Answer[:2]
 	benchServe(b, hc, res.Copy(), res)
 }

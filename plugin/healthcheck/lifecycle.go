@@ -18,7 +18,7 @@ func (hc *HealthCheck) OnStartup() error {
 		return nil
 	}
 	hc.running = true
-	hc.probers = map[targetKey]*Prober{}
+	hc.probers = map[targetKey]*prober{}
 	hc.names = map[targetKey][]string{}
 	hc.discovered = map[targetKey]*atomic.Int64{}
 	// In name order, so that the name an HTTP check sends as Host (the first one that lists
@@ -65,7 +65,7 @@ func (hc *HealthCheck) OnShutdown() error {
 	hc.stopWindow()
 	close(hc.stop)
 	done, ps, unregister := hc.done, hc.probers, hc.unregister
-	hc.probers, hc.discovered = map[targetKey]*Prober{}, map[targetKey]*atomic.Int64{}
+	hc.probers, hc.discovered = map[targetKey]*prober{}, map[targetKey]*atomic.Int64{}
 	hc.mu.Unlock()
 
 	<-done
@@ -83,8 +83,14 @@ func (hc *HealthCheck) sweepEvery() time.Duration {
 	return min(max(d, 100*time.Millisecond), 30*time.Second)
 }
 
+// maxBatch bounds how many reports the discovery loop takes in before it publishes, so that
+// a stop or a sweep is not held up by a flood of reports.
+const maxBatch = 256
+
 // discoverLoop starts probers for addresses the query path reports, and stops those of
-// discovered targets that no answer has carried for the expire time.
+// discovered targets that no answer has carried for the expire time. New targets are
+// published in batches (and at most once per publish window), not once per address: under
+// a flood of new addresses each publish would copy every target.
 func (hc *HealthCheck) discoverLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(hc.sweepEvery())
@@ -94,22 +100,62 @@ func (hc *HealthCheck) discoverLoop(stop <-chan struct{}, done chan<- struct{}) 
 		case <-stop:
 			return
 		case d := <-hc.found:
-			hc.discover(d)
+			hc.discoverBatch(d)
 		case now := <-tick.C:
 			hc.now.Store(now.Unix())
-			hc.expire(now)
+			hc.sweep(now)
 		}
 	}
 }
 
-func (hc *HealthCheck) discover(d discovery) {
+// discoverBatch takes in d and the reports already waiting behind it, then publishes once.
+func (hc *HealthCheck) discoverBatch(d discovery) {
+	added := hc.safeDiscover(d)
+	for range maxBatch - 1 {
+		select {
+		case d := <-hc.found:
+			added = hc.safeDiscover(d) || added
+			continue
+		default:
+		}
+		break
+	}
+	if !added {
+		return
+	}
+	hc.mu.Lock()
+	if hc.running {
+		hc.schedulePublish()
+	}
+	hc.mu.Unlock()
+	healthview.Notify()
+}
+
+// safeDiscover is discover with a panic logged, counted and survived.
+func (hc *HealthCheck) safeDiscover(d discovery) (added bool) {
+	defer recoverLoop("discovery")
+	return hc.discover(d)
+}
+
+// discover starts probing d's address unless it is probed already or max_discovered
+// targets are; it reports whether it started a prober.
+func (hc *HealthCheck) discover(d discovery) bool {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
 	if !hc.running {
-		return
+		return false
 	}
 	if _, ok := hc.probers[d.key]; ok {
-		return
+		return false
+	}
+	if len(hc.discovered) >= hc.cfg.maxFound {
+		discoveryDropped.WithLabelValues(d.key.check.Name).Inc()
+		if !hc.capLogged {
+			hc.capLogged = true
+			log.Warningf("not probing %s (in the answer for %s) nor other new addresses: max_discovered %d targets are probed already",
+				d.key.addr, d.owner, hc.cfg.maxFound)
+		}
+		return false
 	}
 	owner := strings.ToLower(d.owner)
 	seen := new(atomic.Int64)
@@ -118,13 +164,18 @@ func (hc *HealthCheck) discover(d discovery) {
 	hc.discovered[d.key] = seen
 	hc.names[d.key] = []string{owner}
 	log.Infof("discovered %s in the answer for %s, probing it with check %s", d.key.addr, owner, d.key.check.Name)
-	hc.publish()
-	healthview.Notify()
+	return true
+}
+
+// sweep is expire with a panic logged, counted and survived.
+func (hc *HealthCheck) sweep(now time.Time) {
+	defer recoverLoop("discovery")
+	hc.expire(now)
 }
 
 func (hc *HealthCheck) expire(now time.Time) {
 	cutoff := now.Add(-hc.cfg.expire).Unix()
-	var gone []*Prober
+	var gone []*prober
 	hc.mu.Lock()
 	for k, seen := range hc.discovered {
 		if seen.Load() >= cutoff {
@@ -137,6 +188,9 @@ func (hc *HealthCheck) expire(now time.Time) {
 		log.Infof("forgetting %s (check %s): no answer carried it for %s", k.addr, k.check.Name, hc.cfg.expire)
 	}
 	if len(gone) > 0 {
+		if len(hc.discovered) < hc.cfg.maxFound {
+			hc.capLogged = false // log again when the cap is reached again
+		}
 		hc.publish()
 	}
 	hc.mu.Unlock()

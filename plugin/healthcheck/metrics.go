@@ -44,6 +44,23 @@ var (
 		Help:      "Counter of answers changed by health: filtered, backup, all_down_open, all_down_servfail, all_down_answer.",
 	}, []string{"server", "outcome"})
 
+	// discoveryDropped counts addresses seen in answers but not probed because
+	// max_discovered targets are probed already.
+	discoveryDropped = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "discovery_dropped_total",
+		Help:      "Counter of answers carrying an address not probed because max_discovered targets are, by check.",
+	}, []string{"check"})
+
+	// panics counts panics recovered in the background loops; anything above zero is a bug.
+	panics = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "panics_total",
+		Help:      "Counter of panics recovered in a background loop (prober, discovery, publisher).",
+	}, []string{"loop"})
+
 	// dnssecPassed counts signed answers that could not be filtered without breaking them.
 	dnssecPassed = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,

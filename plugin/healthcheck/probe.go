@@ -17,17 +17,22 @@ import (
 // maxBody bounds how much of an HTTP response a body match reads.
 const maxBody = 64 << 10
 
+// maxHeader bounds the status line and headers an HTTP probe reads (Go's default is 10 MB):
+// a health endpoint has no business sending more, and a target must not be able to make
+// every probe read megabytes.
+const maxHeader = 16 << 10
+
 // probeFunc performs one probe; nil means healthy. It must return when ctx ends.
 type probeFunc func(ctx context.Context) error
 
 // newProbe returns the probe of addr for ck. host is the Host header and TLS server name of
 // HTTP(S) checks when the check does not set its own.
-func newProbe(addr netip.Addr, ck *Check, host string) (probeFunc, func()) {
+func newProbe(addr netip.Addr, ck *checkSpec, host string) (probeFunc, func()) {
 	hostport := netip.AddrPortFrom(addr, uint16(ck.Port)).String()
 	switch ck.Kind {
-	case KindHTTP, KindHTTPS:
+	case kindHTTP, kindHTTPS:
 		return newHTTPProbe(hostport, ck, host)
-	case KindDNS:
+	case kindDNS:
 		return dnsProbe(hostport, ck), func() {}
 	}
 	return tcpProbe(hostport), func() {}
@@ -47,13 +52,14 @@ func tcpProbe(hostport string) probeFunc {
 // newHTTPProbe returns the probe and a function that releases its transport. Keep-alives are
 // off: every probe must open a fresh connection, or a server that stopped accepting would
 // look healthy on an old one, and idle connections would outlive the plugin.
-func newHTTPProbe(hostport string, ck *Check, host string) (probeFunc, func()) {
+func newHTTPProbe(hostport string, ck *checkSpec, host string) (probeFunc, func()) {
 	if ck.Host != "" {
 		host = ck.Host
 	}
 	tr := &http.Transport{
-		DisableKeepAlives: true,
-		TLSClientConfig:   &tls.Config{ServerName: host, InsecureSkipVerify: ck.Insecure}, //nolint:gosec // the operator asked for it
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: maxHeader,
+		TLSClientConfig:        &tls.Config{ServerName: host, InsecureSkipVerify: ck.Insecure}, //nolint:gosec // the operator asked for it
 	}
 	client := &http.Client{
 		Transport: tr,
@@ -90,14 +96,14 @@ func newHTTPProbe(hostport string, ck *Check, host string) (probeFunc, func()) {
 	return probe, tr.CloseIdleConnections
 }
 
-func statusRange(ck *Check) string {
+func statusRange(ck *checkSpec) string {
 	if ck.StatusLo == ck.StatusHi {
 		return strconv.Itoa(ck.StatusLo)
 	}
 	return strconv.Itoa(ck.StatusLo) + "-" + strconv.Itoa(ck.StatusHi)
 }
 
-func dnsProbe(hostport string, ck *Check) probeFunc {
+func dnsProbe(hostport string, ck *checkSpec) probeFunc {
 	client := &dns.Client{Net: "udp", Timeout: ck.Timeout}
 	return func(ctx context.Context) error {
 		m := new(dns.Msg)

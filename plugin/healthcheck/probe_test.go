@@ -23,8 +23,13 @@ func listen(t *testing.T, ip string) (net.Listener, int) {
 	return l, l.Addr().(*net.TCPAddr).Port
 }
 
-func runProbe(t *testing.T, ip string, ck *Check, host string) error {
+func runProbe(t *testing.T, ip string, ck *checkSpec, host string) error {
 	t.Helper()
+	if ck.Timeout == defaultTimeout {
+		// A TLS handshake under -race on a loaded 2-core machine can take over a second; a
+		// test that wants a timeout sets its own.
+		ck.Timeout = 10 * time.Second
+	}
 	probe, release := newProbe(netip.MustParseAddr(ip), ck, host)
 	defer release()
 	ctx, cancel := context.WithTimeout(context.Background(), ck.Timeout)
@@ -51,7 +56,7 @@ func TestHTTPProbe(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	ck := newCheck("web", KindHTTP)
+	ck := newCheck("web", kindHTTP)
 	ck.Port, ck.Path = port, "/health"
 	if err := runProbe(t, "127.0.0.2", ck, "cats.example.test"); err != nil {
 		t.Fatalf("healthy server: %v", err)
@@ -91,7 +96,7 @@ func TestHTTPProbe(t *testing.T) {
 func TestHTTPProbeDeadServer(t *testing.T) {
 	l, port := listen(t, "127.0.0.2")
 	l.Close()
-	ck := newCheck("web", KindHTTP)
+	ck := newCheck("web", kindHTTP)
 	ck.Port = port
 	if err := runProbe(t, "127.0.0.2", ck, ""); err == nil {
 		t.Fatal("probe of a closed port succeeded")
@@ -101,7 +106,7 @@ func TestHTTPProbeDeadServer(t *testing.T) {
 func TestHTTPProbeTimeout(t *testing.T) {
 	l, port := listen(t, "127.0.0.2")
 	defer l.Close() // accepts into the backlog, never answers
-	ck := newCheck("web", KindHTTP)
+	ck := newCheck("web", kindHTTP)
 	ck.Port, ck.Timeout = port, 100*time.Millisecond
 	if err := runProbe(t, "127.0.0.2", ck, ""); err == nil {
 		t.Fatal("probe of a silent server succeeded")
@@ -119,7 +124,7 @@ func TestHTTPSProbe(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 
-	ck := newCheck("secure", KindHTTPS)
+	ck := newCheck("secure", kindHTTPS)
 	ck.Port = port
 	// The test certificate is for example.com from an unknown CA: verification must fail.
 	if err := runProbe(t, "127.0.0.3", ck, "cats.example.test"); err == nil || !strings.Contains(err.Error(), "certificate") {
@@ -136,7 +141,7 @@ func TestHTTPSProbe(t *testing.T) {
 
 func TestTCPProbe(t *testing.T) {
 	l, port := listen(t, "127.0.0.4")
-	ck := newCheck("ping", KindTCP)
+	ck := newCheck("ping", kindTCP)
 	ck.Port = port
 	if err := runProbe(t, "127.0.0.4", ck, ""); err != nil {
 		t.Fatalf("open port: %v", err)
@@ -164,7 +169,7 @@ func TestDNSProbe(t *testing.T) {
 	go srv.ActivateAndServe()
 	defer srv.Shutdown()
 
-	ck := newCheck("ns", KindDNS)
+	ck := newCheck("ns", kindDNS)
 	ck.Port = port
 	if err := runProbe(t, "127.0.0.5", ck, ""); err != nil {
 		t.Fatalf("NOERROR answer: %v", err)

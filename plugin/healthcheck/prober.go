@@ -15,13 +15,13 @@ type subscriber interface {
 	verdictChanged()
 }
 
-// Prober probes one address with one check in its own goroutine, one probe at a time, and
+// prober probes one address with one check in its own goroutine, one probe at a time, and
 // keeps the verdict. It is shared by every name and every plugin instance (server blocks,
 // and the old and new instance during a reload) that probe the same address the same way,
 // so a reload keeps the verdicts instead of starting from unknown.
-type Prober struct {
+type prober struct {
 	addr  netip.Addr
-	check *Check
+	check *checkSpec
 	host  string
 	key   string
 
@@ -47,12 +47,12 @@ type Prober struct {
 // fingerprint, with the subscribers of each as its reference count.
 var probers = struct {
 	sync.Mutex
-	m map[string]*Prober
-}{m: map[string]*Prober{}}
+	m map[string]*prober
+}{m: map[string]*prober{}}
 
 // acquire returns the running prober of (addr, ck), starting one if there is none, and
 // subscribes s to it. host is used only when a new prober starts.
-func acquire(addr netip.Addr, ck *Check, host string, s subscriber) *Prober {
+func acquire(addr netip.Addr, ck *checkSpec, host string, s subscriber) *prober {
 	key := addr.String() + "|" + ck.fingerprint()
 	probers.Lock()
 	defer probers.Unlock()
@@ -60,7 +60,7 @@ func acquire(addr netip.Addr, ck *Check, host string, s subscriber) *Prober {
 		p.subs[s] = struct{}{}
 		return p
 	}
-	p := &Prober{addr: addr, check: ck, host: host, key: key, subs: map[subscriber]struct{}{s: {}}}
+	p := &prober{addr: addr, check: ck, host: host, key: key, subs: map[subscriber]struct{}{s: {}}}
 	p.probe, p.release = newProbe(addr, ck, host)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	probers.m[key] = p
@@ -71,7 +71,7 @@ func acquire(addr netip.Addr, ck *Check, host string, s subscriber) *Prober {
 
 // unsubscribe removes s and stops the prober when nobody is left, waiting until its
 // goroutine has returned.
-func (p *Prober) unsubscribe(s subscriber) {
+func (p *prober) unsubscribe(s subscriber) {
 	probers.Lock()
 	delete(p.subs, s)
 	last := len(p.subs) == 0
@@ -84,12 +84,17 @@ func (p *Prober) unsubscribe(s subscriber) {
 	}
 	p.stop()
 	p.release()
-	targetUp.DeleteLabelValues(p.addr.String(), p.check.Name)
+	// The series of a target go with it, so that their number follows the configuration
+	// (and max_discovered), not every address answers ever carried.
+	target := p.addr.String()
+	targetUp.DeleteLabelValues(target, p.check.Name)
+	transitions.DeleteLabelValues(target, p.check.Name, stateUp.String())
+	transitions.DeleteLabelValues(target, p.check.Name, stateDown.String())
 }
 
 // start arms the first probe. It waits a random part of the jitter window, so that a fleet
 // of targets configured together is not probed in one burst.
-func (p *Prober) start() {
+func (p *prober) start() {
 	p.timerMu.Lock()
 	defer p.timerMu.Unlock()
 	p.timer = time.AfterFunc(time.Duration(rand.Float64()*p.check.Jitter*float64(p.check.Interval)), p.tick)
@@ -97,7 +102,7 @@ func (p *Prober) start() {
 
 // tick runs one probe, in the timer's goroutine, and arms the next one once it is done: at
 // most one probe of a target is ever in flight.
-func (p *Prober) tick() {
+func (p *prober) tick() {
 	p.timerMu.Lock()
 	if p.stopped {
 		p.timerMu.Unlock()
@@ -107,7 +112,7 @@ func (p *Prober) tick() {
 	p.timerMu.Unlock()
 	defer p.inflight.Done()
 
-	p.probeOnce(p.ctx)
+	p.safeProbe()
 
 	p.timerMu.Lock()
 	if !p.stopped {
@@ -117,7 +122,7 @@ func (p *Prober) tick() {
 }
 
 // stop disarms the next probe, aborts the one in flight and waits until it has returned.
-func (p *Prober) stop() {
+func (p *prober) stop() {
 	p.timerMu.Lock()
 	p.stopped = true
 	p.timer.Stop()
@@ -127,17 +132,24 @@ func (p *Prober) stop() {
 }
 
 // nextWait is the interval, moved at random by up to ±jitter of itself.
-func (p *Prober) nextWait() time.Duration {
+func (p *prober) nextWait() time.Duration {
 	j := p.check.Jitter * (2*rand.Float64() - 1)
 	return time.Duration(float64(p.check.Interval) * (1 + j))
 }
 
-func (p *Prober) probeOnce(ctx context.Context) {
+// safeProbe runs one probe; a panic in it is logged and counted, the verdict stays what it
+// was and the next probe is armed as usual.
+func (p *prober) safeProbe() {
+	defer recoverLoop("prober")
+	p.probeOnce(p.ctx)
+}
+
+func (p *prober) probeOnce(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, p.check.Timeout)
+	defer cancel()
 	start := time.Now()
 	err := p.probe(pctx)
 	latency := time.Since(start)
-	cancel()
 	if ctx.Err() != nil {
 		return // shutting down: an aborted probe says nothing about the target
 	}
@@ -173,24 +185,24 @@ func (p *Prober) probeOnce(ctx context.Context) {
 	healthview.Notify()
 }
 
-func (p *Prober) logChange(from, to state, err error) {
+func (p *prober) logChange(from, to state, err error) {
 	ep := p.check.endpoint(p.addr)
 	if to == stateDown {
-		log.Warningf("%s (check %s, %s) is down: %v", p.addr, p.check.Name, ep, err)
+		log.Warningf("%s (check %s, %s) is down: %s", p.addr, p.check.Name, ep, errText(err))
 		return
 	}
 	log.Infof("%s (check %s, %s) is up (was %s)", p.addr, p.check.Name, ep, from)
 }
 
 // state returns the current verdict.
-func (p *Prober) state() state {
+func (p *prober) state() state {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st.state
 }
 
 // view returns the prober's part of the health view.
-func (p *Prober) view() healthview.Target {
+func (p *prober) view() healthview.Target {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return healthview.Target{

@@ -14,6 +14,12 @@ const publishWindow = 100 * time.Millisecond
 func (hc *HealthCheck) verdictChanged() {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
+	hc.schedulePublish()
+}
+
+// schedulePublish publishes now, or at the end of the current throttle window if one is
+// open. hc.mu must be held.
+func (hc *HealthCheck) schedulePublish() {
 	if hc.republish != nil {
 		hc.dirty = true
 		return

@@ -2,7 +2,9 @@ package healthcheck
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +51,7 @@ const (
 // of them are backups.
 type nameRule struct {
 	name    string
-	check   *Check
+	check   *checkSpec
 	primary []netip.Addr
 	backup  []netip.Addr
 	index   int // place in HealthCheck.rules and snapshot.listed
@@ -58,11 +60,13 @@ type nameRule struct {
 // config is everything parse reads from one healthcheck block.
 type config struct {
 	zones     []string
-	checks    map[string]*Check
+	checks    map[string]*checkSpec
 	names     map[string]*nameRule
-	discover  *Check // nil: addresses of unlisted names are not probed
+	discover  *checkSpec // nil: addresses of unlisted names are not probed
 	expire    time.Duration
+	maxFound  int // most discovered targets probed at once
 	ttl       uint32
+	ttlAll    bool // cap the TTL of every answer for a checked name, not only changed ones
 	unknownUp bool
 	allDown   allDown
 	static    []netip.Addr
@@ -70,14 +74,16 @@ type config struct {
 
 func parse(c *caddy.Controller) (*config, error) {
 	cfg := &config{
-		checks: map[string]*Check{}, names: map[string]*nameRule{},
-		expire: defaultExpire, ttl: defaultTTL, unknownUp: true,
+		checks: map[string]*checkSpec{}, names: map[string]*nameRule{},
+		expire: defaultExpire, maxFound: defaultMaxDiscovered, ttl: defaultTTL, ttlAll: true, unknownUp: true,
 	}
 	var (
-		firstCheck   *Check
+		firstCheck   *checkSpec
 		nameChecks   = map[string]string{} // name -> check name given on its line
+		nameLines    = map[string]int{}    // name -> its line, for errors found after the block
 		discoverName string
-		discoverSet  bool
+		discoverLine int // 0: no discover line
+		maxFoundLine int
 		blocks       int
 	)
 	for c.Next() {
@@ -113,23 +119,33 @@ func parse(c *caddy.Controller) (*config, error) {
 				}
 				cfg.names[r.name] = r
 				nameChecks[r.name] = checkName
+				nameLines[r.name] = c.Line()
 			case "discover":
+				if discoverLine != 0 {
+					return nil, c.Err("discover is given twice")
+				}
+				discoverLine = c.Line()
 				var err error
 				discoverName, cfg.expire, err = parseDiscover(c.RemainingArgs())
 				if err != nil {
 					return nil, c.Err(err.Error())
 				}
-				discoverSet = true
-			case "ttl":
+			case "max_discovered":
+				maxFoundLine = c.Line()
 				args := c.RemainingArgs()
 				if len(args) != 1 {
-					return nil, c.Err("ttl needs one value: seconds")
+					return nil, c.Err("max_discovered needs one value: a number of targets")
 				}
-				n, err := strconv.ParseUint(args[0], 10, 32)
-				if err != nil || n == 0 || n > 3600 {
-					return nil, c.Errf("invalid ttl '%s': want seconds from 1 to 3600", args[0])
+				n, err := strconv.Atoi(args[0])
+				if err != nil || n < 1 || n > maxMaxDiscovered {
+					return nil, c.Errf("invalid max_discovered '%s': want a whole number from 1 to %d", args[0], maxMaxDiscovered)
 				}
-				cfg.ttl = uint32(n)
+				cfg.maxFound = n
+			case "ttl":
+				var err error
+				if cfg.ttl, cfg.ttlAll, err = parseTTL(c.RemainingArgs()); err != nil {
+					return nil, c.Err(err.Error())
+				}
 			case "unknown":
 				args := c.RemainingArgs()
 				if len(args) != 1 || (args[0] != "up" && args[0] != "down") {
@@ -150,24 +166,55 @@ func parse(c *caddy.Controller) (*config, error) {
 	if firstCheck == nil {
 		return nil, c.Err("no check defined: add a line such as 'check web http port 80'")
 	}
-	for name, r := range cfg.names {
+	// A check may be defined after the lines that use it, so these are resolved at the end,
+	// but the error names the line that uses the check, not the closing brace.
+	for _, name := range slices.Sorted(maps.Keys(cfg.names)) {
 		ck, err := lookupCheck(cfg.checks, nameChecks[name], firstCheck)
 		if err != nil {
-			return nil, c.Errf("name '%s': %v", name, err)
+			return nil, errAt(c, nameLines[name], fmt.Sprintf("name '%s': %v", name, err))
 		}
-		r.check = ck
+		cfg.names[name].check = ck
 	}
-	if discoverSet {
+	if discoverLine != 0 {
 		ck, err := lookupCheck(cfg.checks, discoverName, firstCheck)
 		if err != nil {
-			return nil, c.Errf("discover: %v", err)
+			return nil, errAt(c, discoverLine, fmt.Sprintf("discover: %v", err))
 		}
 		cfg.discover = ck
+	} else if maxFoundLine != 0 {
+		return nil, errAt(c, maxFoundLine, "max_discovered needs a discover line")
 	}
 	return cfg, nil
 }
 
-func lookupCheck(checks map[string]*Check, name string, first *Check) (*Check, error) {
+// errAt is c.Err for a line other than the current one, in the same format.
+func errAt(c *caddy.Controller, line int, msg string) error {
+	return fmt.Errorf("%s:%d - Error during parsing: %s", c.File(), line, msg)
+}
+
+// parseTTL reads "SECONDS [all|changed]".
+func parseTTL(args []string) (ttl uint32, all bool, err error) {
+	if len(args) < 1 || len(args) > 2 {
+		return 0, false, fmt.Errorf("ttl needs seconds and optionally 'all' or 'changed'")
+	}
+	n, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil || n == 0 || n > 3600 {
+		return 0, false, fmt.Errorf("invalid ttl '%s': want seconds from 1 to 3600", args[0])
+	}
+	all = true
+	if len(args) == 2 {
+		switch args[1] {
+		case "all":
+		case "changed":
+			all = false
+		default:
+			return 0, false, fmt.Errorf("invalid ttl mode '%s': want all or changed", args[1])
+		}
+	}
+	return uint32(n), all, nil
+}
+
+func lookupCheck(checks map[string]*checkSpec, name string, first *checkSpec) (*checkSpec, error) {
 	if name == "" {
 		return first, nil
 	}
@@ -179,13 +226,13 @@ func lookupCheck(checks map[string]*Check, name string, first *Check) (*Check, e
 }
 
 // parseCheckLine reads "NAME KIND [OPTION VALUE]...".
-func parseCheckLine(args []string) (*Check, error) {
+func parseCheckLine(args []string) (*checkSpec, error) {
 	if len(args) < 2 {
 		return nil, fmt.Errorf("check needs a name and a kind (tcp, http, https or dns)")
 	}
-	kind := Kind(strings.ToLower(args[1]))
+	kind := probeKind(strings.ToLower(args[1]))
 	switch kind {
-	case KindTCP, KindHTTP, KindHTTPS, KindDNS:
+	case kindTCP, kindHTTP, kindHTTPS, kindDNS:
 	default:
 		return nil, fmt.Errorf("check %s: unknown kind '%s': want tcp, http, https or dns", args[0], args[1])
 	}

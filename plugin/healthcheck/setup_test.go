@@ -1,6 +1,7 @@
 package healthcheck
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	web := cfg.checks["web"]
-	if web.Kind != KindHTTP || web.Port != 8080 || web.Path != "/health" || web.StatusLo != 200 || web.StatusHi != 299 ||
+	if web.Kind != kindHTTP || web.Port != 8080 || web.Path != "/health" || web.StatusLo != 200 || web.StatusHi != 299 ||
 		web.Body != "ok" || web.Host != "www.example.test" || web.Interval != 250*time.Millisecond ||
 		web.Timeout != 200*time.Millisecond || web.Rise != 3 || web.Fall != 1 || web.Jitter != 0.2 {
 		t.Errorf("check web = %+v", web)
@@ -66,7 +67,7 @@ func TestParseDefaults(t *testing.T) {
 		ck.Timeout != time.Second || ck.Rise != 2 || ck.Fall != 2 || ck.Jitter != 0.1 {
 		t.Errorf("defaults = %+v", ck)
 	}
-	if cfg.ttl != 10 || !cfg.unknownUp || cfg.allDown != failOpen || cfg.discover != nil {
+	if cfg.ttl != 10 || !cfg.ttlAll || cfg.maxFound != 1024 || !cfg.unknownUp || cfg.allDown != failOpen || cfg.discover != nil {
 		t.Errorf("ttl %d unknownUp %t allDown %d discover %v", cfg.ttl, cfg.unknownUp, cfg.allDown, cfg.discover)
 	}
 }
@@ -109,7 +110,7 @@ func TestParseErrors(t *testing.T) {
 		{"healthcheck example.test {\n check web http\n discover web expire\n}", "'expire' needs a duration"},
 		{"healthcheck example.test {\n check web http\n discover web extra\n}", "unexpected argument 'extra'"},
 		{"healthcheck example.test {\n check web http\n ttl 0\n}", "invalid ttl '0'"},
-		{"healthcheck example.test {\n check web http\n ttl\n}", "ttl needs one value"},
+		{"healthcheck example.test {\n check web http\n ttl\n}", "ttl needs seconds"},
 		{"healthcheck example.test {\n check web http\n unknown maybe\n}", "unknown needs one value"},
 		{"healthcheck example.test {\n check web http\n all_down\n}", "all_down needs a policy"},
 		{"healthcheck example.test {\n check web http\n all_down shrug\n}", "unknown all_down policy 'shrug'"},
@@ -138,5 +139,65 @@ func TestSetup(t *testing.T) {
 	c = caddy.NewTestController("dns", "healthcheck example.test {\n nonsense\n}")
 	if err := setup(c); err == nil || !strings.Contains(err.Error(), "plugin/healthcheck") {
 		t.Fatalf("setup error = %v, want one naming the plugin", err)
+	}
+}
+
+// TestParseErrorLines: every error names the line that is wrong, not the closing brace, and
+// nonsense timings (NaN, infinite or negative jitter, probes back to back) are refused.
+func TestParseErrorLines(t *testing.T) {
+	tests := []struct {
+		body string // lines 2.. of the block; the block opens on line 1
+		line int
+		want string
+	}{
+		{"check web http jitter NaN", 2, "invalid jitter 'NaN'"},
+		{"check web http jitter nan%", 2, "invalid jitter 'nan%'"},
+		{"check web http jitter Inf", 2, "invalid jitter 'Inf'"},
+		{"check web http jitter -5%", 2, "invalid jitter '-5%'"},
+		{"check web http interval 1ns", 2, "invalid interval '1ns': want a duration of at least 100ms"},
+		{"check web http interval 99ms", 2, "invalid interval '99ms'"},
+		{"check web http interval -1s", 2, "invalid interval '-1s'"},
+		{"check web http timeout 0s", 2, "invalid timeout '0s'"},
+		{"check web http timeout -1s", 2, "invalid timeout '-1s'"},
+		{"check web http timeout 1ms", 2, "invalid timeout '1ms'"},
+		{"check web http\nname cats.example.test check nosuch 127.0.0.2\nttl 5", 3, "no check named 'nosuch'"},
+		{"check web http\nttl 5\ndiscover nosuch\nunknown up", 4, "no check named 'nosuch'"},
+		{"check web http\nmax_discovered 10\nttl 5", 3, "max_discovered needs a discover line"},
+		{"check web http\ndiscover\nmax_discovered 0", 4, "invalid max_discovered '0'"},
+		{"check web http\ndiscover\ndiscover", 4, "discover is given twice"},
+		{"check web http\nttl 5 sometimes", 3, "invalid ttl mode 'sometimes'"},
+		{"check web http\nttl 5 all changed", 3, "ttl needs seconds"},
+		{"check web http\ncheck web tcp port 1", 3, "check 'web' is defined twice"},
+	}
+	for _, tc := range tests {
+		input := "healthcheck example.test {\n" + tc.body + "\n}"
+		_, err := parse(caddy.NewTestController("dns", input))
+		if err == nil {
+			t.Errorf("parse(%q): no error, want %q", input, tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parse(%q) = %q, want it to contain %q", input, err, tc.want)
+		}
+		if at := fmt.Sprintf(":%d - ", tc.line); !strings.Contains(err.Error(), at) {
+			t.Errorf("parse(%q) = %q, want it to name line %d", input, err, tc.line)
+		}
+	}
+}
+
+func TestParseTTLAndDiscoveryOptions(t *testing.T) {
+	cfg, err := parse(caddy.NewTestController("dns", "healthcheck example.test {\n check web http\n ttl 7 changed\n discover\n max_discovered 3\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ttl != 7 || cfg.ttlAll || cfg.maxFound != 3 {
+		t.Errorf("ttl %d all %t max_discovered %d, want 7 false 3", cfg.ttl, cfg.ttlAll, cfg.maxFound)
+	}
+	cfg, err = parse(caddy.NewTestController("dns", "healthcheck example.test {\n check web http\n ttl 7 all\n check other tcp port 1 interval 100ms timeout 10ms\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ttl != 7 || !cfg.ttlAll || cfg.maxFound != defaultMaxDiscovered {
+		t.Errorf("ttl %d all %t max_discovered %d, want 7 true %d", cfg.ttl, cfg.ttlAll, cfg.maxFound, defaultMaxDiscovered)
 	}
 }

@@ -2,6 +2,7 @@ package healthcheck
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
 )
@@ -26,6 +27,24 @@ func (s state) view() healthview.State {
 }
 
 func (s state) String() string { return string(s.view()) }
+
+// maxErr bounds the stored reason of a failed probe (shown by the health view and logged):
+// a target controls that text (a status line, a TLS alert), and a huge one must not be kept,
+// served or logged whole.
+const maxErr = 256
+
+// errText returns err's message cut to maxErr bytes, on a rune boundary, marked when cut.
+func errText(err error) string {
+	s := err.Error()
+	if len(s) <= maxErr {
+		return s
+	}
+	cut := maxErr - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
 
 // maxTransitions bounds the history kept per target for the health view.
 const maxTransitions = 10
@@ -55,7 +74,7 @@ func (s *status) record(err error, latency time.Duration, now time.Time, rise, f
 			next = stateUp
 		}
 	} else {
-		s.lastErr = err.Error()
+		s.lastErr = errText(err)
 		s.okRun, s.failRun = 0, s.failRun+1
 		if s.state == stateUnknown || (s.state == stateUp && s.failRun >= fall) {
 			next = stateDown

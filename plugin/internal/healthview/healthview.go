@@ -52,18 +52,19 @@ type Provider func() []Target
 
 var (
 	mu        sync.Mutex
-	providers = map[int]Provider{}
-	nextID    int
+	providers = map[*registration]Provider{} // keyed by a pointer: unique without a counter
 	version   uint64
 	changed   = make(chan struct{})
 )
 
+// registration identifies one Register call.
+type registration struct{ _ byte } // not zero-sized: distinct allocations get distinct addresses
+
 // Register adds p to the registry and returns the function that removes it again. Calling
 // the returned function more than once is harmless.
 func Register(p Provider) (unregister func()) {
+	id := new(registration)
 	mu.Lock()
-	id := nextID
-	nextID++
 	providers[id] = p
 	mu.Unlock()
 	Notify()
@@ -93,7 +94,8 @@ func Snapshot() []Target {
 	return out
 }
 
-// Notify records a change: Version advances and every channel handed out by Changed closes.
+// Notify records a change: the version Changed returns advances and every channel handed
+// out by Changed closes.
 func Notify() {
 	mu.Lock()
 	version++
@@ -108,11 +110,4 @@ func Changed() (uint64, <-chan struct{}) {
 	mu.Lock()
 	defer mu.Unlock()
 	return version, changed
-}
-
-// Version returns the number of changes so far; it only grows.
-func Version() uint64 {
-	mu.Lock()
-	defer mu.Unlock()
-	return version
 }
