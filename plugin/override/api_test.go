@@ -13,7 +13,7 @@ import (
 )
 
 // startAPI serves the API of a fresh table the way the console does, guard included.
-func startAPI(t *testing.T, token string) (*httptest.Server, *table) {
+func startAPI(t testing.TB, token string) (*httptest.Server, *table) {
 	t.Helper()
 	tab := newTestTable(t)
 	c := &console{tab: tab, token: token, done: make(chan struct{})}
