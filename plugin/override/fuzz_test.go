@@ -2,9 +2,9 @@ package override
 
 import (
 	"bytes"
+	stdlog "log"
 	"net/http"
 	"os"
-	stdlog "log"
 	"strings"
 	"testing"
 
