@@ -85,6 +85,9 @@ func overrideCall(t *testing.T, method, url, body string) (int, map[string]any) 
 		t.Fatal(err)
 	}
 	req.Header.Set("X-User", "integration-test")
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)

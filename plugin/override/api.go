@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,21 +32,59 @@ func newMux(c *console) *http.ServeMux {
 	a := &api{tab: c.tab, done: c.done}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/overrides", a.list)
-	mux.HandleFunc("POST /api/overrides", a.create)
+	mux.HandleFunc("POST /api/overrides", jsonOnly(a.create))
 	mux.HandleFunc("GET /api/overrides/{id}", a.get)
-	mux.HandleFunc("PUT /api/overrides/{id}", a.update)
-	mux.HandleFunc("DELETE /api/overrides/{id}", a.remove)
-	mux.HandleFunc("POST /api/overrides/{id}/enable", a.enable)
-	mux.HandleFunc("POST /api/overrides/{id}/disable", a.disable)
+	mux.HandleFunc("PUT /api/overrides/{id}", jsonOnly(a.update))
+	mux.HandleFunc("DELETE /api/overrides/{id}", jsonOnly(a.remove))
+	mux.HandleFunc("POST /api/overrides/{id}/enable", jsonOnly(a.enable))
+	mux.HandleFunc("POST /api/overrides/{id}/disable", jsonOnly(a.disable))
 	mux.HandleFunc("GET /api/groups", a.groups)
-	mux.HandleFunc("POST /api/groups/{group}/disable", a.disableGroup)
+	mux.HandleFunc("POST /api/groups/{group}/disable", jsonOnly(a.disableGroup))
 	mux.HandleFunc("GET /api/audit", a.audit)
 	mux.HandleFunc("GET /api/events", a.events)
 	webui.Register(mux, c.done)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { notRouted(mux, w, r) })
 	return mux
+}
+
+// notRouted answers a request that no API route takes: 405 with the methods the path does
+// take, or 404 when no method would do. (The catch-all pattern keeps the errors JSON, but it
+// also hides ServeMux's own 405, so it is worked out here.)
+func notRouted(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	if allow := allowed(mux, r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+		return
+	}
+	writeError(w, http.StatusNotFound, "", "no such endpoint: "+r.Method+" "+r.URL.Path)
+}
+
+// allowed lists the methods that some route other than the catch-all takes for r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// jsonOnly refuses a state-changing request that does not say its body is JSON (415). A
+// browser lets any page send a cross-site form post (urlencoded, multipart or text/plain)
+// without asking, and some browsers omit Origin on it; only a script may send JSON, and a
+// cross-site script must ask first (CORS preflight), which this server never grants.
+func jsonOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != contentJSON {
+			writeError(w, http.StatusUnsupportedMediaType, "", r.Method+" requests must carry Content-Type: "+contentJSON)
+			return
+		}
+		next(w, r)
+	}
 }
 
 type api struct {

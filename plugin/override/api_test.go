@@ -13,11 +13,11 @@ import (
 )
 
 // startAPI serves the API of a fresh table the way the console does, guard included.
-func startAPI(t *testing.T, token string) (*httptest.Server, *table) {
+func startAPI(t testing.TB, token string) (*httptest.Server, *table) {
 	t.Helper()
 	tab := newTestTable(t)
 	c := &console{tab: tab, token: token, done: make(chan struct{})}
-	srv := httptest.NewServer(c.guard(newMux(c)))
+	srv := httptest.NewServer(c.server().Handler)
 	t.Cleanup(func() { close(c.done); srv.Close() })
 	return srv, tab
 }
@@ -36,6 +36,9 @@ func (c apiClient) do(method, path, body string) (int, map[string]any) {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("X-User", "alice")
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", contentJSON)
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -236,4 +239,93 @@ func TestAPIEvents(t *testing.T) {
 		t.Errorf("event after a change %q", got)
 	}
 	<-created // the audit entry is written after the event; let it land before cleanup
+}
+
+// TestAPIMethodNotAllowed: a known path with a wrong method is 405 naming the methods it
+// takes, not 404; an unknown path stays 404.
+func TestAPIMethodNotAllowed(t *testing.T) {
+	srv, tab := startAPI(t, "")
+	c := apiClient{t: t, base: srv.URL}
+	c.want(201, "POST", "/api/overrides", `{"id":"a","name":"cats.example.test","addresses":["127.0.0.2"]}`)
+	rev := tab.current().Revision
+	for _, tc := range []struct{ method, path, allow string }{
+		{"DELETE", "/api/overrides", "GET, HEAD, POST"},
+		{"PUT", "/api/overrides", "GET, HEAD, POST"},
+		{"POST", "/api/overrides/a", "GET, HEAD, PUT, DELETE"},
+		{"GET", "/api/overrides/a/enable", "POST"},
+		{"DELETE", "/api/overrides/a/disable", "POST"},
+		{"POST", "/api/groups", "GET, HEAD"},
+		{"GET", "/api/groups/cats/disable", "POST"},
+		{"POST", "/api/audit", "GET, HEAD"},
+		{"POST", "/api/events", "GET, HEAD"},
+		{"DELETE", "/api/health", "GET, HEAD"},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", contentJSON)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: status %d Allow %q, want 405 Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), tc.allow)
+		}
+	}
+	for _, path := range []string{"/api/nothing", "/api/overrides/a/b/c", "/api/groups/cats"} {
+		if status, _ := c.do("POST", path, "{}"); status != http.StatusNotFound {
+			t.Errorf("POST %s: status %d, want 404", path, status)
+		}
+	}
+	if tab.current().Revision != rev {
+		t.Errorf("refused requests changed the table")
+	}
+}
+
+// TestAPIRequiresJSON: a state-changing request without Content-Type: application/json is
+// refused with 415 and changes nothing, whatever it carries: what a cross-site form sends
+// (urlencoded, multipart, text/plain) or no type at all.
+func TestAPIRequiresJSON(t *testing.T) {
+	srv, tab := startAPI(t, "")
+	c := apiClient{t: t, base: srv.URL}
+	c.want(201, "POST", "/api/overrides", `{"id":"a","name":"cats.example.test","addresses":["127.0.0.2"]}`)
+	rev := tab.current().Revision
+	routes := []struct{ method, path, body string }{
+		{"POST", "/api/overrides", `{"id":"b","name":"cats.example.test","addresses":["127.0.0.3"]}`},
+		{"PUT", "/api/overrides/a", `{"name":"cats.example.test","addresses":["127.0.0.4"]}`},
+		{"DELETE", "/api/overrides/a", ``},
+		{"POST", "/api/overrides/a/enable", ``},
+		{"POST", "/api/overrides/a/disable", ``},
+		{"POST", "/api/groups/cats.example.test/disable", ``},
+	}
+	for _, ct := range []string{"", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", "application/jsonx", "json"} {
+		for _, r := range routes {
+			req, _ := http.NewRequest(r.method, srv.URL+r.path, strings.NewReader(r.body))
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(data), "Content-Type: application/json") {
+				t.Errorf("%s %s with Content-Type %q: status %d %s, want 415 naming the type", r.method, r.path, ct, resp.StatusCode, data)
+			}
+		}
+	}
+	if tab.current().Revision != rev {
+		t.Fatalf("refused requests changed the table: revision %d, was %d", tab.current().Revision, rev)
+	}
+	// With its type (a charset is fine) the same request goes through.
+	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides/a/enable", nil)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("enable with a JSON content type: status %d", resp.StatusCode)
+	}
 }

@@ -54,16 +54,32 @@ func (cs *consoleSet) start(c *console) error {
 	// Each start serves a fresh copy: the configuration stays shared, the server and its
 	// shutdown signal belong to this run only.
 	run := &console{addr: c.addr, token: c.token, tab: c.tab, done: make(chan struct{})}
-	run.srv = &http.Server{
-		Handler:           run.guard(newMux(run)),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
+	run.srv = run.server()
 	run.srv.RegisterOnShutdown(func() { close(run.done) })
-	go run.srv.Serve(ln)
+	go run.srv.Serve(newLimitListener(ln, maxConns, maxConnsPerClient))
 	cs.m[c.addr] = run
 	return nil
+}
+
+// Timeouts of the console's connections: short, because a connection that sends nothing
+// holds a slot and a descriptor that the DNS listeners and the probes may need.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	idleTimeout       = 15 * time.Second
+)
+
+// server is the HTTP server of a running console: bounded headers and timeouts, the guard in
+// front of the API, and a bound on the event streams behind the guard (an unauthorised client
+// must not be able to take the slots).
+func (c *console) server() *http.Server {
+	return &http.Server{
+		Handler:           c.guard(limitStreams(maxStreams, newMux(c))),
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+	}
 }
 
 // stop closes the listener at addr, if one runs.

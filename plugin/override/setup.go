@@ -2,10 +2,12 @@ package override
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -70,8 +72,17 @@ func setup(c *caddy.Controller) error {
 	return nil
 }
 
+// lines remembers where properties were given, so that an error found once the block is read
+// (two declares with one id, a console that needs a token) names the line at fault rather
+// than the closing brace.
+type lines struct {
+	console, store int
+	declared       []int // the line of each of config.declared
+}
+
 func parse(c *caddy.Controller) (*config, error) {
 	cfg := &config{ttl: defaultTTL, store: defaultStore}
+	var at lines
 	i := 0
 	for c.Next() {
 		if i > 0 {
@@ -82,31 +93,42 @@ func parse(c *caddy.Controller) (*config, error) {
 			return nil, c.ArgErr()
 		}
 		for c.NextBlock() {
-			if err := parseProperty(c, cfg); err != nil {
+			if err := parseProperty(c, cfg, &at); err != nil {
 				return nil, err
 			}
 		}
 	}
+	if err := finish(c, cfg, &at); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// finish checks what needs the whole block, and makes the store's path absolute.
+func finish(c *caddy.Controller, cfg *config, at *lines) error {
 	if !filepath.IsAbs(cfg.store) {
 		cfg.store = filepath.Join(dnsserver.GetConfig(c).Root, cfg.store)
 	}
 	abs, err := filepath.Abs(cfg.store)
 	if err != nil {
-		return nil, c.Errf("store %q: %v", cfg.store, err)
+		return errAt(c, at.store, "store %q: %v", cfg.store, err)
 	}
 	cfg.store = abs
 	if cfg.console != "" && cfg.token == "" && !loopbackHost(cfg.console) {
-		return nil, c.Errf("console %s is not a loopback address: set a token", cfg.console)
+		return errAt(c, at.console, "console %s is not a loopback address: set a token", cfg.console)
 	}
-	if err := checkDeclared(cfg.declared); err != nil {
-		return nil, c.Err(err.Error())
-	}
-	return cfg, nil
+	return checkDeclared(c, cfg.declared, at.declared)
 }
 
-func parseProperty(c *caddy.Controller, cfg *config) error {
+// errAt is c.Errf for a line other than the current token's.
+func errAt(c *caddy.Controller, line int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d - Error during parsing: %s", c.File(), line, fmt.Sprintf(format, args...))
+}
+
+func parseProperty(c *caddy.Controller, cfg *config, at *lines) error {
 	switch c.Val() {
 	case "store":
+		at.store = c.Line()
 		path, ec, err := parseStore(c)
 		if err != nil {
 			return err
@@ -115,16 +137,12 @@ func parseProperty(c *caddy.Controller, cfg *config) error {
 			cfg.store = path
 		}
 	case "console":
-		args := c.RemainingArgs()
-		if len(args) != 1 {
-			return c.ArgErr()
-		}
-		if _, _, err := net.SplitHostPort(args[0]); err != nil {
-			return c.Errf("console %q: %v", args[0], err)
-		}
-		cfg.console = args[0]
+		at.console = c.Line()
+		addr, err := parseConsole(c)
+		cfg.console = addr
+		return err
 	case "token":
-		v, err := oneArg(c)
+		v, err := parseToken(c)
 		cfg.token = v
 		return err
 	case "ttl":
@@ -148,15 +166,51 @@ func parseProperty(c *caddy.Controller, cfg *config) error {
 		}
 		cfg.maxOverrides = n
 	case "declare":
+		line := c.Line()
 		o, err := parseDeclare(c)
 		if err != nil {
 			return err
 		}
 		cfg.declared = append(cfg.declared, o)
+		at.declared = append(at.declared, line)
 	default:
 		return c.Errf("unknown property '%s'", c.Val())
 	}
 	return nil
+}
+
+// parseConsole reads "console HOST:PORT": a port from 1 to 65535 and a host that is an IP
+// address or a name (empty for every address), so that a typo fails here, with its line,
+// rather than when the listener opens.
+func parseConsole(c *caddy.Controller) (string, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return "", c.ArgErr()
+	}
+	host, port, err := net.SplitHostPort(args[0])
+	if err != nil {
+		return "", c.Errf("console %q: %v", args[0], err)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return "", c.Errf("console %q: port %q must be a number from 1 to 65535", args[0], port)
+	}
+	if strings.ContainsAny(host, " /%") {
+		return "", c.Errf("console %q: %q is not a host name or IP address", args[0], host)
+	}
+	return args[0], nil
+}
+
+// parseToken reads "token TOKEN". An empty token is most often an unset {$ENV_VAR}: say so
+// rather than report a missing argument.
+func parseToken(c *caddy.Controller) (string, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return "", c.ArgErr()
+	}
+	if strings.TrimSpace(args[0]) == "" {
+		return "", c.Errf("token is empty (is the environment variable it names set?)")
+	}
+	return args[0], nil
 }
 
 func oneArg(c *caddy.Controller) (string, error) {
@@ -197,6 +251,8 @@ func parseDeclare(c *caddy.Controller) (Override, error) {
 		default:
 			if _, err := netip.ParseAddr(a); err == nil {
 				o.Addresses = append(o.Addresses, a)
+			} else if looksLikeAddress(a) {
+				return Override{}, c.Errf("declare %s: address %q is not a valid IP address", o.ID, a)
 			} else if o.CNAME == "" {
 				o.CNAME = a
 			} else {
@@ -214,8 +270,28 @@ func declareKeyword(s string) bool {
 	return s == "on" || s == "group" || s == "note" || s == "clients"
 }
 
-// checkDeclared refuses duplicate ids and two overrides of one group marked on.
-func checkDeclared(decls []Override) error {
+// checkDeclared refuses duplicate ids and two overrides of one group marked on, naming the
+// line of the second declare.
+func checkDeclared(c *caddy.Controller, decls []Override, at []int) error {
+	ids := make(map[string]int, len(decls))
+	enabled := map[string]string{}
+	for i, o := range decls {
+		if first, ok := ids[o.ID]; ok {
+			return errAt(c, at[i], "declare %s: duplicate override id %q (first declared on line %d)", o.ID, o.ID, first)
+		}
+		ids[o.ID] = at[i]
+		if !o.Enabled {
+			continue
+		}
+		if other, ok := enabled[o.Group]; ok {
+			return errAt(c, at[i], "declare %s: group %q has two enabled overrides: %q and %q (only one may be on)", o.ID, o.Group, other, o.ID)
+		}
+		enabled[o.Group] = o.ID
+	}
+	// What the store will check on load, so that a declared set it would refuse fails here.
 	st := State{Overrides: decls}
-	return st.check()
+	if err := st.check(); err != nil {
+		return c.Err(err.Error())
+	}
+	return nil
 }

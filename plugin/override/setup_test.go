@@ -1,11 +1,13 @@
 package override
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/caddy/caddyfile"
 )
 
 func TestParse(t *testing.T) {
@@ -66,7 +68,17 @@ func TestParseBad(t *testing.T) {
 		{"override {\n console :8053\n}", "set a token"},
 		{"override {\n declare a cats.example.test\n}", "declare needs"},
 		{"override {\n declare a cats..test 1.2.3.4\n}", "name"},
-		{"override {\n declare a cats.example.test 1.2.3.999\n}", "cname"},
+		{"override {\n declare a cats.example.test 1.2.3.999\n}", `address "1.2.3.999" is not a valid IP address`},
+		{"override {\n declare a cats.example.test 300.1.1.1\n}", `address "300.1.1.1" is not a valid IP address`},
+		{"override {\n declare a cats.example.test 2001:db8::g\n}", "not a valid IP address"},
+		{"override {\n token \"\"\n}", "token is empty"},
+		{"override {\n token\n}", "Wrong argument count"},
+		{"override {\n token a b\n}", "Wrong argument count"},
+		{"override {\n console 127.0.0.1:99999\n}", "must be a number from 1 to 65535"},
+		{"override {\n console 127.0.0.1:0\n}", "must be a number from 1 to 65535"},
+		{"override {\n console 127.0.0.1:http\n}", "must be a number from 1 to 65535"},
+		{"override {\n console a\n}", "console"},
+		{"override {\n console \"a b:80\"\n}", "not a host name"},
 		{"override {\n declare a cats.example.test 1.2.3.4 clients 10.0.0.0/33\n}", "clients"},
 		{"override {\n declare a cats.example.test 1.2.3.4 group\n}", "needs a value"},
 		{"override {\n declare a b.example.test 1.2.3.4\n declare a c.example.test 1.2.3.4\n}", "duplicate override id"},
@@ -97,5 +109,49 @@ func TestParseConsoleWithToken(t *testing.T) {
 	}
 	if cfg.token != "s3cret" {
 		t.Errorf("token = %q", cfg.token)
+	}
+}
+
+// TestParseErrorLine: an error names the line of the token at fault, also when it is found
+// only once the whole block is read.
+func TestParseErrorLine(t *testing.T) {
+	tests := []struct {
+		input string
+		line  int
+		want  string
+	}{
+		{"override {\n declare a b.example.test 1.2.3.4\n ttl 5\n declare a c.example.test 1.2.3.5\n ttl 6\n}", 4, `duplicate override id "a" (first declared on line 2)`},
+		{"override {\n declare a b.example.test 1.2.3.4 on\n\n declare b b.example.test 1.2.3.5 on\n declare c b.example.test 1.2.3.6\n}", 4, `group "b.example.test." has two enabled overrides: "a" and "b"`},
+		{"override {\n console 10.0.0.1:8053\n ttl 5\n\n}", 2, "set a token"},
+		{"override {\n ttl 5\n token \"\"\n}", 3, "token is empty"},
+		{"override {\n ttl 5\n console 127.0.0.1:99999\n}", 3, "65535"},
+		{"override {\n\n declare a b.example.test 300.1.1.1\n}", 3, "address"},
+	}
+	for _, tc := range tests {
+		_, err := parse(caddy.NewTestController("dns", tc.input))
+		if err == nil {
+			t.Errorf("%q: want an error", tc.input)
+			continue
+		}
+		prefix := fmt.Sprintf("Testfile:%d - ", tc.line)
+		if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q:\n error %q\n want it to start %q and mention %q", tc.input, err, prefix, tc.want)
+		}
+	}
+}
+
+// TestParseTokenUnsetEnv reads a Corefile the way CoreDNS does (environment variables
+// replaced): a token from an unset variable is refused as empty, on its line.
+func TestParseTokenUnsetEnv(t *testing.T) {
+	t.Setenv("OVERRIDE_TEST_UNSET", "")
+	blocks, err := caddyfile.Parse("Corefile", strings.NewReader(".:53 {\n override {\n  ttl 5\n  token {$OVERRIDE_TEST_UNSET}\n }\n}"), []string{"override"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := caddy.NewTestController("dns", "")
+	c.Dispenser = caddyfile.NewDispenserTokens("Corefile", blocks[0].Tokens["override"])
+	_, err = parse(c)
+	if err == nil || !strings.HasPrefix(err.Error(), "Corefile:4 - ") || !strings.Contains(err.Error(), "token is empty") {
+		t.Errorf("token {$UNSET}: error %v, want it on line 4 saying the token is empty", err)
 	}
 }

@@ -9,7 +9,7 @@
   const HEALTH_EVERY = 5000;          // latency and last-check change without an event
 
   const state = {
-    revision: -1, overrides: [], audit: [], health: null,
+    revision: -1, overrides: [], audit: [], auditStale: '', health: null,
     seen: '',         // the overrides as last drawn, to skip redraws that change nothing
     offset: 0,        // server clock minus browser clock, in ms
     editing: null,    // id of the override in the editor, null when creating
@@ -57,10 +57,10 @@
 
   async function api(method, path, body) {
     const init = { method, headers: headers(), cache: 'no-store' };
-    if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
+    // Every state-changing call says it is JSON, body or not: the server refuses (415) any
+    // that does not, which is what keeps a cross-site form post out.
+    if (method !== 'GET') init.headers['Content-Type'] = 'application/json';
+    if (body !== undefined) init.body = JSON.stringify(body);
     const res = await fetch(path, init);
     if (res.status === 401) {
       askToken(sessionStorage.getItem(TOKEN_KEY) ? 'The token was refused. Enter the current one.' : '');
@@ -186,6 +186,9 @@
   async function loadAudit() {
     const data = await api('GET', 'api/audit?limit=30');
     state.audit = (data.entries || []).slice().reverse();
+    // During a store outage the server answers with what this replica saw last, marked stale:
+    // show it, and say that it may be out of date, rather than going blank.
+    state.auditStale = data.stale ? (data.reason || 'the store is unreachable') : '';
     renderAudit();
   }
 
@@ -524,7 +527,11 @@
         el('span', { class: 'mono', text: what.join(' ') }));
     });
     if (!items.length) items.push(el('li', { class: 'muted', text: 'No changes yet.' }));
+    if (state.auditStale) {
+      items.unshift(el('li', { class: 'stale', role: 'status', text: `Possibly stale: ${state.auditStale}. This list is what this server saw last.` }));
+    }
     $('#audit').replaceChildren(...items);
+    $('#audit').classList.toggle('is-stale', !!state.auditStale);
   }
 
   // ---- Wiring --------------------------------------------------------------------------

@@ -1,0 +1,128 @@
+package override
+
+import (
+	"bytes"
+	stdlog "log"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+)
+
+// FuzzAPIBody feeds raw bodies to the API's state-changing routes, through the real handler in
+// front of a real file store. Whatever the body: no panic, never a 5xx, and a 4xx leaves the
+// table and the store file exactly as they were.
+func FuzzAPIBody(f *testing.F) {
+	for _, seed := range []string{
+		``, `{}`, `null`, `[]`, `"x"`, `{"id":"a"}`,
+		`{"id":"n1","name":"cats.example.test","addresses":["127.0.0.9"]}`,
+		`{"name":"cats.example.test","cname":"www.example.test"}`,
+		`{"name":"cats.example.test","addresses":["::ffff:0:0/90"]}`,
+		`{"name":"cats.example.test","addresses":["127.0.0.9"],"clients":["::ffff:0:0/90"]}`,
+		`{"name":"cats.example.test","addresses":["127.0.0.9"],"enabled":true,"for":"10m"}`,
+		`{"id":".","name":"cats.example.test","addresses":["127.0.0.9"]}`,
+		`{"id":"..","name":"cats.example.test","addresses":["127.0.0.9"]}`,
+		`{"name":"*.example.test","addresses":["1.2.3.4"],"group":"a/b"}`,
+		`{"for":"1s"}`, `{"for":"-1h"}`, `{"for":"9223372036854775807ns"}`,
+		`{"name":"x.test","addresses":["1.1.1.1"]}{"name":"y.test"}`,
+		`{"name":"x.test","addresses":["1.1.1.1"],"note":"\u0000\ud800"}`,
+		`{"addresses":[1,2]}`, `{"enabled":"yes"}`, `{"id":{"a":1}}`,
+	} {
+		for route := range 4 {
+			f.Add(uint8(route), []byte(seed))
+		}
+	}
+	srv, tab := startAPI(f, "")
+	srv.Config.ErrorLog = stdlog.New(os.Stderr, "api under fuzzing: ", 0) // a handler panic shows with its stack
+	seedFuzz(f, tab)
+	path := tab.store.(*FileStore).path
+	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
+		routes := []struct{ method, path string }{
+			{"POST", "/api/overrides"},
+			{"PUT", "/api/overrides/a"},
+			{"POST", "/api/overrides/a/enable"},
+			{"POST", "/api/groups/cats/disable"},
+		}
+		r := routes[int(route)%len(routes)]
+		before := tab.current()
+		file, _ := os.ReadFile(path)
+		req, err := http.NewRequest(r.method, srv.URL+r.path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", contentJSON)
+		req.Close = true // the server may close a connection whose body it refused unread
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode >= 500:
+			t.Fatalf("%s %s %q: status %d", r.method, r.path, body, resp.StatusCode)
+		case resp.StatusCode >= 400:
+			after, _ := os.ReadFile(path)
+			if tab.current().Revision != before.Revision || !bytes.Equal(file, after) {
+				t.Fatalf("%s %s %q: status %d but the state changed", r.method, r.path, body, resp.StatusCode)
+			}
+		}
+		// Keep the table small and its one fixed member in place, so that each input starts
+		// from about the same state.
+		for _, o := range tab.current().Overrides {
+			if o.ID != "a" {
+				tab.remove(t.Context(), tester, o.ID)
+			}
+		}
+	})
+}
+
+// seedFuzz gives the table the override the routes name.
+func seedFuzz(f *testing.F, tab *table) {
+	if _, err := tab.create(f.Context(), tester, Override{ID: "a", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.2"}}); err != nil {
+		f.Fatal(err)
+	}
+}
+
+// FuzzParse feeds the override block's parser any text: no panic, and what it accepts is a set
+// of declared overrides that the store would load.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"override",
+		"override {\n store /tmp/o.json\n console 127.0.0.1:8053\n ttl 30\n}",
+		"override {\n declare s1 cats.example.test 127.0.0.2 group cats note \"server 1\" on\n}",
+		"override {\n declare lan *.example.test www.example.test clients 10.0.0.0/8 192.168.1.1\n}",
+		"override {\n declare a b.example.test 1.2.3.4\n declare a c.example.test 1.2.3.5\n}",
+		"override {\n declare a b.example.test 1.2.3.4 on\n declare b b.example.test 1.2.3.5 on\n}",
+		"override {\n declare a b.example.test 1.2.3.4 clients ::ffff:0:0/90\n}",
+		"override {\n declare a b.example.test 300.1.1.1\n}",
+		"override {\n declare . b.example.test 1.2.3.4\n}",
+		"override {\n token \"\"\n}",
+		"override {\n console 127.0.0.1:99999\n}",
+		"override {\n console 0.0.0.0:8053\n token t\n}",
+		"override {\n store etcd http://127.0.0.1:2379 {\n  prefix /x/\n  username u\n  password p\n }\n}",
+		"override {\n store etcd\n}",
+		"override {\n store etcd 127.0.0.1:2379 {\n tls a b c d\n }\n}",
+		"override {\n ttl 86401\n}",
+		"override {\n}\noverride",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		if strings.Contains(input, "tls") {
+			return // reads certificate files named by the input
+		}
+		cfg, err := parse(caddy.NewTestController("dns", input))
+		if err != nil {
+			return
+		}
+		st := State{Overrides: append([]Override(nil), cfg.declared...)}
+		if err := st.check(); err != nil {
+			t.Fatalf("%q: accepted, but the store would refuse its overrides: %v", input, err)
+		}
+		if cfg.console != "" && cfg.token == "" && !loopbackHost(cfg.console) {
+			t.Fatalf("%q: a console off loopback without a token", input)
+		}
+	})
+}
