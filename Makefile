@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build generate run test check bench deps screenshots clean
+.PHONY: all build generate run test check bench deps screenshots fuzz mutate clean
 
 all: build
 
@@ -16,9 +16,11 @@ generate:
 run: build
 	./examples/demo/run.sh
 
-# deps installs what the tests need on a fresh machine (Debian): nothing is assumed.
+# deps installs what the tests need on a fresh machine (Debian): nothing is assumed. chromium
+# drives the console's browser tests; bind9-utils, bind9-dnsutils (dig, delv, dnssec-keygen,
+# dnssec-signzone) and unbound serve the DNSSEC and resolver tests. Quiet when all are there.
 deps:
-	@./.ci/deps chromium
+	@./.ci/deps chromium bind9-utils bind9-dnsutils unbound
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -45,6 +47,24 @@ bench: build
 	$(GO) run ./bench/e2e -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION) \
 		-gobench bin/bench/go.txt -healthload bin/bench/healthload.md -notes bench/notes.md \
 		-command "make bench BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_DURATION=$(BENCH_DURATION)" -out BENCHMARKS.md
+
+# fuzz runs every Go fuzz target in the module (any `func FuzzXxx` in a _test.go file, found
+# with `go test -list '^Fuzz'` per package, so new targets need no change here) for FUZZTIME
+# each, one after the other; `make fuzz FUZZTIME=5m` fuzzes longer. A crasher lands in the
+# package's testdata/fuzz/FuzzXxx/, where plain `go test` replays it once committed. Not part
+# of `make test`: `go test` already replays the committed seed corpora.
+FUZZTIME ?= 30s
+fuzz:
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) ./.ci/fuzz
+
+# mutate runs mutation testing (gremlins, pinned, installed into bin/tools) over each plugin
+# package and plugin/internal/*, each mutant against the package's own unit tests, and writes
+# per-package efficacy and mutant coverage, and every mutant that lived, to docs/MUTATION.md.
+# Hours on a 2-core machine, so never part of `make test`. MUTATE_DIRS="plugin/rrotate"
+# limits it to some directories; MUTATE_FLAGS passes gremlins flags (default
+# --timeout-coefficient 10).
+mutate:
+	@GO=$(GO) MUTATE_DIRS="$(MUTATE_DIRS)" MUTATE_FLAGS="$(MUTATE_FLAGS)" ./.ci/mutate
 
 clean:
 	rm -rf coredns bin

@@ -89,15 +89,19 @@ func StartProcess(t *testing.T, dir, bin string, args ...string) *Process {
 	return p
 }
 
-// WaitForDNS waits until the process answers queries on addr, failing after 20 s.
+// dnsStartWait bounds how long a coredns process may take to answer its first query: the
+// start is quick, but a loaded machine can delay it by seconds.
+const dnsStartWait = 60 * time.Second
+
+// WaitForDNS waits until the process answers queries on addr, failing after dnsStartWait.
 func WaitForDNS(t *testing.T, p *Process, addr string) {
 	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion("example.test.", dns.TypeSOA)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(dnsStartWait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if _, err := harness.ExchangeMsg("udp", addr, m); err == nil {
 			return
 		}
 	}
-	t.Fatalf("coredns did not answer on %s within 20s; output:\n%s", addr, p.Output.String())
+	t.Fatalf("coredns did not answer on %s within %s; output:\n%s", addr, dnsStartWait, p.Output.String())
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -52,8 +51,10 @@ func TestFullChainReloadLeaksNothing(t *testing.T) {
 	}
 	srv := harness.Start(t, corefile(5))
 	overrideMust(t, "GET", api+"/api/overrides", "")
-	time.Sleep(500 * time.Millisecond) // first verdicts, watch established
-	before := runtime.NumGoroutine()
+	// The baseline is taken once start-up has ended (first probes, the etcd watch, the
+	// console's first connections), not after a guessed delay: a baseline taken while start-up
+	// goroutines still run would hide as many leaked ones.
+	before := harness.SettledGoroutines(t)
 
 	var streams sync.WaitGroup
 	for i := range 20 {

@@ -24,3 +24,22 @@ func TestPortIsFreeAndOutsideTheEphemeralRange(t *testing.T) {
 		l.Close()
 	}
 }
+
+// TestPortIsReservedAcrossProcesses checks that a port handed out is locked for other test
+// processes (a second open file description conflicts as another process's would) until the
+// test that took it ends.
+func TestPortIsReservedAcrossProcesses(t *testing.T) {
+	var p int
+	t.Run("holder", func(t *testing.T) {
+		p = Port(t)
+		if lock, ok := reserve(p); ok {
+			lock.Close()
+			t.Fatalf("port %d handed out, yet another process could reserve it too", p)
+		}
+	})
+	lock, ok := reserve(p)
+	if !ok {
+		t.Fatalf("port %d still reserved after the test that took it ended", p)
+	}
+	lock.Close()
+}

@@ -10,6 +10,14 @@ import (
 	"time"
 )
 
+// webHeaderTimeout bounds how long a web server waits for a request's headers. A probe sends
+// them at once, so this only limits idle connections; a short value would make a probe whose
+// goroutines a loaded machine schedules late fail, and a health check mark a live target down.
+const webHeaderTimeout = 30 * time.Second
+
+// webRestartWait bounds how long Start retries listening on the port again.
+const webRestartWait = 10 * time.Second
+
 // Web is a set of real HTTP servers, one per loopback address and all on one port (a health
 // check probes one port), like the demo's web servers. Each answers "server IP" and can be
 // stopped, so that its port refuses connections, and started again on the same port.
@@ -50,7 +58,7 @@ func (w *Web) listen(ip string) error {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(rw, "server %s (Host: %s)\n", ip, r.Host)
-	}), ReadHeaderTimeout: time.Second}
+	}), ReadHeaderTimeout: webHeaderTimeout}
 	w.mu.Lock()
 	w.srvs[ip] = srv
 	w.mu.Unlock()
@@ -77,13 +85,13 @@ func (w *Web) Stop(ip string) {
 func (w *Web) Start(ip string) {
 	w.t.Helper()
 	var err error
-	for range 50 { // the old socket may linger for a moment
+	// The old socket may linger for a moment after Stop.
+	for deadline := time.Now().Add(webRestartWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if err = w.listen(ip); err == nil {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	w.t.Fatalf("restarting web server %s: %v", ip, err)
+	w.t.Fatalf("restarting web server %s on port %d: %v", ip, w.Port, err)
 }
 
 // StopAll closes every server.
