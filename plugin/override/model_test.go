@@ -66,7 +66,7 @@ func TestDeclareBadAddressMessage(t *testing.T) {
 	c.Next()
 	c.NextBlock()
 	_, err := parseDeclare(c)
-	if err == nil || !strings.Contains(err.Error(), `"300.1.1.1" is not a valid IPv4 or IPv6 address`) {
+	if err == nil || !strings.Contains(err.Error(), `"300.1.1.1" is not a valid IP address`) {
 		t.Fatalf("declare s1 name.test 300.1.1.1: got %v, want the address named invalid", err)
 	}
 }
