@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,7 +63,7 @@ func TestMonitoringAlertRulesParse(t *testing.T) {
 // The dashboard is valid JSON in Grafana's shape, and every query in it parses as PromQL once
 // Grafana's variables are put in.
 func TestMonitoringDashboardParses(t *testing.T) {
-	queries := monitoringDashboardQueries(t)
+	queries := monitoringDashboardQueries(t, "5m")
 	if len(queries) < 10 {
 		t.Fatalf("dashboard has %d queries, want the panels of README.md", len(queries))
 	}
@@ -76,8 +79,9 @@ func TestMonitoringDashboardParses(t *testing.T) {
 // servers, weighted with a weight file and a signed zone), scraped over HTTP as Prometheus
 // would. Renaming a metric, a label or a value such as to="down" fails this test.
 func TestMonitoringMetricsExist(t *testing.T) {
-	exposed := monitoringExercise(t)
-	queries := append(monitoringDashboardQueries(t), monitoringRuleQueries(t)...)
+	setup := monitoringExercise(t)
+	exposed := setup.exposed
+	queries := append(monitoringDashboardQueries(t, "5m"), monitoringRuleQueries(t)...)
 	for _, q := range queries {
 		for _, err := range exposed.check(q) {
 			t.Errorf("%s: %v\n%s", q.where, err, q.expr)
@@ -95,6 +99,10 @@ func TestMonitoringMetricsExist(t *testing.T) {
 	if errs := exposed.check(renamed); len(errs) != 2 {
 		t.Errorf("the check finds %v in a query with an unknown label value and legend label, want both", errs)
 	}
+	if t.Failed() {
+		return
+	}
+	t.Run("Prometheus", func(t *testing.T) { monitoringInPrometheus(t, setup) })
 }
 
 // The Corefile that examples/monitoring/README.md shows starts, and its metrics endpoint
@@ -182,14 +190,19 @@ type grafanaDashboard struct {
 	} `json:"templating"`
 }
 
-// grafanaVars stand in for the variables Grafana replaces before it sends a query. Any other
-// variable in a query is an error: the test could not say what Prometheus would receive.
-var grafanaVars = strings.NewReplacer("$__rate_interval", "5m", "${instance}", ".*", "$instance", ".*")
+// grafanaVars stand in for the variables Grafana replaces before it sends a query: the rate
+// interval given, and every instance. Any other variable in a query is an error: the test
+// could not say what Prometheus would receive.
+func grafanaVars(rateInterval string) *strings.Replacer {
+	return strings.NewReplacer("$__rate_interval", rateInterval, "${instance}", ".*", "$instance", ".*")
+}
 
 // grafanaLabelValues is a variable query: label_values(SELECTOR, LABEL).
 var grafanaLabelValues = regexp.MustCompile(`^label_values\((.+),\s*([a-zA-Z_][a-zA-Z0-9_]*)\)$`)
 
-func monitoringDashboardQueries(t *testing.T) []monitoringQuery {
+// monitoringDashboardQueries returns the dashboard's queries as Grafana would send them
+// with rate interval ri: every panel's, and the variables' label_values selectors.
+func monitoringDashboardQueries(t *testing.T, ri string) []monitoringQuery {
 	t.Helper()
 	data, err := os.ReadFile(monitoringDashboard)
 	if err != nil {
@@ -216,7 +229,7 @@ func monitoringDashboardQueries(t *testing.T) []monitoringQuery {
 				t.Errorf("panel %q has no query", p.Title)
 			}
 			for _, tg := range p.Targets {
-				qs = append(qs, monitoringQuery{where: fmt.Sprintf("panel %q query %s", p.Title, tg.RefID), expr: monitoringGrafanaExpr(t, tg.Expr), legend: tg.Legend})
+				qs = append(qs, monitoringQuery{where: fmt.Sprintf("panel %q query %s", p.Title, tg.RefID), expr: monitoringGrafanaExpr(t, tg.Expr, ri), legend: tg.Legend})
 			}
 			walk(p.Panels)
 		}
@@ -238,9 +251,9 @@ func monitoringDashboardQueries(t *testing.T) []monitoringQuery {
 	return qs
 }
 
-func monitoringGrafanaExpr(t *testing.T, expr string) string {
+func monitoringGrafanaExpr(t *testing.T, expr, ri string) string {
 	t.Helper()
-	out := grafanaVars.Replace(expr)
+	out := grafanaVars(ri).Replace(expr)
 	if strings.Contains(out, "$") {
 		t.Errorf("query uses a Grafana variable the test does not know: %s", expr)
 	}
@@ -476,9 +489,42 @@ func monitoringReferencedLabels(text string) []string {
 	return out
 }
 
-// monitoringExercise runs every plugin through the events the examples chart and alert on,
-// and returns what its /metrics endpoint then shows.
-func monitoringExercise(t *testing.T) exposition {
+// monitoringSetup is a server running all four plugins, its backends, and what its
+// /metrics showed once every event the examples chart and alert on had happened.
+type monitoringSetup struct {
+	srv     *harness.Server
+	web     *harness.Web
+	etcd    *etcdtest.Server
+	metrics string // host:port of the prometheus plugin
+	console string // host:port of the override API
+	weights string // the weight file
+	exposed exposition
+}
+
+func (s *monitoringSetup) scrape(t *testing.T) exposition {
+	t.Helper()
+	return monitoringScrape(t, "http://"+s.metrics+"/metrics")
+}
+
+// targetUp waits until the scrape shows target's verdict as want (1 up, 0 down).
+func (s *monitoringSetup) targetUp(t *testing.T, target, want string) {
+	t.Helper()
+	monitoringAwait(t, target+" target_up "+want, func() bool {
+		f := monitoringFamilies(t, "http://"+s.metrics+"/metrics")["coredns_healthcheck_target_up"]
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "target" && l.GetValue() == target {
+					return fmt.Sprint(m.GetGauge().GetValue()) == want
+				}
+			}
+		}
+		return false
+	})
+}
+
+// monitoringExercise starts the server and runs every plugin through the events the
+// examples chart and alert on.
+func monitoringExercise(t *testing.T) *monitoringSetup {
 	t.Helper()
 	dir := t.TempDir()
 	zone := harness.ZoneFile(t, dir, `cats  300 IN A    127.0.0.2
@@ -487,18 +533,24 @@ cats  300 IN A    127.0.0.4
 cats  300 IN A    127.0.0.5
 fish  300 IN A    127.0.0.6
 fish  300 IN A    127.0.0.7
+owls  300 IN A    127.0.0.8
 dogs  300 IN A    127.0.0.2
 dogs  300 IN A    127.0.0.3
 birds 300 IN A    127.0.0.4
 birds 300 IN A    127.0.0.5
+*.many 300 IN A   127.0.0.2
+*.many 300 IN A   127.0.0.3
 `)
-	weights := filepath.Join(dir, "weights")
-	monitoringWrite(t, weights, "dogs.example.test\n127.0.0.2 3\n127.0.0.3 1\n")
-	web := harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7")
-	etcd := etcdtest.Start(t)
-	metrics := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
-	console := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
-	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
+	s := &monitoringSetup{
+		web:     harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"),
+		etcd:    etcdtest.Start(t),
+		metrics: fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t)),
+		console: fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t)),
+		weights: filepath.Join(dir, "weights"),
+	}
+	monitoringWrite(t, s.weights, "dogs.example.test\n127.0.0.2 3\n127.0.0.3 1\n")
+	// rrotate keeps one counter per shard (64 shards), so 65 names always evict one.
+	s.srv = harness.Start(t, fmt.Sprintf(`example.test:0 {
     bind 127.0.0.1
     prometheus %s
     override {
@@ -508,7 +560,9 @@ birds 300 IN A    127.0.0.5
         console %s
         declare server2 cats.example.test 127.0.0.3 group cats
     }
-    rrotate
+    rrotate {
+        max_names 64
+    }
     weighted {
         file %s
         reload 50ms
@@ -519,30 +573,30 @@ birds 300 IN A    127.0.0.5
         check web http port %d interval 100ms timeout 1s rise 1 fall 1 jitter 0%%
         name cats.example.test 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5
         name fish.example.test 127.0.0.6 backup 127.0.0.7
+        name owls.example.test 127.0.0.8
     }
     cache 30
     dnssec {
         key file %s
     }
     file %s
-}`, metrics, etcd.Endpoint, t.Name(), console, weights, web.Port, weightedSigningKey(t), zone))
-
-	scrape := func() exposition { return monitoringScrape(t, "http://"+metrics+"/metrics") }
+}`, s.metrics, s.etcd.Endpoint, t.Name(), s.console, s.weights, s.web.Port, weightedSigningKey(t), zone))
+	srv := s.srv
+	scrape := func() exposition { return s.scrape(t) }
 	has := func(e exposition, series, label, value string) bool { return e[series][label][value] }
 
-	// Health: 127.0.0.5 goes down (cats filtered), 127.0.0.6 goes down (fish from its backup).
-	web.Stop("127.0.0.5")
-	web.Stop("127.0.0.6")
+	// Health: 127.0.0.5 goes down (cats filtered), 127.0.0.6 goes down (fish from its
+	// backup), 127.0.0.8 goes down (owls all down, answered by the open policy).
+	for _, ip := range []string{"127.0.0.5", "127.0.0.6", "127.0.0.8"} {
+		s.web.Stop(ip)
+	}
 	monitoringAwait(t, "cats without 127.0.0.5, fish from its backup", func() bool {
 		cats := harness.Addresses(srv.Query(t, "cats.example.test", dns.TypeA))
 		fish := harness.Addresses(srv.Query(t, "fish.example.test", dns.TypeA))
 		return len(cats) == 3 && !slices.Contains(cats, "127.0.0.5") && slices.Equal(fish, []string{"127.0.0.7"})
 	})
-	// Weights: dogs leads by weight, birds is drained, a signed answer is reordered, not cut.
-	for range 4 {
-		srv.Query(t, "dogs.example.test", dns.TypeA)
-		srv.Query(t, "birds.example.test", dns.TypeA)
-	}
+	s.targetUp(t, "127.0.0.8", "0")
+	s.traffic(t, "setup")
 	signed := new(dns.Msg)
 	signed.SetQuestion("dogs.example.test.", dns.TypeA)
 	signed.SetEdns0(4096, true)
@@ -550,45 +604,60 @@ birds 300 IN A    127.0.0.5
 		t.Fatal(err)
 	}
 	// A broken weight file is counted as a failed reload, a repaired one as a good reload.
-	monitoringWrite(t, weights, "dogs.example.test\n127.0.0.2 heavy\n")
+	monitoringWrite(t, s.weights, "dogs.example.test\n127.0.0.2 heavy\n")
 	monitoringAwait(t, "a failed weight file reload", func() bool {
 		return has(scrape(), "coredns_weighted_weight_file_reloads_total", "result", "error")
 	})
-	monitoringWrite(t, weights, "dogs.example.test\n127.0.0.2 1\n")
+	monitoringWrite(t, s.weights, "dogs.example.test\n127.0.0.2 1\n")
 	monitoringAwait(t, "a good weight file reload", func() bool {
 		return has(scrape(), "coredns_weighted_weight_file_reloads_total", "result", "ok")
 	})
 	// Overrides: server2 is enabled through the API and answers cats.
-	overrideMust(t, "POST", "http://"+console+"/api/overrides/server2/enable", "")
+	overrideMust(t, "POST", "http://"+s.console+"/api/overrides/server2/enable", "")
 	monitoringAwait(t, "cats pinned to server2", func() bool {
 		return slices.Equal(harness.Addresses(srv.Query(t, "cats.example.test", dns.TypeA)), []string{"127.0.0.3"})
 	})
-
-	var e exposition
 	monitoringAwait(t, "the etcd store reported reachable", func() bool {
-		e = scrape()
-		return len(e["coredns_override_store_reachable"]) > 0
+		s.exposed = scrape()
+		return len(s.exposed["coredns_override_store_reachable"]) > 0
 	})
-	return e
+	return s
+}
+
+// traffic asks for the names whose answers the metrics count: weighted dogs, drained birds,
+// fish from its backup, owls all down, and 65 fresh names that rrotate must make room for.
+func (s *monitoringSetup) traffic(t *testing.T, round string) {
+	t.Helper()
+	for _, name := range []string{"dogs", "dogs", "dogs", "birds", "fish", "owls"} {
+		s.srv.Query(t, name+".example.test", dns.TypeA)
+	}
+	for i := range 65 {
+		s.srv.Query(t, fmt.Sprintf("%s-%d.many.example.test", round, i), dns.TypeA)
+	}
 }
 
 // monitoringScrape reads url in Prometheus's text format.
-func monitoringScrape(t *testing.T, url string) exposition {
+func monitoringScrape(t *testing.T, addr string) exposition {
 	t.Helper()
-	resp, err := http.Get(url)
+	return newExposition(monitoringFamilies(t, addr))
+}
+
+func monitoringFamilies(t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(addr)
 	if err != nil {
-		t.Fatalf("scraping %s: %v", url, err)
+		t.Fatalf("scraping %s: %v", addr, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scraping %s: %s", url, resp.Status)
+		t.Fatalf("scraping %s: %s", addr, resp.Status)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatalf("scraping %s: %v", url, err)
+		t.Fatalf("scraping %s: %v", addr, err)
 	}
-	return newExposition(families)
+	return families
 }
 
 // monitoringAwait polls cond until it holds, failing the test after a generous deadline.
@@ -605,5 +674,192 @@ func monitoringWrite(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// monitoringPrometheus is where Debian's prometheus package puts the server.
+const monitoringPrometheus = "/usr/bin/prometheus"
+
+// monitoringInPrometheus loads alerts.yaml into a real Prometheus that scrapes the server,
+// makes every alert's condition happen, and waits until Prometheus holds each alert pending
+// or firing; then every dashboard query must return series from the scraped data.
+func monitoringInPrometheus(t *testing.T, s *monitoringSetup) {
+	if _, err := os.Stat(monitoringPrometheus); err != nil {
+		t.Skipf("%s not found (apt-get install prometheus); the alerts are checked only by the rule parser", monitoringPrometheus)
+	}
+	api := monitoringStartPrometheus(t, s.metrics)
+	// Counters must rise after Prometheus's first scrape for increase and rate to see it.
+	monitoringAwait(t, "Prometheus scraping CoreDNS", func() bool {
+		return len(monitoringQueryAPI(t, api, `coredns_healthcheck_transitions_total{to="down"}`)) > 0
+	})
+
+	// The etcd store goes away: the next change fails and the replica says it is unreachable.
+	s.etcd.Stop()
+	overrideCall(t, "POST", "http://"+s.console+"/api/overrides/server2/enable", "")
+	// 127.0.0.5 flaps: up and down three times.
+	for range 3 {
+		s.web.Start("127.0.0.5")
+		s.targetUp(t, "127.0.0.5", "1")
+		s.web.Stop("127.0.0.5")
+		s.targetUp(t, "127.0.0.5", "0")
+	}
+	// The weight file breaks again, differently.
+	monitoringWrite(t, s.weights, "dogs.example.test\n127.0.0.2 heavier\n")
+
+	want := map[string]bool{}
+	for _, g := range monitoringRules(t).Groups {
+		for _, r := range g.Rules {
+			want[r.Alert] = true
+		}
+	}
+	var alerts map[string][]map[string]string
+	for round, deadline := 0, time.Now().Add(90*time.Second); ; round++ {
+		s.traffic(t, fmt.Sprint("prom", round))
+		alerts = monitoringAlertsAPI(t, api)
+		if len(alerts) == len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for name := range want {
+		if len(alerts[name]) == 0 {
+			t.Errorf("alert %s is neither pending nor firing after its condition happened (active: %v)", name, slices.Sorted(maps.Keys(alerts)))
+		}
+	}
+	monitoringWantAlert(t, alerts, "SteerdnsTargetDown", "target", "127.0.0.5")
+	monitoringWantAlert(t, alerts, "SteerdnsTargetFlapping", "target", "127.0.0.5")
+	monitoringWantAlert(t, alerts, "SteerdnsAllTargetsOfNameDown", "outcome", "all_down_open")
+	monitoringWantAlert(t, alerts, "SteerdnsOverrideStoreUnreachable", "store", "etcd "+s.etcd.Endpoint+" /steerdns/TestMonitoringMetricsExist/")
+
+	for _, q := range monitoringDashboardQueries(t, "30s") {
+		if strings.HasPrefix(q.where, "variable") {
+			q.expr = "group by (" + strings.Trim(q.legend, "{}") + ") (" + q.expr + ")"
+		}
+		if len(monitoringQueryAPI(t, api, q.expr)) == 0 {
+			t.Errorf("%s: Prometheus returns no series\n%s", q.where, q.expr)
+		}
+	}
+}
+
+// monitoringWantAlert fails unless an active alert name carries label=value.
+func monitoringWantAlert(t *testing.T, alerts map[string][]map[string]string, name, label, value string) {
+	t.Helper()
+	for _, labels := range alerts[name] {
+		if labels[label] == value {
+			return
+		}
+	}
+	t.Errorf("no active %s alert with %s=%q: %v", name, label, value, alerts[name])
+}
+
+// monitoringStartPrometheus runs Prometheus scraping target every second with alerts.yaml
+// evaluated every second, and returns its base URL. It stops when the test ends.
+func monitoringStartPrometheus(t *testing.T, target string) string {
+	t.Helper()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "prometheus.yml")
+	monitoringWrite(t, config, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: coredns
+    static_configs:
+      - targets: ["%s"]
+rule_files:
+  - %s
+`, target, monitoringAlerts))
+	listen := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	var out syncBuffer
+	cmd := exec.Command(monitoringPrometheus, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+listen)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("prometheus output:\n%s", out.String())
+		}
+	})
+	api := "http://" + listen
+	monitoringAwait(t, "Prometheus ready", func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("prometheus exited: %v\n%s", err, out.String())
+		default:
+		}
+		resp, err := http.Get(api + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return api
+}
+
+// monitoringQueryAPI runs an instant query and returns the label sets of the result.
+func monitoringQueryAPI(t *testing.T, api, expr string) []map[string]string {
+	t.Helper()
+	var out struct {
+		Status string
+		Error  string
+		Data   struct {
+			Result []struct {
+				Metric map[string]string
+			}
+		}
+	}
+	monitoringGetJSON(t, api+"/api/v1/query?query="+url.QueryEscape(expr), &out)
+	if out.Status != "success" {
+		t.Fatalf("query %s: %s", expr, out.Error)
+	}
+	var sets []map[string]string
+	for _, r := range out.Data.Result {
+		sets = append(sets, r.Metric)
+	}
+	return sets
+}
+
+// monitoringAlertsAPI returns the label sets of the pending and firing alerts, by name.
+func monitoringAlertsAPI(t *testing.T, api string) map[string][]map[string]string {
+	t.Helper()
+	var out struct {
+		Data struct {
+			Alerts []struct {
+				Labels map[string]string
+				State  string
+			}
+		}
+	}
+	monitoringGetJSON(t, api+"/api/v1/alerts", &out)
+	alerts := map[string][]map[string]string{}
+	for _, a := range out.Data.Alerts {
+		if a.State == "pending" || a.State == "firing" {
+			alerts[a.Labels["alertname"]] = append(alerts[a.Labels["alertname"]], a.Labels)
+		}
+	}
+	return alerts
+}
+
+func monitoringGetJSON(t *testing.T, addr string, v any) {
+	t.Helper()
+	resp, err := http.Get(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", addr, err)
 	}
 }
