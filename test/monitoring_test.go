@@ -424,7 +424,9 @@ func (e exposition) outputLabels(expr parser.Expr) map[string]bool {
 		}
 		out := map[string]bool{}
 		for _, l := range n.Grouping {
-			out[l] = in[l]
+			if in[l] {
+				out[l] = true
+			}
 		}
 		return out
 	case *parser.Call:
