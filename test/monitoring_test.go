@@ -732,12 +732,19 @@ func monitoringInPrometheus(t *testing.T, s *monitoringSetup) {
 	monitoringWantAlert(t, alerts, "SteerdnsAllTargetsOfNameDown", "outcome", "all_down_open")
 	monitoringWantAlert(t, alerts, "SteerdnsOverrideStoreUnreachable", "store", s.etcd.Endpoint)
 
+	// A scrape that times out on a loaded machine marks every series stale until the next
+	// one succeeds, so each query gets until the deadline to return series.
+	deadline := time.Now().Add(60 * time.Second)
 	for _, q := range monitoringDashboardQueries(t, "30s") {
 		if strings.HasPrefix(q.where, "variable") {
 			q.expr = "group by (" + strings.Trim(q.legend, "{}") + ") (" + q.expr + ")"
 		}
-		if len(monitoringQueryAPI(t, api, q.expr)) == 0 {
-			t.Errorf("%s: Prometheus returns no series\n%s", q.where, q.expr)
+		for len(monitoringQueryAPI(t, api, q.expr)) == 0 {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: Prometheus returns no series\n%s", q.where, q.expr)
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
 }
@@ -753,14 +760,16 @@ func monitoringWantAlert(t *testing.T, alerts map[string][]map[string]string, na
 	t.Errorf("no active %s alert with %s=%q: %v", name, label, value, alerts[name])
 }
 
-// monitoringStartPrometheus runs Prometheus scraping target every second with alerts.yaml
-// evaluated every second, and returns its base URL. It stops when the test ends.
+// monitoringStartPrometheus runs Prometheus scraping target every 2 s (a scrape may take up
+// to that long on a loaded machine) with alerts.yaml evaluated every second, and returns its
+// base URL. It stops when the test ends.
 func monitoringStartPrometheus(t *testing.T, target string) string {
 	t.Helper()
 	dir := t.TempDir()
 	config := filepath.Join(dir, "prometheus.yml")
 	monitoringWrite(t, config, fmt.Sprintf(`global:
-  scrape_interval: 1s
+  scrape_interval: 2s
+  scrape_timeout: 2s
   evaluation_interval: 1s
 scrape_configs:
   - job_name: coredns
