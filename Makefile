@@ -18,9 +18,10 @@ run: build
 
 # deps installs what the tests need on a fresh machine (Debian): nothing is assumed. chromium
 # drives the console's browser tests; bind9-utils, bind9-dnsutils (dig, delv, dnssec-keygen,
-# dnssec-signzone) and unbound serve the DNSSEC and resolver tests. Quiet when all are there.
+# dnssec-signzone) and unbound serve the DNSSEC and resolver tests; prometheus evaluates the
+# alerting rules of examples/monitoring. Quiet when all are there.
 deps:
-	@./.ci/deps chromium bind9-utils bind9-dnsutils unbound
+	@./.ci/deps chromium bind9-utils bind9-dnsutils unbound prometheus
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
