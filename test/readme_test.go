@@ -130,8 +130,9 @@ var (
 	checkLine = regexp.MustCompile(`(?m)^([ \t]*check[ \t]+\S+[ \t]+\S+)(.*)$`)
 	// checkPort matches a check's `port N` option.
 	checkPort = regexp.MustCompile(`[ \t]+port[ \t]+\d+`)
-	// hostPort matches an IP address or localhost with a port, or a bare :PORT, as a word.
-	hostPort = regexp.MustCompile(`(^|\s)(\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]|):(\d+)(\s|$)`)
+	// hostPort matches an IP address or localhost with a port, or a bare :PORT, as a word. It
+	// consumes no character after the port, so that two in a row ("A:1 B:2") both match.
+	hostPort = regexp.MustCompile(`(^|\s)(\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]|):(\d+)\b`)
 	// loopbackIPv4 matches the addresses an example's health checks may probe.
 	loopbackIPv4 = regexp.MustCompile(`\b127\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
 )
@@ -153,7 +154,7 @@ func (o *ownAddresses) rewrite(corefile string) string {
 			if o.ports[atoi(m[3])] {
 				return s
 			}
-			return m[1] + m[2] + ":" + strconv.Itoa(o.freePort()) + m[4]
+			return m[1] + m[2] + ":" + strconv.Itoa(o.freePort())
 		})
 		if next == corefile {
 			return corefile
