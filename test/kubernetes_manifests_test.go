@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -486,18 +485,19 @@ func kubernetesCheckCertificates(t testing.TB, objs []kubernetesObject, svc *cor
 	}
 }
 
-// kubernetesModuleVersion returns the version of a module this test binary links.
+// kubernetesModuleVersion returns the version of a module that go.mod requires.
 func kubernetesModuleVersion(t testing.TB, path string) string {
 	t.Helper()
-	bi, ok := debug.ReadBuildInfo()
-	if ok {
-		for _, d := range bi.Deps {
-			if d.Path == path {
-				return d.Version
-			}
+	data, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == path {
+			return f[1]
 		}
 	}
-	t.Fatalf("module %s is not in the build info", path)
+	t.Fatalf("go.mod does not require %s", path)
 	return ""
 }
 

@@ -36,7 +36,7 @@ func TestKubernetesOverlaysRender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, placeholder := range []string{"REGISTRY/", ":VERSION\n", "CLUSTER_DOMAIN\n", ".CLUSTER_DOMAIN", "DNS_SERVICE_IP", "ETCD_SERVICE_IP"} {
+			for _, placeholder := range []string{"REGISTRY/", ":VERSION\n", "value: CLUSTER_DOMAIN\n", ".CLUSTER_DOMAIN", "DNS_SERVICE_IP", "ETCD_SERVICE_IP"} {
 				if bytes.Contains(yml, []byte(placeholder)) {
 					t.Errorf("the rendered overlay still holds the placeholder %q", strings.TrimSpace(placeholder))
 				}

@@ -261,7 +261,8 @@ func (p *kubernetesPod) EnvValue(t testing.TB, name string) string {
 // order, each $(NAME) in a value expanded from what is defined so far. Values from Secrets
 // are left out; the test supplies its own.
 func (p *kubernetesPod) Env(links map[string]string) map[string]string {
-	env := maps.Clone(links)
+	env := map[string]string{}
+	maps.Copy(env, links)
 	for _, e := range p.DNS.Env {
 		if e.ValueFrom != nil {
 			continue
