@@ -186,3 +186,20 @@ func kubernetesDeps(t testing.TB, pkgs ...string) {
 		t.Fatalf(".ci/deps %v: %v\n%s", pkgs, err, out)
 	}
 }
+
+// TestKubernetesVersionUnstamped checks the fallback of coredns -version: a binary built
+// without the version stamp (go build, as the tests build it; -buildvcs=false records no
+// revision either) says "dev", never a version it is not. The stamped one is checked in the
+// image by TestKubernetesImage.
+func TestKubernetesVersionUnstamped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the coredns binary")
+	}
+	out, err := exec.Command(harness.Binary(t), "-version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("coredns -version: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "CoreDNS-1.15.0 (steerdns dev") {
+		t.Errorf("coredns -version of an unstamped build: %q, want CoreDNS-1.15.0 (steerdns dev...)", out)
+	}
+}
