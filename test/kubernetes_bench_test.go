@@ -13,8 +13,10 @@ import (
 // answered from the cache through weighted and healthcheck. The client's own exchange is
 // part of the figure, as it is for the application.
 func BenchmarkKubernetesSidecarQuery(b *testing.B) {
-	_, pod := kubernetesSidecarPod(b)
-	env := map[string]string{"CLUSTER_DNS": kubernetesUpstream(b)}
+	overlay := kubernetesSidecarOverlays[0]
+	_, pod := kubernetesSidecarPod(b, overlay)
+	env := pod.Env(nil)
+	env["CLUSTER_DNS"] = kubernetesUpstream(b, kubernetesSettings(b, overlay)["clusterDomain"])
 	run := kubernetesRun(b, pod, "", env, nil)
 	kubernetesWaitReady(b, run)
 	c := &dns.Client{Net: "udp"}

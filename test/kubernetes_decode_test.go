@@ -6,16 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/steerdns/steerdns/test/harness"
@@ -34,11 +36,54 @@ var kubernetesTypes = map[string]func() any{
 	"rbac.authorization.k8s.io/v1 ClusterRole":        func() any { return &rbacv1.ClusterRole{} },
 	"rbac.authorization.k8s.io/v1 ClusterRoleBinding": func() any { return &rbacv1.ClusterRoleBinding{} },
 	"networking.k8s.io/v1 NetworkPolicy":              func() any { return &networkingv1.NetworkPolicy{} },
+	"policy/v1 PodDisruptionBudget":                   func() any { return &policyv1.PodDisruptionBudget{} },
+	"cert-manager.io/v1 Certificate":                  func() any { return &certManagerCertificate{} },
+	"cert-manager.io/v1 Issuer":                       func() any { return &certManagerIssuer{} },
+}
+
+// certManagerCertificate is the part of cert-manager's Certificate (cert-manager.io/v1) that
+// the manifests use, field for field as cert-manager's API names them: decoding strictly
+// into it catches a misspelt or misplaced field. (cert-manager's own Go module is too large
+// a dependency for a handful of fields.)
+type certManagerCertificate struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		IsCA        bool     `json:"isCA,omitempty"`
+		CommonName  string   `json:"commonName,omitempty"`
+		SecretName  string   `json:"secretName"`
+		Duration    string   `json:"duration,omitempty"`
+		RenewBefore string   `json:"renewBefore,omitempty"`
+		Usages      []string `json:"usages,omitempty"`
+		DNSNames    []string `json:"dnsNames,omitempty"`
+		IPAddresses []string `json:"ipAddresses,omitempty"`
+		PrivateKey  *struct {
+			Algorithm string `json:"algorithm,omitempty"`
+			Size      int    `json:"size,omitempty"`
+		} `json:"privateKey,omitempty"`
+		IssuerRef struct {
+			Name  string `json:"name"`
+			Kind  string `json:"kind,omitempty"`
+			Group string `json:"group,omitempty"`
+		} `json:"issuerRef"`
+	} `json:"spec"`
+}
+
+// certManagerIssuer is the part of cert-manager's Issuer that the manifests use.
+type certManagerIssuer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		SelfSigned *struct{} `json:"selfSigned,omitempty"`
+		CA         *struct {
+			SecretName string `json:"secretName"`
+		} `json:"ca,omitempty"`
+	} `json:"spec"`
 }
 
 // kubernetesObject is one YAML document of a manifest, decoded into its API type.
 type kubernetesObject struct {
-	File string // base name of the manifest file
+	File string // the overlay and the position in its output, "kubeadm#003"
 	Kind string
 	Obj  any
 }
@@ -48,30 +93,37 @@ func kubernetesDir(sub string) string {
 	return filepath.Join(harness.RepoRoot(), "examples", "kubernetes", sub)
 }
 
-// kubernetesManifests decodes every *.yaml file in dir, in the order `kubectl apply -f dir`
-// applies them (lexical), failing the test on the first document that does not decode.
-func kubernetesManifests(t testing.TB, dir string) []kubernetesObject {
+// kubernetesRender renders the kustomization in dir (an overlay under examples/kubernetes)
+// with the kustomize library, as `kubectl apply -k dir` would, and decodes every object
+// strictly, in the order kustomize emits them, which is the order kubectl applies them.
+func kubernetesRender(t testing.TB, dir string) []kubernetesObject {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests in %s: %v", dir, err)
+	yml, err := kubernetesRenderYAML(dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
-	var objs []kubernetesObject
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		decoded, err := kubernetesDecode(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, o := range decoded {
-			o.File = filepath.Base(f)
-			objs = append(objs, o)
-		}
+	objs, err := kubernetesDecode(yml)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	if len(objs) == 0 {
+		t.Fatalf("kustomize build %s: no objects", dir)
+	}
+	for i := range objs {
+		// Sorts in apply order, for the Service link check of CheckEnv.
+		objs[i].File = fmt.Sprintf("%s#%03d", filepath.Base(dir), i)
 	}
 	return objs
+}
+
+// kubernetesRenderYAML returns what `kustomize build dir` prints.
+func kubernetesRenderYAML(dir string) ([]byte, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		return nil, err
+	}
+	return m.AsYaml()
 }
 
 // kubernetesDecode splits data into YAML documents and decodes each strictly: an unknown or

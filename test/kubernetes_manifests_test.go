@@ -2,7 +2,9 @@ package test
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,15 +15,48 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/steerdns/steerdns/test/harness"
 )
 
-// kubernetesClusterPod loads the cluster DNS manifests and the coredns pod they run.
-func kubernetesClusterPod(t testing.TB) ([]kubernetesObject, *kubernetesPod) {
+// The overlays under examples/kubernetes/overlays: each renders a complete, applicable set
+// of manifests for one kind of cluster.
+var (
+	kubernetesClusterOverlays = []string{"kubeadm", "custom"}
+	kubernetesSidecarOverlays = []string{"kubeadm-sidecar", "custom-sidecar"}
+)
+
+// kubernetesOverlayDir returns the directory of an overlay.
+func kubernetesOverlayDir(overlay string) string {
+	return kubernetesDir(filepath.Join("overlays", overlay))
+}
+
+// kubernetesSettings returns an overlay's cluster settings (clusterDomain, dnsServiceIP),
+// the values that only the overlays may hold.
+func kubernetesSettings(t testing.TB, overlay string) map[string]string {
 	t.Helper()
-	objs := kubernetesManifests(t, kubernetesDir("cluster"))
+	data, err := os.ReadFile(filepath.Join(kubernetesOverlayDir(overlay), "settings.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := kubernetesDecode(data)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("overlay %s settings.yaml: %v (%d objects)", overlay, err, len(objs))
+	}
+	cm, ok := objs[0].Obj.(*corev1.ConfigMap)
+	if !ok || cm.Name != "steerdns-settings" || cm.Data["clusterDomain"] == "" || net.ParseIP(cm.Data["dnsServiceIP"]) == nil {
+		t.Fatalf("overlay %s settings.yaml: want ConfigMap steerdns-settings with clusterDomain and dnsServiceIP, got %+v", overlay, objs[0].Obj)
+	}
+	return cm.Data
+}
+
+// kubernetesClusterPod renders a cluster DNS overlay and returns its objects and the coredns
+// pod they run.
+func kubernetesClusterPod(t testing.TB, overlay string) ([]kubernetesObject, *kubernetesPod) {
+	t.Helper()
+	objs := kubernetesRender(t, kubernetesOverlayDir(overlay))
 	var file string
 	for _, o := range objs {
 		if d, ok := o.Obj.(*appsv1.Deployment); ok && d.Name == "coredns" {
@@ -36,11 +71,11 @@ func kubernetesClusterPod(t testing.TB) ([]kubernetesObject, *kubernetesPod) {
 	return objs, kubernetesLoadPod(t, objs, file, d.Namespace, d.Spec.Template.Labels, spec, &spec.Containers[0])
 }
 
-// kubernetesSidecarPod loads the sidecar manifests and the application pod, whose coredns
-// runs as the init container named dns.
-func kubernetesSidecarPod(t testing.TB) ([]kubernetesObject, *kubernetesPod) {
+// kubernetesSidecarPod renders a sidecar overlay and returns its objects and the application
+// pod, whose coredns runs as the init container named dns.
+func kubernetesSidecarPod(t testing.TB, overlay string) ([]kubernetesObject, *kubernetesPod) {
 	t.Helper()
-	objs := kubernetesManifests(t, kubernetesDir("sidecar"))
+	objs := kubernetesRender(t, kubernetesOverlayDir(overlay))
 	var file string
 	for _, o := range objs {
 		if _, ok := o.Obj.(*appsv1.Deployment); ok {
@@ -61,10 +96,17 @@ func kubernetesSidecarPod(t testing.TB) ([]kubernetesObject, *kubernetesPod) {
 	return objs, kubernetesLoadPod(t, objs, file, d.Namespace, d.Spec.Template.Labels, spec, dns)
 }
 
-// TestKubernetesClusterManifests checks the cluster DNS manifests hold together the way the
-// API server and the kubelet will hold them to it.
+// TestKubernetesClusterManifests checks, for each cluster overlay, that the manifests hold
+// together the way the API server and the kubelet will hold them to it.
 func TestKubernetesClusterManifests(t *testing.T) {
-	objs, pod := kubernetesClusterPod(t)
+	for _, overlay := range kubernetesClusterOverlays {
+		t.Run(overlay, func(t *testing.T) { kubernetesCheckCluster(t, overlay) })
+	}
+}
+
+func kubernetesCheckCluster(t *testing.T, overlay string) {
+	objs, pod := kubernetesClusterPod(t, overlay)
+	settings := kubernetesSettings(t, overlay)
 
 	for _, o := range objs {
 		m := kubernetesMeta(o.Obj)
@@ -78,12 +120,13 @@ func TestKubernetesClusterManifests(t *testing.T) {
 	if !kubernetesSelects(d.Spec.Selector.MatchLabels, pod.Labels) || d.Spec.Selector.MatchLabels["k8s-app"] != "kube-dns" {
 		t.Errorf("Deployment selector %v must be the stock k8s-app=kube-dns and match the pod labels %v", d.Spec.Selector.MatchLabels, pod.Labels)
 	}
-	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
-		t.Errorf("Deployment coredns runs %v replicas, want at least 2", d.Spec.Replicas)
+	if d.Spec.Replicas != nil {
+		t.Errorf("Deployment coredns sets replicas %d: leave it unset, so that applying keeps the count the cluster or its autoscaler chose", *d.Spec.Replicas)
 	}
 	if pod.Spec.DNSPolicy != corev1.DNSDefault {
 		t.Errorf("dnsPolicy %q: the cluster DNS must resolve through the node (Default), not itself", pod.Spec.DNSPolicy)
 	}
+	kubernetesCheckDisruption(t, objs, pod)
 
 	kubernetesCheckRBAC(t, objs, pod)
 
@@ -106,6 +149,12 @@ func TestKubernetesClusterManifests(t *testing.T) {
 	pod.CheckFiles(t)
 	pod.CheckEnv(t, objs)
 	kubernetesCheckSecurity(t, pod.Spec, pod.DNS, "NET_BIND_SERVICE")
+	if got := pod.EnvValue(t, "CLUSTER_DOMAIN"); got != settings["clusterDomain"] {
+		t.Errorf("CLUSTER_DOMAIN is %q, the overlay's clusterDomain %q", got, settings["clusterDomain"])
+	}
+	if !strings.Contains(pod.Corefile, "kubernetes {$CLUSTER_DOMAIN} ") {
+		t.Errorf("the kubernetes plugin does not serve {$CLUSTER_DOMAIN}:\n%s", pod.Corefile)
+	}
 
 	for _, b := range pod.Blocks {
 		if b.Port() != "53" {
@@ -115,12 +164,39 @@ func TestKubernetesClusterManifests(t *testing.T) {
 
 	kube := kubernetesFind[corev1.Service](t, objs, "kube-dns")
 	kubernetesCheckService(t, pod, kube, map[string]int{"53/UDP": 53, "53/TCP": 53, "9153/TCP": pod.ListenPort(t, "prometheus", "localhost:9153")})
-	if net.ParseIP(kube.Spec.ClusterIP) == nil {
-		t.Errorf("kube-dns clusterIP %q: the kubelets' --cluster-dns needs a fixed address", kube.Spec.ClusterIP)
+	if kube.Spec.ClusterIP != settings["dnsServiceIP"] {
+		t.Errorf("kube-dns clusterIP %q, want the overlay's dnsServiceIP %q, which the kubelets hand out", kube.Spec.ClusterIP, settings["dnsServiceIP"])
 	}
 
 	kubernetesCheckConsole(t, objs, pod)
 	kubernetesCheckEtcd(t, objs, pod)
+}
+
+// kubernetesCheckDisruption checks that the DNS pods are protected during drains (a
+// PodDisruptionBudget that lets one go at a time) and spread over zones and nodes.
+func kubernetesCheckDisruption(t testing.TB, objs []kubernetesObject, pod *kubernetesPod) {
+	t.Helper()
+	var pdb *policyv1.PodDisruptionBudget
+	for _, p := range kubernetesAll[policyv1.PodDisruptionBudget](objs) {
+		if p.Spec.Selector != nil && kubernetesSelects(p.Spec.Selector.MatchLabels, pod.Labels) {
+			pdb = p
+		}
+	}
+	switch {
+	case pdb == nil:
+		t.Errorf("no PodDisruptionBudget selects the DNS pods %v", pod.Labels)
+	case pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil:
+		t.Errorf("PodDisruptionBudget %s: want maxUnavailable 1 (one pod at a time, whatever the replica count), got %+v", pdb.Name, pdb.Spec)
+	}
+	var zone bool
+	for _, c := range pod.Spec.TopologySpreadConstraints {
+		if c.TopologyKey == "topology.kubernetes.io/zone" && c.LabelSelector != nil && kubernetesSelects(c.LabelSelector.MatchLabels, pod.Labels) {
+			zone = c.WhenUnsatisfiable == corev1.ScheduleAnyway
+		}
+	}
+	if !zone {
+		t.Errorf("the DNS pods are not spread over zones (topologySpreadConstraints on topology.kubernetes.io/zone, ScheduleAnyway)")
+	}
 }
 
 // kubernetesCheckRBAC checks that the pods' service account may list and watch what the
@@ -183,8 +259,9 @@ func kubernetesCheckService(t testing.TB, pod *kubernetesPod, svc *corev1.Servic
 	}
 }
 
-// kubernetesCheckConsole checks the console: a ClusterIP Service on the port the Corefile's
-// override console opens, and a token that comes from a Secret the README creates.
+// kubernetesCheckConsole checks the console: on loopback only (reached through kubectl
+// port-forward, never through a Service or the pod IP), and with a token that comes from a
+// Secret the README creates.
 func kubernetesCheckConsole(t testing.TB, objs []kubernetesObject, pod *kubernetesPod) {
 	t.Helper()
 	ov := pod.Directives("override")
@@ -195,19 +272,30 @@ func kubernetesCheckConsole(t testing.TB, objs []kubernetesObject, pod *kubernet
 	if len(console) != 2 {
 		t.Fatalf("override has no console address: %v", ov[0].Block)
 	}
-	_, port, err := net.SplitHostPort(console[1])
+	host, port, err := net.SplitHostPort(console[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := kubernetesFind[corev1.Service](t, objs, "steerdns-console")
-	if svc.Spec.Type != "" && svc.Spec.Type != corev1.ServiceTypeClusterIP {
-		t.Errorf("Service steerdns-console is of type %s: the console stays inside the cluster (ClusterIP)", svc.Spec.Type)
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		t.Errorf("override console listens on %s: want loopback, reached with kubectl port-forward", console[1])
 	}
-	kubernetesCheckService(t, pod, svc, map[string]int{strconv.Itoa(int(svc.Spec.Ports[0].Port)) + "/TCP": kubernetesAtoi(t, port)})
+	for _, cp := range pod.DNS.Ports {
+		if fmt.Sprint(cp.ContainerPort) == port {
+			t.Errorf("container port %s (%d) declares the loopback-only console", cp.Name, cp.ContainerPort)
+		}
+	}
+	readme, err := os.ReadFile(kubernetesDir("README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := "kubectl -n " + pod.Namespace + " port-forward deployment/coredns " + port
+	if !strings.Contains(string(readme), forward) {
+		t.Errorf("examples/kubernetes/README.md does not say how to reach the console: want %q", forward)
+	}
 
 	token := kubernetesBlockProperty(ov[0], "token")
 	if len(token) != 2 {
-		t.Fatalf("override console %s listens beyond loopback without a token line", console[1])
+		t.Fatalf("override console %s has no token line", console[1])
 	}
 	m := kubernetesEnvRef.FindStringSubmatch(token[1])
 	if m == nil {
@@ -222,10 +310,6 @@ func kubernetesCheckConsole(t testing.TB, objs []kubernetesObject, pod *kubernet
 	if ref == nil {
 		t.Fatalf("$%s does not come from a Secret", m[1])
 	}
-	readme, err := os.ReadFile(kubernetesDir("README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	create := "kubectl -n " + pod.Namespace + " create secret generic " + ref.Name + " --from-literal=" + ref.Key + "="
 	if !strings.Contains(string(readme), create) {
 		t.Errorf("examples/kubernetes/README.md does not say how to create the Secret: want %q", create)
@@ -233,7 +317,9 @@ func kubernetesCheckConsole(t testing.TB, objs []kubernetesObject, pod *kubernet
 }
 
 // kubernetesCheckEtcd checks that the override store is the etcd the manifests run, reached
-// through its Service, and that only the DNS pods may talk to it.
+// through its Service over TLS with a client certificate that etcd requires, that the
+// certificates come from somewhere (cert-manager, or the README's script), and the etcd
+// StatefulSet's own details.
 func kubernetesCheckEtcd(t testing.TB, objs []kubernetesObject, pod *kubernetesPod) {
 	t.Helper()
 	ov := pod.Directives("override")
@@ -241,29 +327,74 @@ func kubernetesCheckEtcd(t testing.TB, objs []kubernetesObject, pod *kubernetesP
 		return
 	}
 	store := kubernetesBlockProperty(ov[0], "store")
-	if len(store) < 3 || store[1] != "etcd" {
-		t.Fatalf("override store is %v, want etcd shared by the replicas", store)
+	if len(store) != 3 || store[1] != "etcd" {
+		t.Fatalf("override store is %v, want one etcd endpoint shared by the replicas", store)
 	}
 	svc := kubernetesFind[corev1.Service](t, objs, "steerdns-etcd")
-	host := strings.ToUpper(strings.ReplaceAll(svc.Name, "-", "_")) + "_SERVICE_HOST"
-	if !strings.Contains(store[2], "{$"+host+"}") {
-		t.Errorf("override store %s does not reach the %s Service by {$%s}", store[2], svc.Name, host)
+	prefix := strings.ToUpper(strings.ReplaceAll(svc.Name, "-", "_"))
+	endpoint := pod.Expand(t, store[2], map[string]string{prefix + "_SERVICE_HOST": "192.0.2.99", prefix + "_SERVICE_PORT": "2379"})
+	if endpoint != "https://192.0.2.99:2379" {
+		t.Errorf("override store %s is, in a pod, %s: want https:// and the %s Service's link variables", store[2], endpoint, svc.Name)
 	}
+	tlsLine := kubernetesBlockProperty(ov[0], "tls")
+	if len(tlsLine) != 4 {
+		t.Fatalf("override store has tls %v: want a client certificate, its key and the CA", tlsLine)
+	}
+	client := pod.SecretFiles(t, pod.DNS, tlsLine[1:]...)
+
 	sts := kubernetesFind[appsv1.StatefulSet](t, objs, "steerdns-etcd")
 	if !kubernetesSelects(svc.Spec.Selector, sts.Spec.Template.Labels) {
 		t.Errorf("Service %s does not select the etcd pods", svc.Name)
 	}
 	etcd := &sts.Spec.Template.Spec.Containers[0]
-	var client int32
+	var clientPort int32
 	for _, p := range etcd.Ports {
 		if p.Name == svc.Spec.Ports[0].TargetPort.StrVal {
-			client = p.ContainerPort
+			clientPort = p.ContainerPort
 		}
 	}
-	if client != 2379 {
-		t.Errorf("Service %s reaches etcd port %d, want the client port 2379", svc.Name, client)
+	if clientPort != 2379 {
+		t.Errorf("Service %s reaches etcd port %d, want the client port 2379", svc.Name, clientPort)
 	}
 	kubernetesCheckSecurity(t, &sts.Spec.Template.Spec, etcd)
+
+	flags := kubernetesFlags(etcd.Args)
+	if flags["--client-cert-auth"] != "true" {
+		t.Errorf("etcd does not require client certificates (--client-cert-auth=true): %v", etcd.Args)
+	}
+	for _, name := range []string{"--listen-client-urls", "--advertise-client-urls"} {
+		if !strings.HasPrefix(flags[name], "https://") {
+			t.Errorf("etcd %s=%s: clients must use TLS", name, flags[name])
+		}
+	}
+	for name, v := range flags {
+		if !strings.HasSuffix(name, "-urls") {
+			continue
+		}
+		for _, raw := range strings.Split(v, ",") {
+			u, err := url.Parse(raw)
+			if err != nil || u.Port() == "" {
+				t.Errorf("etcd %s: %q is not a URL with a port (IPv6 addresses need brackets): %v", name, raw, err)
+			}
+		}
+	}
+	server := pod.SecretFilesOf(t, &sts.Spec.Template.Spec, etcd, flags["--cert-file"], flags["--key-file"], flags["--trusted-ca-file"])
+	if server == client {
+		t.Errorf("etcd and the DNS pods share the Secret %s: the server key and the client key must differ", server)
+	}
+
+	headless := kubernetesFind[corev1.Service](t, objs, sts.Spec.ServiceName)
+	if headless.Spec.ClusterIP != corev1.ClusterIPNone || !kubernetesSelects(headless.Spec.Selector, sts.Spec.Template.Labels) {
+		t.Errorf("StatefulSet serviceName %s: want a headless Service (clusterIP None) selecting the etcd pods", sts.Spec.ServiceName)
+	}
+	if sts.Spec.Template.Spec.NodeSelector["kubernetes.io/os"] != "linux" {
+		t.Errorf("etcd has no kubernetes.io/os: linux nodeSelector: the image is Linux only")
+	}
+	if want := ":v" + strings.TrimPrefix(kubernetesModuleVersion(t, "go.etcd.io/etcd/server/v3"), "v"); !strings.HasSuffix(etcd.Image, want) {
+		t.Errorf("etcd image %s: want the release the tests run (%s)", etcd.Image, want)
+	}
+	kubernetesCheckEtcdSize(t, sts, flags)
+	kubernetesCheckCertificates(t, objs, svc, server, client)
 
 	var guarded bool
 	for _, np := range kubernetesAll[networkingv1.NetworkPolicy](objs) {
@@ -280,15 +411,108 @@ func kubernetesCheckEtcd(t testing.TB, objs []kubernetesObject, pod *kubernetesP
 		}
 	}
 	if !guarded {
-		t.Errorf("no NetworkPolicy keeps other pods away from etcd, which has no authentication")
+		t.Errorf("no NetworkPolicy keeps other pods away from etcd")
 	}
+}
+
+// kubernetesFlags maps each --name=value argument to its value.
+func kubernetesFlags(args []string) map[string]string {
+	flags := map[string]string{}
+	for _, a := range args {
+		if name, v, ok := strings.Cut(a, "="); ok {
+			flags[name] = v
+		}
+	}
+	return flags
+}
+
+// kubernetesCheckEtcdSize checks that etcd's limits fit its volume: the database quota, a
+// defragmentation's copy of it, and the WAL files it keeps (64 MiB each); and that history
+// is compacted, so that the database does not grow with every change.
+func kubernetesCheckEtcdSize(t testing.TB, sts *appsv1.StatefulSet, flags map[string]string) {
+	t.Helper()
+	quota, err1 := strconv.ParseInt(flags["--quota-backend-bytes"], 10, 64)
+	wals, err2 := strconv.ParseInt(flags["--max-wals"], 10, 64)
+	if err1 != nil || err2 != nil || quota <= 0 || wals <= 0 {
+		t.Errorf("etcd needs --quota-backend-bytes and --max-wals sized to its volume: %v", flags)
+		return
+	}
+	if len(sts.Spec.VolumeClaimTemplates) != 1 {
+		t.Fatalf("etcd has %d volume claim templates, want 1", len(sts.Spec.VolumeClaimTemplates))
+	}
+	size := sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().Value()
+	if need := 2*quota + wals*64<<20; need > size {
+		t.Errorf("etcd may need %d bytes (2 x quota %d + %d WALs of 64 MiB), its volume has %d", need, quota, wals, size)
+	}
+	if flags["--auto-compaction-retention"] == "" || flags["--auto-compaction-mode"] == "" {
+		t.Errorf("etcd never compacts its history: set --auto-compaction-mode and --auto-compaction-retention")
+	}
+}
+
+// kubernetesCheckCertificates checks that the Secrets etcd and the DNS pods mount are issued:
+// by cert-manager Certificates in the overlay (the server one naming the Service IP the DNS
+// pods dial), or else by the README's make-certs.sh and kubectl commands.
+func kubernetesCheckCertificates(t testing.TB, objs []kubernetesObject, svc *corev1.Service, server, client string) {
+	t.Helper()
+	certs := map[string]*certManagerCertificate{}
+	for _, c := range kubernetesAll[certManagerCertificate](objs) {
+		certs[c.Spec.SecretName] = c
+	}
+	if len(certs) == 0 {
+		readme, err := os.ReadFile(kubernetesDir("README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"etcd-tls/make-certs.sh", "create secret generic " + server + " ", "create secret generic " + client + " "} {
+			if !strings.Contains(string(readme), want) {
+				t.Errorf("no Certificate issues the etcd Secrets and README.md does not show %q", want)
+			}
+		}
+		return
+	}
+	srv, cli := certs[server], certs[client]
+	if srv == nil || cli == nil {
+		t.Fatalf("cert-manager Certificates write %v, want Secrets %s and %s", slices.Collect(maps.Keys(certs)), server, client)
+	}
+	if svc.Spec.ClusterIP == "" || !slices.Contains(srv.Spec.IPAddresses, svc.Spec.ClusterIP) {
+		t.Errorf("Certificate %s names IPs %v: the DNS pods dial the Service IP %q, which must be fixed and among them", srv.Name, srv.Spec.IPAddresses, svc.Spec.ClusterIP)
+	}
+	if !slices.Contains(srv.Spec.Usages, "server auth") || !slices.Contains(cli.Spec.Usages, "client auth") {
+		t.Errorf("Certificate usages: server %v needs server auth, client %v client auth", srv.Spec.Usages, cli.Spec.Usages)
+	}
+	if srv.Spec.IssuerRef != cli.Spec.IssuerRef {
+		t.Errorf("the server and client certificates come from different issuers (%v, %v): etcd trusts one CA", srv.Spec.IssuerRef, cli.Spec.IssuerRef)
+	}
+}
+
+// kubernetesModuleVersion returns the version of a module that go.mod requires.
+func kubernetesModuleVersion(t testing.TB, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == path {
+			return f[1]
+		}
+	}
+	t.Fatalf("go.mod does not require %s", path)
+	return ""
 }
 
 // TestKubernetesSidecarManifests checks the per-pod DNS sidecar: the pod's resolver is the
 // sidecar, which is up before the application and forwards what it does not steer to the
 // cluster DNS, with the least privilege it needs.
 func TestKubernetesSidecarManifests(t *testing.T) {
-	objs, pod := kubernetesSidecarPod(t)
+	for _, overlay := range kubernetesSidecarOverlays {
+		t.Run(overlay, func(t *testing.T) { kubernetesCheckSidecar(t, overlay) })
+	}
+}
+
+func kubernetesCheckSidecar(t *testing.T, overlay string) {
+	objs, pod := kubernetesSidecarPod(t, overlay)
+	settings := kubernetesSettings(t, overlay)
 
 	ns := kubernetesFind[corev1.Namespace](t, objs, pod.Namespace)
 	for _, o := range objs {
@@ -307,9 +531,22 @@ func TestKubernetesSidecarManifests(t *testing.T) {
 	if !slices.Equal(spec.DNSConfig.Nameservers, []string{"127.0.0.1"}) {
 		t.Errorf("nameservers %v, want the sidecar alone: [127.0.0.1]", spec.DNSConfig.Nameservers)
 	}
-	wantSearch := []string{pod.Namespace + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}
+	domain := settings["clusterDomain"]
+	wantSearch := []string{pod.Namespace + ".svc." + domain, "svc." + domain, domain}
 	if !slices.Equal(spec.DNSConfig.Searches, wantSearch) {
 		t.Errorf("search domains %v, want the namespace's %v", spec.DNSConfig.Searches, wantSearch)
+	}
+	var ndots string
+	for _, o := range spec.DNSConfig.Options {
+		if o.Name == "ndots" && o.Value != nil {
+			ndots = *o.Value
+		}
+	}
+	if ndots != "5" {
+		t.Errorf("ndots %q: want 5, what ClusterFirst gives, so that short Service names resolve as before", ndots)
+	}
+	if got := pod.EnvValue(t, "CLUSTER_DNS"); got != settings["dnsServiceIP"] {
+		t.Errorf("CLUSTER_DNS is %q, want the overlay's dnsServiceIP %q", got, settings["dnsServiceIP"])
 	}
 
 	// A native sidecar gated on /ready.
@@ -386,16 +623,17 @@ func kubernetesAtoi(t testing.TB, s string) int {
 	return n
 }
 
-// TestKubernetesDockerfile checks that the Dockerfile builds the image the manifests run: a
-// static binary of ./coredns-build, with the capability for port 53, as the non-root UID
-// that the pods' runAsUser names. (There is no Docker engine here to build it.)
+// TestKubernetesDockerfile checks that the Dockerfile, for people with Docker, builds the
+// image the manifests run: a static binary of ./coredns-build stamped with its version, with
+// the capability for port 53, as the non-root UID that the pods' runAsUser names. (The path
+// tested here is examples/image/build.sh with podman: TestKubernetesImage.)
 func TestKubernetesDockerfile(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	df := string(data)
-	for _, want := range []string{"CGO_ENABLED=0 go build", "./coredns-build", "setcap cap_net_bind_service=+ep /coredns", `ENTRYPOINT ["/coredns"]`} {
+	for _, want := range []string{"CGO_ENABLED=0 go build", "-X main.version=${VERSION}", "./coredns-build", "setcap cap_net_bind_service=+ep /coredns", `ENTRYPOINT ["/coredns"]`} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
@@ -410,14 +648,11 @@ func TestKubernetesDockerfile(t *testing.T) {
 	if n, err := strconv.Atoi(uid); err != nil || n == 0 {
 		t.Fatalf("Dockerfile USER %q: want a numeric non-root UID, which runAsNonRoot can verify", user)
 	}
-	_, cluster := kubernetesClusterPod(t)
-	_, sidecar := kubernetesSidecarPod(t)
+	_, cluster := kubernetesClusterPod(t, kubernetesClusterOverlays[0])
+	_, sidecar := kubernetesSidecarPod(t, kubernetesSidecarOverlays[0])
 	for _, pod := range []*kubernetesPod{cluster, sidecar} {
 		if got := fmt.Sprint(*pod.Spec.SecurityContext.RunAsUser); got != uid {
 			t.Errorf("%s runs as UID %s, the image as %s", pod.File, got, uid)
-		}
-		if tag := "docker build -t " + pod.DNS.Image + " ."; !strings.Contains(df, tag) {
-			t.Errorf("%s runs image %s, which the Dockerfile's build command (%q) does not tag", pod.File, pod.DNS.Image, tag)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"maps"
 	"net"
 	"path"
 	"regexp"
@@ -24,6 +25,9 @@ type kubernetesPod struct {
 	ConfigMap *corev1.ConfigMap
 	Corefile  string
 	Blocks    []kubernetesServerBlock
+	// Mounts maps a mount path in the container to the local directory that stands in for
+	// it when the test runs the Corefile (a Secret's files).
+	Mounts map[string]string
 }
 
 // kubernetesLoadPod follows the coredns container's -conf argument to its volume mount, the
@@ -221,6 +225,119 @@ func (p *kubernetesPod) CheckEnv(t testing.TB, objs []kubernetesObject) {
 			t.Errorf("the Corefile reads {$%s}, which container %s does not have", m[1], p.DNS.Name)
 		}
 	}
+	// $(NAME) in an env value is expanded by the kubelet from the variables before it and
+	// the Service links; one it cannot resolve stays as written, silently.
+	before := map[string]bool{}
+	for k, v := range set {
+		before[k] = v && !slices.ContainsFunc(p.DNS.Env, func(e corev1.EnvVar) bool { return e.Name == k })
+	}
+	for _, e := range p.DNS.Env {
+		for _, m := range kubernetesKubeletRef.FindAllStringSubmatch(e.Value, -1) {
+			if !before[m[1]] {
+				t.Errorf("env %s=%q refers to $(%s), which is not defined before it", e.Name, e.Value, m[1])
+			}
+		}
+		before[e.Name] = true
+	}
+}
+
+// kubernetesKubeletRef matches the kubelet's variable references in env values, $(NAME).
+var kubernetesKubeletRef = regexp.MustCompile(`\$\(([A-Za-z0-9_]+)\)`)
+
+// EnvValue returns the literal value of the coredns container's variable name.
+func (p *kubernetesPod) EnvValue(t testing.TB, name string) string {
+	t.Helper()
+	for _, e := range p.DNS.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	t.Fatalf("container %s has no variable %s", p.DNS.Name, name)
+	return ""
+}
+
+// Env returns the coredns container's environment as the kubelet builds it: links (the
+// Service link variables and whatever else the test stands in for), then the env list in
+// order, each $(NAME) in a value expanded from what is defined so far. Values from Secrets
+// are left out; the test supplies its own.
+func (p *kubernetesPod) Env(links map[string]string) map[string]string {
+	env := map[string]string{}
+	maps.Copy(env, links)
+	for _, e := range p.DNS.Env {
+		if e.ValueFrom != nil {
+			continue
+		}
+		env[e.Name] = kubernetesKubeletRef.ReplaceAllStringFunc(e.Value, func(ref string) string {
+			if v, ok := env[ref[2:len(ref)-1]]; ok {
+				return v
+			}
+			return ref
+		})
+	}
+	return env
+}
+
+// Expand returns s with each {$NAME} replaced as CoreDNS would in the pod, from Env(links).
+func (p *kubernetesPod) Expand(t testing.TB, s string, links map[string]string) string {
+	t.Helper()
+	env := p.Env(links)
+	return kubernetesEnvRef.ReplaceAllStringFunc(s, func(ref string) string {
+		v, ok := env[ref[2:len(ref)-1]]
+		if !ok {
+			t.Errorf("%s: %s is not set in the pod", s, ref)
+		}
+		return v
+	})
+}
+
+// kubernetesTLSKeys are the keys of a TLS Secret, as cert-manager writes them and the
+// README's kubectl commands create them.
+var kubernetesTLSKeys = []string{"tls.crt", "tls.key", "ca.crt"}
+
+// SecretFiles is SecretFilesOf for the pod's own spec.
+func (p *kubernetesPod) SecretFiles(t testing.TB, c *corev1.Container, paths ...string) string {
+	t.Helper()
+	return p.SecretFilesOf(t, p.Spec, c, paths...)
+}
+
+// SecretFilesOf checks that every path is a key of one Secret mounted in container c of
+// spec, and returns the Secret's name.
+func (p *kubernetesPod) SecretFilesOf(t testing.TB, spec *corev1.PodSpec, c *corev1.Container, paths ...string) string {
+	t.Helper()
+	var secret string
+	for _, f := range paths {
+		var mount *corev1.VolumeMount
+		for i := range c.VolumeMounts {
+			if m := &c.VolumeMounts[i]; strings.HasPrefix(f, strings.TrimSuffix(m.MountPath, "/")+"/") {
+				mount = m
+			}
+		}
+		if mount == nil {
+			t.Errorf("container %s: %s is not under any volume mount", c.Name, f)
+			continue
+		}
+		var vol *corev1.Volume
+		for i := range spec.Volumes {
+			if spec.Volumes[i].Name == mount.Name {
+				vol = &spec.Volumes[i]
+			}
+		}
+		if vol == nil || vol.Secret == nil {
+			t.Errorf("container %s: %s is on volume %s, which is not a Secret", c.Name, f, mount.Name)
+			continue
+		}
+		if secret != "" && vol.Secret.SecretName != secret {
+			t.Errorf("container %s: %s comes from Secret %s, the others from %s", c.Name, f, vol.Secret.SecretName, secret)
+		}
+		secret = vol.Secret.SecretName
+		if key := path.Base(f); !slices.Contains(kubernetesTLSKeys, key) || path.Dir(f) != path.Clean(mount.MountPath) {
+			t.Errorf("container %s: %s is not one of the keys %v of Secret %s", c.Name, f, kubernetesTLSKeys, secret)
+		}
+		if !mount.ReadOnly {
+			t.Errorf("container %s: Secret %s is mounted read-write", c.Name, secret)
+		}
+	}
+	return secret
 }
 
 // kubernetesCheckSecurity checks least privilege: non-root, no privilege escalation, a

@@ -10,7 +10,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/steerdns/steerdns/test/etcdtest"
 	"github.com/steerdns/steerdns/test/harness"
 )
 
@@ -22,8 +21,9 @@ type kubernetesReplica struct {
 }
 
 // TestKubernetesClusterReplicasShareOverrides runs two replicas of the cluster DNS as two
-// coredns processes (the binary the Dockerfile builds), each from the ConfigMap's Corefile,
-// sharing one real etcd through the Service link variables, as the Deployment's pods do. An
+// coredns processes (the binary the image holds), each from the ConfigMap's Corefile,
+// sharing the manifests' etcd (its own flags, TLS with client certificates) through the
+// Service link variables, as the Deployment's pods do. An
 // override enabled through one replica's console answers on the other, and lifting it
 // through the other's console lifts it on both: the console Service may send a request to
 // either.
@@ -31,13 +31,17 @@ func TestKubernetesClusterReplicasShareOverrides(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the coredns binary")
 	}
-	_, pod := kubernetesClusterPod(t)
+	overlay := kubernetesClusterOverlays[0]
+	objs, pod := kubernetesClusterPod(t, overlay)
 	bin := harness.Binary(t)
-	upstream := kubernetesUpstream(t)
+	upstream := kubernetesUpstream(t, kubernetesSettings(t, overlay)["clusterDomain"])
 	web := kubernetesStartWeb(t, kubernetesCheckedAddrs(pod))
 	dir := kubernetesConfigDir(t, pod)
+	certs := kubernetesMakeCerts(t)
+	etcd := kubernetesStartEtcd(t, objs, certs, "127.0.0.1")
+	pod.Mounts = map[string]string{"/etc/steerdns/etcd-tls": certs.Client}
 	const token = "kubernetes-replica-token"
-	env := kubernetesEtcdEnv(t, etcdtest.Start(t))
+	env := pod.Env(etcd.Links())
 	env["STEERDNS_CONSOLE_TOKEN"] = token
 	for k, v := range env {
 		t.Setenv(k, v) // the processes inherit the environment, as containers get theirs

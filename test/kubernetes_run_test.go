@@ -32,6 +32,9 @@ var kubernetesBlockPort = regexp.MustCompile(`(?m)^(\S+):53(\s*\{)`)
 // kubernetesDocAddr matches the documentation addresses of the manifests' zone.
 var kubernetesDocAddr = regexp.MustCompile(`\b192\.0\.2\.(\d+)\b`)
 
+// kubernetesInterval matches a health check's interval.
+var kubernetesInterval = regexp.MustCompile(`(\binterval )\S+`)
+
 // kubernetesLoopbackNet is where the test's web servers stand in for the zone's servers:
 // 192.0.2.N becomes 127.0.77.N. Loopback only, and a /24 no other test uses.
 const kubernetesLoopbackNet = "127.0.77."
@@ -62,10 +65,18 @@ func kubernetesRun(t testing.TB, pod *kubernetesPod, upstream string, env map[st
 //     the override console on free 127.0.0.1 ports instead of every interface;
 //   - the zone's documentation addresses 192.0.2.N become 127.0.77.N, where the test runs
 //     web servers on webPort, which replaces the health check's 8080;
-//   - forward ... /etc/resolv.conf goes to upstream instead of this machine's resolvers.
+//   - forward ... /etc/resolv.conf goes to upstream instead of this machine's resolvers;
+//   - health checks run every 200ms (a sidecar checks every 10s), so that the tests see
+//     a verdict change within their deadline;
+//   - the paths under a mount of pod.Mounts (the etcd client certificate) move to the
+//     directory standing in for it.
 func kubernetesLocal(t testing.TB, pod *kubernetesPod, dnsPort, upstream string, webPort int) (string, map[string]int) {
 	t.Helper()
 	corefile := pod.Corefile
+	for mount, dir := range pod.Mounts {
+		corefile = kubernetesReplace(t, corefile, mount, dir)
+	}
+	corefile = kubernetesInterval.ReplaceAllString(corefile, "${1}200ms")
 	if len(pod.Directives("kubernetes")) > 0 {
 		corefile = kubernetesRemoveDirective(t, corefile, "kubernetes")
 	}
@@ -147,19 +158,20 @@ func kubernetesRelisten(t testing.TB, corefile string) (string, map[string]int) 
 }
 
 // kubernetesUpstream starts a stand-in for the cluster DNS (or the node's resolvers) on
-// loopback, authoritative for cluster.local with one name, and returns its address.
-func kubernetesUpstream(t testing.TB) string {
+// loopback, authoritative for the cluster domain with one name,
+// kubernetes.default.svc.DOMAIN, and returns its address.
+func kubernetesUpstream(t testing.TB, domain string) string {
 	t.Helper()
-	zone := filepath.Join(t.TempDir(), "cluster.local.zone")
-	data := `$ORIGIN cluster.local.
-@ 30 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 30
-@ 30 IN NS ns.dns.cluster.local.
+	zone := filepath.Join(t.TempDir(), "cluster.zone")
+	data := fmt.Sprintf(`$ORIGIN %[1]s.
+@ 30 IN SOA ns.dns.%[1]s. hostmaster.%[1]s. 1 7200 1800 86400 30
+@ 30 IN NS ns.dns.%[1]s.
 kubernetes.default.svc 30 IN A 10.96.0.1
-`
+`, domain)
 	if err := os.WriteFile(zone, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := harness.Start(t, fmt.Sprintf("cluster.local:0 {\n    bind 127.0.0.1\n    file %s\n}\n", zone))
+	srv := harness.Start(t, fmt.Sprintf("%s:0 {\n    bind 127.0.0.1\n    file %s\n}\n", domain, zone))
 	return srv.UDP
 }
 
@@ -233,6 +245,9 @@ func kubernetesHTTP(method, url, token string) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err.Error()
@@ -272,9 +287,9 @@ func kubernetesWaitReady(t testing.TB, run *kubernetesRunning) {
 }
 
 // kubernetesCheckSteering checks the steered zone: cats.example.test is weighted 3:1:1:1 over
-// UDP and TCP, dogs.example.test rotates strictly, and a name the pod does not steer is
+// UDP and TCP, dogs.example.test rotates strictly, and a name of the cluster domain is
 // forwarded to the (stand-in) cluster DNS.
-func kubernetesCheckSteering(t testing.TB, run *kubernetesRunning) {
+func kubernetesCheckSteering(t testing.TB, run *kubernetesRunning, domain string) {
 	t.Helper()
 	_, tcp := run.Srv.Addrs(0)
 	for _, net := range []struct{ name, addr string }{{"udp", run.Srv.UDP}, {"tcp", tcp}} {
@@ -305,9 +320,10 @@ func kubernetesCheckSteering(t testing.TB, run *kubernetesRunning) {
 		t.Errorf("three answers for dogs.example.test lead with %v, want each server once, in zone order", dogs)
 	}
 
-	m := run.Srv.Query(t, "kubernetes.default.svc.cluster.local.", dns.TypeA)
+	name := "kubernetes.default.svc." + domain + "."
+	m := run.Srv.Query(t, name, dns.TypeA)
 	if got := harness.Addresses(m); m.Rcode != dns.RcodeSuccess || len(got) != 1 || got[0] != "10.96.0.1" {
-		t.Errorf("kubernetes.default.svc.cluster.local: %s %v, want 10.96.0.1 from the upstream", dns.RcodeToString[m.Rcode], got)
+		t.Errorf("%s: %s %v, want 10.96.0.1 from the upstream", name, dns.RcodeToString[m.Rcode], got)
 	}
 }
 

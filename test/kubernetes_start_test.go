@@ -1,33 +1,49 @@
 package test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/steerdns/steerdns/test/etcdtest"
 	"github.com/steerdns/steerdns/test/harness"
 )
 
-// TestKubernetesClusterCorefileServes starts the cluster DNS Corefile from its ConfigMap and
-// uses it as a cluster would: steered names, a forwarded name, health and readiness, metrics,
-// a failed server dropped from the answers, and an override enabled through the console with
-// the token the pod gets from its Secret, kept in a real etcd found through the Service link
-// variables. kubernetesLocal lists what is changed to run it here.
+// TestKubernetesClusterCorefileServes starts, for each cluster overlay, the cluster DNS
+// Corefile from its ConfigMap with the pod's environment and uses it as a cluster would:
+// steered names, a forwarded name, health and readiness, metrics, a failed server dropped
+// from the answers, and an override enabled through the console with the token the pod gets
+// from its Secret, kept in the overlay's own etcd (its StatefulSet's flags, TLS with client
+// certificates) found through the Service link variables. kubernetesLocal lists what is
+// changed to run it here.
 func TestKubernetesClusterCorefileServes(t *testing.T) {
-	_, pod := kubernetesClusterPod(t)
-	upstream := kubernetesUpstream(t)
+	if testing.Short() {
+		t.Skip("runs etcd processes")
+	}
+	for _, overlay := range kubernetesClusterOverlays {
+		t.Run(overlay, func(t *testing.T) { kubernetesServeCluster(t, overlay) })
+	}
+}
+
+func kubernetesServeCluster(t *testing.T, overlay string) {
+	objs, pod := kubernetesClusterPod(t, overlay)
+	domain := kubernetesSettings(t, overlay)["clusterDomain"]
+	upstream := kubernetesUpstream(t, domain)
+	certs := kubernetesMakeCerts(t)
+	etcd := kubernetesStartEtcd(t, objs, certs, "127.0.0.1")
+	pod.Mounts = map[string]string{"/etc/steerdns/etcd-tls": certs.Client}
 	const token = "kubernetes-test-token"
-	env := kubernetesEtcdEnv(t, etcdtest.Start(t))
+	env := pod.Env(etcd.Links())
 	env["STEERDNS_CONSOLE_TOKEN"] = token
 	run := kubernetesRun(t, pod, upstream, env, nil)
 
 	kubernetesWaitReady(t, run)
-	kubernetesCheckSteering(t, run)
+	kubernetesCheckSteering(t, run, domain)
 	kubernetesCheckMetrics(t, run, "coredns_rrotate_rotations_total")
 	kubernetesCheckHealth(t, run)
 
@@ -58,6 +74,13 @@ func TestKubernetesClusterCorefileServes(t *testing.T) {
 			t.Errorf("pinned answer has TTL %d, want the override TTL (5 s at most)", ttl)
 		}
 	}
+	// The pin is in the TLS etcd, where the DNS pods' certificate reads it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := etcd.Client(t, certs, certs.Client).Get(ctx, "/steerdns/override/", clientv3.WithPrefix())
+	if err != nil || !strings.Contains(fmt.Sprint(kv.Kvs), "server2") {
+		t.Errorf("the override table in etcd: %v %v, want server2 in it", err, kv)
+	}
 	if code, body := kubernetesHTTP("POST", api+"/server2/disable", token); code != http.StatusOK {
 		t.Fatalf("disable server2: %d %s", code, body)
 	}
@@ -66,39 +89,33 @@ func TestKubernetesClusterCorefileServes(t *testing.T) {
 	}
 }
 
-// TestKubernetesSidecarCorefileServes starts the sidecar Corefile from its ConfigMap with the
-// pod's environment, the cluster DNS address pointing at a stand-in on loopback, and checks
-// what the application would see through 127.0.0.1: steered names, forwarded names, and the
-// health and ready endpoints the kubelet probes.
+// TestKubernetesSidecarCorefileServes starts, for each sidecar overlay, the sidecar Corefile
+// from its ConfigMap with the pod's environment, the cluster DNS address pointing at a
+// stand-in on loopback, and checks what the application would see through 127.0.0.1:
+// steered names, forwarded names, and the health and ready endpoints the kubelet probes.
 func TestKubernetesSidecarCorefileServes(t *testing.T) {
-	_, pod := kubernetesSidecarPod(t)
-	env := map[string]string{}
-	for _, e := range pod.DNS.Env {
-		env[e.Name] = e.Value
+	for _, overlay := range kubernetesSidecarOverlays {
+		t.Run(overlay, func(t *testing.T) { kubernetesServeSidecar(t, overlay) })
 	}
-	env["CLUSTER_DNS"] = kubernetesUpstream(t)
+}
+
+func kubernetesServeSidecar(t *testing.T, overlay string) {
+	_, pod := kubernetesSidecarPod(t, overlay)
+	domain := kubernetesSettings(t, overlay)["clusterDomain"]
+	env := pod.Env(nil)
+	env["CLUSTER_DNS"] = kubernetesUpstream(t, domain)
 	run := kubernetesRun(t, pod, "", env, nil)
 
 	kubernetesWaitReady(t, run)
-	kubernetesCheckSteering(t, run)
+	kubernetesCheckSteering(t, run, domain)
 	kubernetesCheckMetrics(t, run, "coredns_rrotate_rotations_total")
 	kubernetesCheckHealth(t, run)
 
 	// A name the search list produces on its way to the answer is forwarded too, and its
 	// NXDOMAIN comes back as such, so that the resolver moves on to the next suffix.
-	m := run.Srv.Query(t, "cats.example.test.steerdns-demo.svc.cluster.local.", dns.TypeA)
+	name := "cats.example.test." + pod.Spec.DNSConfig.Searches[0] + "."
+	m := run.Srv.Query(t, name, dns.TypeA)
 	if m.Rcode != dns.RcodeNameError {
-		t.Errorf("cats.example.test.steerdns-demo.svc.cluster.local: %s, want NXDOMAIN from the cluster DNS", dns.RcodeToString[m.Rcode])
+		t.Errorf("%s: %s, want NXDOMAIN from the cluster DNS", name, dns.RcodeToString[m.Rcode])
 	}
-}
-
-// kubernetesEtcdEnv returns the Service link variables through which the DNS pods find the
-// steerdns-etcd Service, pointing at etcd.
-func kubernetesEtcdEnv(t testing.TB, etcd *etcdtest.Server) map[string]string {
-	t.Helper()
-	u, err := url.Parse(etcd.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]string{"STEERDNS_ETCD_SERVICE_HOST": u.Hostname(), "STEERDNS_ETCD_SERVICE_PORT": u.Port()}
 }
