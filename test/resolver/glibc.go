@@ -18,10 +18,13 @@ import (
 // getentWait bounds one getent run: glibc gives up after timeout x attempts (2 s here).
 const getentWait = 10 * time.Second
 
-// Glibc runs glibc's resolver (getent) with an /etc/resolv.conf of the test's own, bind-mounted
-// in a private mount namespace so that the machine's resolver configuration is untouched.
+// Glibc runs glibc's resolver (getent) with an /etc/resolv.conf and an /etc/nsswitch.conf of
+// the test's own, bind-mounted in a private mount namespace so that the machine's resolver
+// configuration is untouched. nsswitch.conf says "hosts: dns", so that neither /etc/hosts nor
+// a local daemon (systemd-resolved through nss-resolve, mDNS) answers instead of the server
+// under test, and nscd's socket is hidden, so that no cache sits in between.
 type Glibc struct {
-	resolvConf string
+	dir string // holds resolv.conf and nsswitch.conf
 }
 
 // NewGlibc returns a runner whose resolv.conf names nameserver (an IPv4 address; glibc asks
@@ -32,11 +35,13 @@ func NewGlibc(t testing.TB, nameserver string) *Glibc {
 	if net.ParseIP(nameserver) == nil {
 		t.Fatalf("nameserver %q: want an IP address (glibc always asks port 53)", nameserver)
 	}
-	g := &Glibc{resolvConf: filepath.Join(t.TempDir(), "resolv.conf")}
-	// One attempt per server and a short timeout: a lost answer shows as an error quickly.
+	g := &Glibc{dir: t.TempDir()}
+	// A short timeout: a lost answer shows as an error within seconds, not minutes.
 	conf := fmt.Sprintf("nameserver %s\noptions timeout:1 attempts:2\n", nameserver)
-	if err := os.WriteFile(g.resolvConf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+	for name, body := range map[string]string{"resolv.conf": conf, "nsswitch.conf": "hosts: dns\n"} {
+		if err := os.WriteFile(filepath.Join(g.dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err := g.run("cat", "/etc/resolv.conf")
 	switch {
@@ -66,15 +71,22 @@ func (g *Glibc) AHosts(t testing.TB, name string) ([]string, error) {
 func (g *Glibc) run(argv ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), getentWait)
 	defer cancel()
-	// The paths travel as arguments, never spliced into the script.
-	args := append([]string{"--mount", "--propagation", "private", "sh", "-c",
-		`mount --bind "$1" /etc/resolv.conf && shift && exec "$@"`, "sh", g.resolvConf}, argv...)
+	// The directory travels as an argument, never spliced into the script.
+	args := append([]string{"--mount", "--propagation", "private", "sh", "-c", glibcScript, "sh", g.dir}, argv...)
 	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
 	if ctx.Err() != nil {
 		return string(out), fmt.Errorf("%v after %s", ctx.Err(), getentWait)
 	}
 	return string(out), err
 }
+
+// glibcScript mounts the test's files over the machine's, hides nscd, then runs the command.
+const glibcScript = `set -e
+mount --bind "$1/resolv.conf" /etc/resolv.conf
+mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
+if [ -d /run/nscd ]; then mount -t tmpfs none /run/nscd; fi
+shift
+exec "$@"`
 
 func notPermitted(out string) bool {
 	return strings.Contains(out, "Operation not permitted") || strings.Contains(out, "Permission denied")

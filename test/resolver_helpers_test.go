@@ -1,0 +1,71 @@
+package test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/test/harness"
+	"github.com/steerdns/steerdns/test/resolver"
+)
+
+// resolverCats is every address of cats.example.test in the resolver tests' zone.
+var resolverCats = []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}
+
+// resolverZone writes dir/example.test.zone: cats on 127.0.0.2-5 with catsTTL, www a CNAME to
+// cats with the demo zone's 300 s, and extra records. It returns the file's path.
+func resolverZone(t *testing.T, dir string, catsTTL int, extra string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, ip := range resolverCats {
+		fmt.Fprintf(&b, "cats  %d IN A     %s\n", catsTTL, ip)
+	}
+	b.WriteString("www   300 IN CNAME cats\n")
+	b.WriteString(extra)
+	return harness.ZoneFile(t, dir, b.String())
+}
+
+// resolverAnswer is what a client of the resolver gets for one question.
+type resolverAnswer struct {
+	rcode  int
+	addrs  []string // sorted
+	maxTTL uint32   // the highest TTL of any answer record, CNAMEs included
+	msg    *dns.Msg
+}
+
+func resolverAsk(t *testing.T, u *resolver.Unbound, name string, qtype uint16) resolverAnswer {
+	t.Helper()
+	r := u.Query(t, name, qtype)
+	a := resolverAnswer{rcode: r.Rcode, addrs: harness.Addresses(r), msg: r}
+	slices.Sort(a.addrs)
+	for _, rr := range r.Answer {
+		a.maxTTL = max(a.maxTTL, rr.Header().Ttl)
+	}
+	return a
+}
+
+// resolverAwait asks unbound for name's A records until the sorted addresses are want, for
+// at most limit, and returns how long that took.
+func resolverAwait(t *testing.T, u *resolver.Unbound, name string, limit time.Duration, want ...string) (time.Duration, resolverAnswer) {
+	t.Helper()
+	slices.Sort(want)
+	start := time.Now()
+	var a resolverAnswer
+	for time.Since(start) < limit {
+		if a = resolverAsk(t, u, name, dns.TypeA); a.rcode == dns.RcodeSuccess && slices.Equal(a.addrs, want) {
+			return time.Since(start), a
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("through unbound %s answered %s %v for %s, want %v", name, dns.RcodeToString[a.rcode], a.addrs, limit, want)
+	return 0, a
+}
+
+// resolverSeconds is d in seconds, rounded to hundredths, for the figures the tests log.
+func resolverSeconds(d time.Duration) string {
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
