@@ -10,7 +10,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/test/harness"
-	"github.com/steerdns/steerdns/test/resolver"
 )
 
 // resolverCats is every address of cats.example.test in the resolver tests' zone.
@@ -37,9 +36,10 @@ type resolverAnswer struct {
 	msg    *dns.Msg
 }
 
-func resolverAsk(t *testing.T, u *resolver.Unbound, name string, qtype uint16) resolverAnswer {
+// resolverAsk asks the resolver at addr one question over UDP.
+func resolverAsk(t *testing.T, addr, name string, qtype uint16) resolverAnswer {
 	t.Helper()
-	r := u.Query(t, name, qtype)
+	r := harness.Exchange(t, "udp", addr, name, qtype)
 	a := resolverAnswer{rcode: r.Rcode, addrs: harness.Addresses(r), msg: r}
 	slices.Sort(a.addrs)
 	for _, rr := range r.Answer {
@@ -48,20 +48,20 @@ func resolverAsk(t *testing.T, u *resolver.Unbound, name string, qtype uint16) r
 	return a
 }
 
-// resolverAwait asks unbound for name's A records until the sorted addresses are want, for
-// at most limit, and returns how long that took.
-func resolverAwait(t *testing.T, u *resolver.Unbound, name string, limit time.Duration, want ...string) (time.Duration, resolverAnswer) {
+// resolverAwait asks the resolver at addr for name's A records until the sorted addresses are
+// want, for at most limit, and returns how long that took and the answer.
+func resolverAwait(t *testing.T, addr, name string, limit time.Duration, want ...string) (time.Duration, resolverAnswer) {
 	t.Helper()
 	slices.Sort(want)
 	start := time.Now()
 	var a resolverAnswer
 	for time.Since(start) < limit {
-		if a = resolverAsk(t, u, name, dns.TypeA); a.rcode == dns.RcodeSuccess && slices.Equal(a.addrs, want) {
+		if a = resolverAsk(t, addr, name, dns.TypeA); a.rcode == dns.RcodeSuccess && slices.Equal(a.addrs, want) {
 			return time.Since(start), a
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("through unbound %s answered %s %v for %s, want %v", name, dns.RcodeToString[a.rcode], a.addrs, limit, want)
+	t.Fatalf("through %s %s answered %s %v for %s, want %v", addr, name, dns.RcodeToString[a.rcode], a.addrs, limit, want)
 	return 0, a
 }
 
