@@ -55,16 +55,21 @@ func resolverAsk(t *testing.T, addr, name string, qtype uint16) resolverAnswer {
 }
 
 // resolverAwait asks the resolver at addr for name's A records until the sorted addresses are
-// want, for at most limit, and returns how long that took and the answer.
+// want, for at most limit. It returns when, after it started, the last answer that was not
+// want was asked for, and the first answer that was. The question's send time stands for
+// the answer: a stall of the test process after it cannot make a fresh answer look late.
 func resolverAwait(t *testing.T, addr, name string, limit time.Duration, want ...string) (time.Duration, resolverAnswer) {
 	t.Helper()
 	slices.Sort(want)
 	start := time.Now()
+	var lastOld time.Duration
 	var a resolverAnswer
 	for time.Since(start) < limit {
+		sent := time.Since(start)
 		if a = resolverAsk(t, addr, name, dns.TypeA); a.rcode == dns.RcodeSuccess && slices.Equal(a.addrs, want) {
-			return time.Since(start), a
+			return lastOld, a
 		}
+		lastOld = sent
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("through %s %s answered %s %v for %s, want %v", addr, name, dns.RcodeToString[a.rcode], a.addrs, limit, want)
