@@ -2,7 +2,9 @@ package resolver
 
 import (
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +57,17 @@ func TestUnboundCaches(t *testing.T) {
 		if time.Since(start) > 5*time.Second {
 			t.Fatalf("cached TTL still %d after 5 s, want it to count down", r.Answer[0].Header().Ttl)
 		}
+	}
+}
+
+// TestLookUnbound: where Debian installed unbound, it is found, as a path to run.
+func TestLookUnbound(t *testing.T) {
+	if _, err := os.Stat("/usr/sbin/unbound"); err != nil {
+		t.Skip("unbound is not installed where Debian puts it")
+	}
+	bin, err := lookUnbound()
+	if err != nil || !strings.HasSuffix(bin, "/unbound") {
+		t.Errorf("lookUnbound() = %q, %v; want a path to unbound", bin, err)
 	}
 }
 

@@ -65,16 +65,25 @@ func StartUnbound(t testing.TB, zone, upstream string) *Unbound {
 
 func unboundBinary(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{"unbound", "/usr/sbin/unbound"} {
-		if bin, err := exec.LookPath(p); err == nil {
-			return bin
-		}
+	bin, err := lookUnbound()
+	if err == nil {
+		return bin
 	}
 	if os.Getenv("CI") == "" {
-		t.Skip("unbound not found: `./.ci/deps unbound` (or `make deps`) installs it; the tests through a resolver need it")
+		t.Skipf("%v: `./.ci/deps unbound` (or `make deps`) installs it; the tests through a resolver need it", err)
 	}
-	t.Fatal("CI is set but unbound is missing: `./.ci/deps unbound` installs it")
+	t.Fatalf("CI is set but %v: `./.ci/deps unbound` installs it", err)
 	return ""
+}
+
+// lookUnbound finds unbound in PATH or where Debian puts it (/usr/sbin is not in every PATH).
+func lookUnbound() (string, error) {
+	for _, p := range []string{"unbound", "/usr/sbin/unbound"} {
+		if bin, err := exec.LookPath(p); err == nil {
+			return bin, nil
+		}
+	}
+	return "", errors.New("unbound not found in PATH nor in /usr/sbin")
 }
 
 func startUnbound(t testing.TB, bin, dir, zone, upstream string) (*Unbound, error) {
