@@ -2,13 +2,16 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build generate run test check bench deps screenshots fuzz mutate clean
+.PHONY: all build generate run test check bench deps screenshots fuzz mutate image clean
+
+# VERSION is stamped into the binary (`coredns -version`) and names the image's tag.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 all: build
 
 # Editing coredns-build/plugin.cfg and running `make` is all it takes to add or drop a plugin.
 build: generate
-	$(GO) build -o coredns ./coredns-build
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o coredns ./coredns-build
 
 generate:
 	$(GO) generate ./coredns-build/...
@@ -19,9 +22,16 @@ run: build
 # deps installs what the tests need on a fresh machine (Debian): nothing is assumed. chromium
 # drives the console's browser tests; bind9-utils, bind9-dnsutils (dig, delv, dnssec-keygen,
 # dnssec-signzone) and unbound serve the DNSSEC and resolver tests; prometheus evaluates the
-# alerting rules of examples/monitoring. Quiet when all are there.
+# alerting rules of examples/monitoring; podman, runc, libcap2-bin and ca-certificates build and
+# run the image. Quiet when all are there.
 deps:
-	@./.ci/deps chromium bind9-utils bind9-dnsutils unbound prometheus
+	@./.ci/deps chromium bind9-utils bind9-dnsutils unbound prometheus podman runc libcap2-bin ca-certificates
+
+# image builds the OCI image localhost/steerdns/coredns:$(VERSION) with podman: FROM scratch,
+# the static binary, CA certificates, user 65532; no Docker, no base image pulled.
+image:
+	@./.ci/deps podman libcap2-bin ca-certificates
+	VERSION=$(VERSION) ./examples/image/build.sh
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
