@@ -1,6 +1,7 @@
 package override
 
 import (
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -9,7 +10,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/steerdns/steerdns/plugin/internal/dnsname"
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 // pin is an enabled override in the form the query path wants: parsed addresses, parsed
@@ -22,7 +23,17 @@ type pin struct {
 	clients []netip.Prefix
 	expires int64 // Unix nanoseconds; 0 means never
 	served  prometheus.Counter
+
+	// Templates of the records that replace an RRset reached through an alias: the stage
+	// copies them with answer.Response.WithTTL (inline room, no allocation for a few) and
+	// names the copies. Their TTL is one no Corefile can set, so WithTTL always copies.
+	aRRs    []dns.A
+	aaaaRRs []dns.AAAA
+	cnameRR dns.CNAME
 }
+
+// templateTTL is the TTL of a pin's template records: above maxTTL, never an answer's.
+const templateTTL = math.MaxUint32
 
 // snapshot indexes the enabled overrides by name. It is immutable once built and replaced as a
 // whole on every change, so that queries read it through one atomic load without locks.
@@ -35,6 +46,11 @@ type snapshot struct {
 	// wildDepths has bit n set when a wildcard domain has n labels (63: 63 or more), so that
 	// a long list of wildcards is probed only at the depths where one can be.
 	wildDepths uint64
+	// enabled is whether any override answers: without one, a query costs a map-free check.
+	enabled bool
+	// needsWriter is whether a pin has client prefixes or a cname target: following an alias
+	// to it needs the query's writer (the client's address, a query for the target).
+	needsWriter bool
 }
 
 // maxSuffixScan is how many wildcards are tried by suffix comparison before lookups fall
@@ -57,6 +73,8 @@ func newSnapshot(st State) *snapshot {
 			log.Errorf("override %q not served: %v", o.ID, err)
 			continue
 		}
+		s.enabled = true
+		s.needsWriter = s.needsWriter || len(p.clients) > 0 || p.cname != ""
 		name := o.Name
 		if len(name) > 2 && name[:2] == "*." {
 			name = name[2:]
@@ -105,6 +123,13 @@ func newPin(o *Override) (*pin, error) {
 			p.aaaa = append(p.aaaa, net.IP(ip.AsSlice()))
 		}
 	}
+	for _, ip := range p.a {
+		p.aRRs = append(p.aRRs, dns.A{Hdr: templateHeader(dns.TypeA), A: ip})
+	}
+	for _, ip := range p.aaaa {
+		p.aaaaRRs = append(p.aaaaRRs, dns.AAAA{Hdr: templateHeader(dns.TypeAAAA), AAAA: ip})
+	}
+	p.cnameRR = dns.CNAME{Hdr: templateHeader(dns.TypeCNAME), Target: p.cname}
 	for _, c := range o.Clients {
 		pfx, err := parseClient(c)
 		if err != nil {
@@ -117,6 +142,10 @@ func newPin(o *Override) (*pin, error) {
 	}
 	p.served = answersServed.WithLabelValues(o.ID)
 	return p, nil
+}
+
+func templateHeader(rrtype uint16) dns.RR_Header {
+	return dns.RR_Header{Rrtype: rrtype, Class: dns.ClassINET, Ttl: templateTTL}
 }
 
 // lookup returns the pins for name (lower case, fully qualified): an exact entry first, else
@@ -152,8 +181,8 @@ func (s *snapshot) lookup(name string) []*pin {
 // buffer on the stack keeps a miss free of allocations for clients that randomise case
 // (0x20), unless there are so many wildcards that the walk by label needs a folded string.
 func (s *snapshot) lookupAnyCase(name string) []*pin {
-	var buf dnsname.Buffer
-	b := dnsname.Lower(&buf, name)
+	var buf answer.NameBuffer
+	b := answer.Lower(&buf, name)
 	if b == nil {
 		return s.lookup(name)
 	}
