@@ -360,7 +360,9 @@ func BenchmarkAliasNoneEnabled(b *testing.B) {
 
 // BenchmarkAliasEnabledNotMatching: one override enabled, the answer's chain ends elsewhere:
 // the shared writer (1 alloc) and a lookup of the final owner.
-func BenchmarkAliasEnabledNotMatching(b *testing.B) { aliasBench(b, "mail.example.test.", benchPins...) }
+func BenchmarkAliasEnabledNotMatching(b *testing.B) {
+	aliasBench(b, "mail.example.test.", benchPins...)
+}
 
 // BenchmarkAliasHitDirect: the query name is pinned; the answer is built here (1 alloc).
 func BenchmarkAliasHitDirect(b *testing.B) { aliasBench(b, "cats.example.test.", benchPins...) }
