@@ -377,3 +377,45 @@ func BenchmarkAliasHitScoped(b *testing.B) {
 	aliasBench(b, "www.example.test.", Override{ID: "lan", Name: "cats.example.test",
 		Addresses: []string{"127.0.0.3"}, Clients: []string{"10.240.0.0/16"}, Enabled: true})
 }
+
+// FuzzAliasStage writes any response through the alias stage (pins of every kind enabled):
+// it must not panic and must leave the response it was given as it was.
+func FuzzAliasStage(f *testing.F) {
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"www.example.test.", dns.TypeA}, {"WWW.example.test.", dns.TypeAAAA}, {"deep.example.test.", dns.TypeA},
+		{"loop1.example.test.", dns.TypeA}, {"signed.example.test.", dns.TypeA}, {"shop.example.test.", dns.TypeA}} {
+		z := newCachedZone(f, aliasZone...)
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.qtype)
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		z.ServeDNS(context.Background(), rec, m)
+		packed, err := rec.Msg.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(packed)
+	}
+	h, _ := aliasHandler(f,
+		Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3", "::3"}, Enabled: true},
+		Override{ID: "wild", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5"}, Enabled: true},
+		Override{ID: "lan", Name: "sig.example.test", Addresses: []string{"127.0.0.6"}, Clients: []string{"10.240.0.0/16"}, Enabled: true},
+		Override{ID: "maint", Name: "dogs.example.test", CNAME: "maint.example.test", Enabled: true},
+	)
+	f.Fuzz(func(t *testing.T, packed []byte) {
+		in := new(dns.Msg)
+		if in.Unpack(packed) != nil {
+			return
+		}
+		before := in.String()
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		w := answer.Join(context.Background(), rec, h.stage(h.tab.snap.Load(), rec))
+		if err := w.WriteMsg(in); err != nil {
+			t.Fatal(err)
+		}
+		if in.String() != before {
+			t.Fatalf("the response changed:\n%s\nwas\n%s", in, before)
+		}
+	})
+}
