@@ -1,6 +1,7 @@
 package override
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 
@@ -108,28 +109,46 @@ func (h *Handler) pinAlias(r *answer.Response, w dns.ResponseWriter, owner strin
 	m.AuthenticatedData = false
 	switch {
 	case p.cname != "":
-		out = slices.Insert(out, at, h.pinned(r, &p.cnameRR, owner))
+		c := h.record(r, &templateCNAME, owner).(*dns.CNAME)
+		c.Target = p.cname
+		out = slices.Insert(out, at, dns.RR(c))
 		if res := h.chase(r.Context(), w, qtype, m.RecursionDesired, p.cname); res != nil {
 			m.Rcode = res.Rcode
 			out = slices.Insert(out, at+1, res.Answer...)
 		}
 	case qtype == dns.TypeA:
-		for i := range p.aRRs {
-			out = slices.Insert(out, at+i, h.pinned(r, &p.aRRs[i], owner))
+		for i, ip := range p.a {
+			a := h.record(r, &templateA, owner).(*dns.A)
+			a.A = ip
+			out = slices.Insert(out, at+i, dns.RR(a))
 		}
 	case qtype == dns.TypeAAAA:
-		for i := range p.aaaaRRs {
-			out = slices.Insert(out, at+i, h.pinned(r, &p.aaaaRRs[i], owner))
+		for i, ip := range p.aaaa {
+			aaaa := h.record(r, &templateAAAA, owner).(*dns.AAAA)
+			aaaa.AAAA = ip
+			out = slices.Insert(out, at+i, dns.RR(aaaa))
 		}
 	}
 	r.SetAnswer(out)
 }
 
-// pinned returns a record of this answer made from a pin's template: a copy (from the
-// response's inline room while it lasts) named owner, with the override's TTL. Every answer
+// The templates of the records a pin puts in an answer. Their TTL is above maxTTL, so that
+// answer.Response.WithTTL always copies them; nothing ever changes them.
+var (
+	templateA     = dns.A{Hdr: templateHeader(dns.TypeA)}
+	templateAAAA  = dns.AAAA{Hdr: templateHeader(dns.TypeAAAA)}
+	templateCNAME = dns.CNAME{Hdr: templateHeader(dns.TypeCNAME)}
+)
+
+func templateHeader(rrtype uint16) dns.RR_Header {
+	return dns.RR_Header{Rrtype: rrtype, Class: dns.ClassINET, Ttl: math.MaxUint32}
+}
+
+// record returns a new record of this answer made from a template: a copy from the
+// response's inline room while it lasts, named owner, with the override's TTL. Every answer
 // gets records of its own, so that a plugin above changing one cannot touch another answer.
-func (h *Handler) pinned(r *answer.Response, template dns.RR, owner string) dns.RR {
-	rr := r.WithTTL(template, h.ttl) // a copy: no template has an answer's TTL
+func (h *Handler) record(r *answer.Response, template dns.RR, owner string) dns.RR {
+	rr := r.WithTTL(template, h.ttl)
 	rr.Header().Name = owner
 	return rr
 }

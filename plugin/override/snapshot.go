@@ -1,7 +1,6 @@
 package override
 
 import (
-	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -23,17 +22,7 @@ type pin struct {
 	clients []netip.Prefix
 	expires int64 // Unix nanoseconds; 0 means never
 	served  prometheus.Counter
-
-	// Templates of the records that replace an RRset reached through an alias: the stage
-	// copies them with answer.Response.WithTTL (inline room, no allocation for a few) and
-	// names the copies. Their TTL is one no Corefile can set, so WithTTL always copies.
-	aRRs    []dns.A
-	aaaaRRs []dns.AAAA
-	cnameRR dns.CNAME
 }
-
-// templateTTL is the TTL of a pin's template records: above maxTTL, never an answer's.
-const templateTTL = math.MaxUint32
 
 // snapshot indexes the enabled overrides by name. It is immutable once built and replaced as a
 // whole on every change, so that queries read it through one atomic load without locks.
@@ -123,13 +112,7 @@ func newPin(o *Override) (*pin, error) {
 			p.aaaa = append(p.aaaa, net.IP(ip.AsSlice()))
 		}
 	}
-	for _, ip := range p.a {
-		p.aRRs = append(p.aRRs, dns.A{Hdr: templateHeader(dns.TypeA), A: ip})
-	}
-	for _, ip := range p.aaaa {
-		p.aaaaRRs = append(p.aaaaRRs, dns.AAAA{Hdr: templateHeader(dns.TypeAAAA), AAAA: ip})
-	}
-	p.cnameRR = dns.CNAME{Hdr: templateHeader(dns.TypeCNAME), Target: p.cname}
+
 	for _, c := range o.Clients {
 		pfx, err := parseClient(c)
 		if err != nil {
@@ -142,10 +125,6 @@ func newPin(o *Override) (*pin, error) {
 	}
 	p.served = answersServed.WithLabelValues(o.ID)
 	return p, nil
-}
-
-func templateHeader(rrtype uint16) dns.RR_Header {
-	return dns.RR_Header{Rrtype: rrtype, Class: dns.ClassINET, Ttl: templateTTL}
 }
 
 // lookup returns the pins for name (lower case, fully qualified): an exact entry first, else
