@@ -2,6 +2,7 @@ package override
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -418,4 +419,29 @@ func FuzzAliasStage(f *testing.F) {
 			t.Fatalf("the response changed:\n%s\nwas\n%s", in, before)
 		}
 	})
+}
+
+// chainZone is a zone where n0 … n<links> form a CNAME chain whose end has an AAAA record
+// and no A record.
+func chainZone(links int) []string {
+	var zone []string
+	for i := range links {
+		zone = append(zone, fmt.Sprintf("n%d.example.test. 300 IN CNAME n%d.example.test.", i, i+1))
+	}
+	return append(zone, fmt.Sprintf("n%d.example.test. 300 IN AAAA 2001:db8::1", links))
+}
+
+// TestAliasChainBound: the end of a chain with no record of the query type is followed as far
+// as answer.MaxChain links, as every steerdns plugin follows a chain, and no further.
+func TestAliasChainBound(t *testing.T) {
+	for _, links := range []int{answer.MaxChain, answer.MaxChain + 1} {
+		end := fmt.Sprintf("n%d.example.test", links)
+		h := newTestHandler(t, Override{ID: fmt.Sprint("end", links), Name: end, Addresses: []string{"127.0.0.8"}, Enabled: true})
+		h.Next = newCachedZone(t, chainZone(links)...)
+		m := serve(t, h, "", "n0.example.test.", dns.TypeA)
+		pinned := len(m.Answer) == links+1 && m.Answer[links].Header().Rrtype == dns.TypeA
+		if want := links <= answer.MaxChain; pinned != want {
+			t.Errorf("%d links: pinned %v, want %v:\n%s", links, pinned, want, records(m.Answer))
+		}
+	}
 }
