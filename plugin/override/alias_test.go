@@ -445,3 +445,23 @@ func TestAliasChainBound(t *testing.T) {
 		}
 	}
 }
+
+// TestAliasPinnedInPlace: the pinned records take the place of the RRset they replace, also
+// in an answer that lists the CNAME after the addresses.
+func TestAliasPinnedInPlace(t *testing.T) {
+	h := newTestHandler(t, Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	h.Next = test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Answer = []dns.RR{
+			test.A("cats.example.test. 300 IN A 192.0.2.1"),
+			test.A("cats.example.test. 300 IN A 192.0.2.2"),
+			test.CNAME("www.example.test. 300 IN CNAME cats.example.test."),
+		}
+		w.WriteMsg(m)
+		return dns.RcodeSuccess, nil
+	})
+	checkAnswer(t, "CNAME last", serve(t, h, "", "www.example.test.", dns.TypeA),
+		"cats.example.test. 5 IN A 127.0.0.3",
+		"www.example.test. 300 IN CNAME cats.example.test.")
+}
