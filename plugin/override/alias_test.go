@@ -465,3 +465,37 @@ func TestAliasPinnedInPlace(t *testing.T) {
 		"cats.example.test. 5 IN A 127.0.0.3",
 		"www.example.test. 300 IN CNAME cats.example.test.")
 }
+
+// TestAliasSeveralAddresses: a pin with several addresses of a family puts all of them, in
+// its order, where the RRset was.
+func TestAliasSeveralAddresses(t *testing.T) {
+	h, _ := aliasHandler(t, Override{ID: "two", Name: "cats.example.test",
+		Addresses: []string{"127.0.0.3", "127.0.0.4", "::3", "::4"}, Enabled: true})
+	checkAnswer(t, "A", serve(t, h, "", "www.example.test.", dns.TypeA),
+		"www.example.test. 300 IN CNAME cats.example.test.",
+		"cats.example.test. 5 IN A 127.0.0.3",
+		"cats.example.test. 5 IN A 127.0.0.4")
+	checkAnswer(t, "AAAA", serve(t, h, "", "www.example.test.", dns.TypeAAAA),
+		"www.example.test. 300 IN CNAME cats.example.test.",
+		"cats.example.test. 5 IN AAAA ::3",
+		"cats.example.test. 5 IN AAAA ::4")
+}
+
+// TestAliasStageKinds: the stage is the handler itself (nothing allocated for it) unless a
+// pin scoped to clients or a cname override is enabled, which need the query's writer.
+func TestAliasStageKinds(t *testing.T) {
+	for _, tc := range []struct {
+		o          Override
+		needWriter bool
+	}{
+		{Override{ID: "plain", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true}, false},
+		{Override{ID: "scoped", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Clients: []string{"10.0.0.0/8"}, Enabled: true}, true},
+		{Override{ID: "cname", Name: "cats.example.test", CNAME: "maint.example.test", Enabled: true}, true},
+	} {
+		h := newTestHandler(t, tc.o)
+		_, isWriterStage := h.stage(h.tab.snap.Load(), &test.ResponseWriter{}).(*writerStage)
+		if isWriterStage != tc.needWriter {
+			t.Errorf("%s: stage with the writer %v, want %v", tc.o.ID, isWriterStage, tc.needWriter)
+		}
+	}
+}

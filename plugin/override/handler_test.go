@@ -207,3 +207,20 @@ func BenchmarkMissLookup(b *testing.B) {
 		}
 	}
 }
+
+// TestServeDNSEchoesFlags: a pinned answer echoes the query's RD and CD flags, as SetReply
+// does, and is authoritative.
+func TestServeDNSEchoesFlags(t *testing.T) {
+	h := newTestHandler(t, Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	for _, flag := range []bool{true, false} {
+		m := new(dns.Msg)
+		m.SetQuestion("cats.example.test.", dns.TypeA)
+		m.RecursionDesired, m.CheckingDisabled = flag, flag
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		h.ServeDNS(context.Background(), rec, m)
+		if r := rec.Msg; r.RecursionDesired != flag || r.CheckingDisabled != flag || !r.Authoritative || r.Id != m.Id {
+			t.Errorf("query RD=CD=%v: answer RD=%v CD=%v AA=%v id %d (query %d)", flag,
+				r.RecursionDesired, r.CheckingDisabled, r.Authoritative, r.Id, m.Id)
+		}
+	}
+}
