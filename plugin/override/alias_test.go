@@ -499,3 +499,27 @@ func TestAliasStageKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupFewWildcards: up to maxSuffixScan wildcards are found by suffix, the closest
+// enclosing one first, whatever the order they were created in.
+func TestLookupFewWildcards(t *testing.T) {
+	st := State{}
+	for i := range maxSuffixScan - 1 {
+		st.Overrides = append(st.Overrides, Override{ID: fmt.Sprint("w", i), Name: fmt.Sprintf("*.zone%d.example.test.", i),
+			Group: fmt.Sprint("g", i), Addresses: []string{"10.0.0.1"}, Enabled: true})
+	}
+	st.Overrides = append(st.Overrides,
+		Override{ID: "outer", Name: "*.example.test.", Group: "outer", Addresses: []string{"10.0.0.2"}, Enabled: true})
+	s := newSnapshot(st)
+	if len(s.wild) != maxSuffixScan {
+		t.Fatalf("%d wildcards, want %d", len(s.wild), maxSuffixScan)
+	}
+	for name, want := range map[string]string{
+		"a.zone0.example.test.": "w0", "a.b.zone6.example.test.": "w6", "a.example.test.": "outer",
+		"zone3.example.test.": "outer",
+	} {
+		if pins := s.lookup(name); pins == nil || pins[0].id != want {
+			t.Errorf("lookup(%q) = %v, want %s", name, pins, want)
+		}
+	}
+}
