@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
 
@@ -19,35 +20,51 @@ type Handler struct {
 	Next plugin.Handler
 	ttl  uint32
 	tab  *table
-	lead handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 }
 
 // Name implements plugin.Handler.
 func (h *Handler) Name() string { return pluginName }
 
-// ServeDNS implements plugin.Handler. The miss path (not A/AAAA, or no enabled override for
-// the name) does no allocation: it is what almost every query takes.
+// ServeDNS implements plugin.Handler. With no override enabled, every query passes straight
+// on, without a wrapper or an allocation. With one enabled, a query for a pinned name gets the
+// pinned answer, and any other A or AAAA query goes on with the alias stage joined, so that an
+// answer whose CNAME chain ends at a pinned name gets the pin too.
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	h.lead.Pregrow()
-	if len(r.Question) != 1 {
+	if !addressQuery(r) {
 		return handoff.Next(h.Name(), h.Next, ctx, w, r)
+	}
+	snap := h.tab.snap.Load()
+	if !snap.enabled {
+		return handoff.Next(h.Name(), h.Next, ctx, w, r)
+	}
+	if pins := snap.lookupAnyCase(r.Question[0].Name); pins != nil {
+		if p := choose(pins, func() netip.Addr { return clientAddr(w) }); p != nil {
+			m := h.answer(ctx, w, r, p)
+			p.served.Inc()
+			w.WriteMsg(m)
+			return dns.RcodeSuccess, nil
+		}
+	}
+	return handoff.Next(h.Name(), h.Next, ctx, answer.Join(ctx, w, h.stage(snap, w)), r)
+}
+
+// addressQuery reports whether r is the one kind of query an override answers: one question,
+// A or AAAA, class IN.
+func addressQuery(r *dns.Msg) bool {
+	if len(r.Question) != 1 {
+		return false
 	}
 	q := r.Question[0]
-	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || q.Qclass != dns.ClassINET {
-		return handoff.Next(h.Name(), h.Next, ctx, w, r)
+	return (q.Qtype == dns.TypeA || q.Qtype == dns.TypeAAAA) && q.Qclass == dns.ClassINET
+}
+
+// stage returns the alias stage for a query: the handler itself (no allocation) unless a pin
+// needs the query's writer, to scope by client or to ask for a cname target.
+func (h *Handler) stage(snap *snapshot, w dns.ResponseWriter) answer.Stage {
+	if snap.needsWriter {
+		return &writerStage{h: h, w: w}
 	}
-	pins := h.tab.snap.Load().lookupAnyCase(q.Name)
-	if pins == nil {
-		return handoff.Next(h.Name(), h.Next, ctx, w, r)
-	}
-	p := choose(pins, func() netip.Addr { return clientAddr(w) })
-	if p == nil {
-		return handoff.Next(h.Name(), h.Next, ctx, w, r)
-	}
-	m := h.answer(ctx, w, r, p)
-	p.served.Inc()
-	w.WriteMsg(m)
-	return dns.RcodeSuccess, nil
+	return (*handlerStage)(h)
 }
 
 // pinnedReply holds a pinned answer of the usual size (one address) in one allocation: the
@@ -79,7 +96,7 @@ func (h *Handler) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 	case p.cname != "":
 		hdr.Rrtype = dns.TypeCNAME
 		m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr, Target: p.cname})
-		if res := h.chase(ctx, w, r, p.cname); res != nil {
+		if res := h.chase(ctx, w, q.Qtype, r.RecursionDesired, p.cname); res != nil {
 			m.Rcode = res.Rcode
 			m.Answer = append(m.Answer, res.Answer...)
 		}
@@ -110,14 +127,15 @@ func (h *Handler) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 }
 
 // chase asks the rest of the chain for the CNAME target, so that a stub resolver gets a
-// complete answer. The records it returns are appended, never changed.
-func (h *Handler) chase(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string) *dns.Msg {
-	if h.Next == nil {
+// complete answer. The records it returns are appended, never changed. w is the query's
+// writer (the plugins below may ask it for the client); without one there is no chase.
+func (h *Handler) chase(ctx context.Context, w dns.ResponseWriter, qtype uint16, rd bool, target string) *dns.Msg {
+	if h.Next == nil || w == nil {
 		return nil
 	}
 	sub := new(dns.Msg)
-	sub.SetQuestion(target, r.Question[0].Qtype)
-	sub.RecursionDesired = r.RecursionDesired
+	sub.SetQuestion(target, qtype)
+	sub.RecursionDesired = rd
 	nw := nonwriter.New(w)
 	if _, err := h.Next.ServeDNS(ctx, nw, sub); err != nil || nw.Msg == nil {
 		return nil

@@ -64,7 +64,6 @@ func setup(c *caddy.Controller) error {
 	}
 
 	h := &Handler{ttl: cfg.ttl, tab: tab}
-	c.OnStartup(func() error { h.lead.Decide(dnsserver.GetConfig(c), pluginName); return nil })
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		h.Next = next
 		return h

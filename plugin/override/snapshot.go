@@ -9,7 +9,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/steerdns/steerdns/plugin/internal/dnsname"
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 // pin is an enabled override in the form the query path wants: parsed addresses, parsed
@@ -35,6 +35,11 @@ type snapshot struct {
 	// wildDepths has bit n set when a wildcard domain has n labels (63: 63 or more), so that
 	// a long list of wildcards is probed only at the depths where one can be.
 	wildDepths uint64
+	// enabled is whether any override answers: without one, a query costs a map-free check.
+	enabled bool
+	// needsWriter is whether a pin has client prefixes or a cname target: following an alias
+	// to it needs the query's writer (the client's address, a query for the target).
+	needsWriter bool
 }
 
 // maxSuffixScan is how many wildcards are tried by suffix comparison before lookups fall
@@ -57,6 +62,8 @@ func newSnapshot(st State) *snapshot {
 			log.Errorf("override %q not served: %v", o.ID, err)
 			continue
 		}
+		s.enabled = true
+		s.needsWriter = s.needsWriter || len(p.clients) > 0 || p.cname != ""
 		name := o.Name
 		if len(name) > 2 && name[:2] == "*." {
 			name = name[2:]
@@ -105,6 +112,7 @@ func newPin(o *Override) (*pin, error) {
 			p.aaaa = append(p.aaaa, net.IP(ip.AsSlice()))
 		}
 	}
+
 	for _, c := range o.Clients {
 		pfx, err := parseClient(c)
 		if err != nil {
@@ -152,8 +160,8 @@ func (s *snapshot) lookup(name string) []*pin {
 // buffer on the stack keeps a miss free of allocations for clients that randomise case
 // (0x20), unless there are so many wildcards that the walk by label needs a folded string.
 func (s *snapshot) lookupAnyCase(name string) []*pin {
-	var buf dnsname.Buffer
-	b := dnsname.Lower(&buf, name)
+	var buf answer.NameBuffer
+	b := answer.Lower(&buf, name)
 	if b == nil {
 		return s.lookup(name)
 	}
