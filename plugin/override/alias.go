@@ -10,29 +10,18 @@ import (
 	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
-// handlerStage is the Handler as an answer.Stage, for queries whose pins need no writer. It
-// is a pointer conversion, so joining the query costs the shared writer and nothing more.
-type handlerStage Handler
+// aliasStage is the Handler as an answer.Stage: a pointer conversion, so joining the query
+// costs the shared writer and nothing more.
+type aliasStage Handler
 
 // Rewrite implements answer.Stage.
-func (s *handlerStage) Rewrite(r *answer.Response) { (*Handler)(s).followAlias(r, nil) }
-
-// writerStage is the alias stage of a query whose pins need its writer: the client's address
-// for a pin scoped to clients, a query for a cname target. It costs one allocation, and only
-// while such a pin is enabled.
-type writerStage struct {
-	h *Handler
-	w dns.ResponseWriter
-}
-
-// Rewrite implements answer.Stage.
-func (s *writerStage) Rewrite(r *answer.Response) { s.h.followAlias(r, s.w) }
+func (s *aliasStage) Rewrite(r *answer.Response) { (*Handler)(s).followAlias(r, r.Writer()) }
 
 // followAlias gives an answer whose CNAME chain ends at a pinned name what a query for that
 // name gets: the pinned records with the override's TTL in place of the name's own RRset
 // (none for a family the pin lacks), behind the CNAMEs of the chain, which stay as they are.
 // The pin is chosen by the rules of a direct query (client scope, expiry, exact name before
-// wildcard). w is the query's writer, nil when no pin needs it.
+// wildcard). w is the query's writer.
 func (h *Handler) followAlias(r *answer.Response, w dns.ResponseWriter) {
 	m := r.Msg()
 	if m.Rcode != dns.RcodeSuccess || len(m.Question) != 1 {
@@ -47,12 +36,7 @@ func (h *Handler) followAlias(r *answer.Response, w dns.ResponseWriter) {
 	if pins == nil {
 		return
 	}
-	p := choose(pins, func() netip.Addr {
-		if w == nil {
-			return netip.Addr{} // in no prefix: a scoped pin enabled since ServeDNS waits for the next query
-		}
-		return clientAddr(w)
-	})
+	p := choose(pins, func() netip.Addr { return clientAddr(w) })
 	if p == nil {
 		return
 	}
@@ -62,27 +46,12 @@ func (h *Handler) followAlias(r *answer.Response, w dns.ResponseWriter) {
 
 // finalOwner is the name at the end of the answer's CNAME chain: the owner of its RRset, or,
 // when that name has no record of the query type (it has only the other family), the end of
-// the chain followed here. A loop or a chain longer than answer.MaxChain has none.
+// the chain all the same. A loop or a chain longer than answer.MaxChain has none.
 func finalOwner(r *answer.Response) (string, bool) {
 	if set, ok := r.RRset(); ok {
 		return set.Owner, true
 	}
-	owner := r.Question().Name
-	answerRRs := r.Msg().Answer
-	for range answer.MaxChain + 1 {
-		next := ""
-		for _, rr := range answerRRs {
-			if c, ok := rr.(*dns.CNAME); ok && answer.SameName(c.Hdr.Name, owner) {
-				next = c.Target
-				break
-			}
-		}
-		if next == "" {
-			return owner, true
-		}
-		owner = next
-	}
-	return "", false
+	return answer.FinalOwner(r.Msg().Answer, r.Question().Name)
 }
 
 // pinAlias puts p's records for owner in place of owner's records of qtype and of the

@@ -411,7 +411,7 @@ func FuzzAliasStage(f *testing.F) {
 		}
 		before := in.String()
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
-		w := answer.Join(context.Background(), rec, h.stage(h.tab.snap.Load(), rec))
+		w := answer.Join(context.Background(), rec, (*aliasStage)(h))
 		if err := w.WriteMsg(in); err != nil {
 			t.Fatal(err)
 		}
@@ -479,25 +479,6 @@ func TestAliasSeveralAddresses(t *testing.T) {
 		"www.example.test. 300 IN CNAME cats.example.test.",
 		"cats.example.test. 5 IN AAAA ::3",
 		"cats.example.test. 5 IN AAAA ::4")
-}
-
-// TestAliasStageKinds: the stage is the handler itself (nothing allocated for it) unless a
-// pin scoped to clients or a cname override is enabled, which need the query's writer.
-func TestAliasStageKinds(t *testing.T) {
-	for _, tc := range []struct {
-		o          Override
-		needWriter bool
-	}{
-		{Override{ID: "plain", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true}, false},
-		{Override{ID: "scoped", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Clients: []string{"10.0.0.0/8"}, Enabled: true}, true},
-		{Override{ID: "cname", Name: "cats.example.test", CNAME: "maint.example.test", Enabled: true}, true},
-	} {
-		h := newTestHandler(t, tc.o)
-		_, isWriterStage := h.stage(h.tab.snap.Load(), &test.ResponseWriter{}).(*writerStage)
-		if isWriterStage != tc.needWriter {
-			t.Errorf("%s: stage with the writer %v, want %v", tc.o.ID, isWriterStage, tc.needWriter)
-		}
-	}
 }
 
 // TestLookupFewWildcards: up to maxSuffixScan wildcards are found by suffix, the closest

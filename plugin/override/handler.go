@@ -45,7 +45,7 @@ func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 			return dns.RcodeSuccess, nil
 		}
 	}
-	return handoff.Next(h.Name(), h.Next, ctx, answer.Join(ctx, w, h.stage(snap, w)), r)
+	return handoff.Next(h.Name(), h.Next, ctx, answer.Join(ctx, w, (*aliasStage)(h)), r)
 }
 
 // addressQuery reports whether r is the one kind of query an override answers: one question,
@@ -56,15 +56,6 @@ func addressQuery(r *dns.Msg) bool {
 	}
 	q := r.Question[0]
 	return (q.Qtype == dns.TypeA || q.Qtype == dns.TypeAAAA) && q.Qclass == dns.ClassINET
-}
-
-// stage returns the alias stage for a query: the handler itself (no allocation) unless a pin
-// needs the query's writer, to scope by client or to ask for a cname target.
-func (h *Handler) stage(snap *snapshot, w dns.ResponseWriter) answer.Stage {
-	if snap.needsWriter {
-		return &writerStage{h: h, w: w}
-	}
-	return (*handlerStage)(h)
 }
 
 // pinnedReply holds a pinned answer of the usual size (one address) in one allocation: the

@@ -37,9 +37,6 @@ type snapshot struct {
 	wildDepths uint64
 	// enabled is whether any override answers: without one, a query costs a map-free check.
 	enabled bool
-	// needsWriter is whether a pin has client prefixes or a cname target: following an alias
-	// to it needs the query's writer (the client's address, a query for the target).
-	needsWriter bool
 }
 
 // maxSuffixScan is how many wildcards are tried by suffix comparison before lookups fall
@@ -63,7 +60,6 @@ func newSnapshot(st State) *snapshot {
 			continue
 		}
 		s.enabled = true
-		s.needsWriter = s.needsWriter || len(p.clients) > 0 || p.cname != ""
 		name := o.Name
 		if len(name) > 2 && name[:2] == "*." {
 			name = name[2:]

@@ -25,7 +25,7 @@ type RRset struct {
 // Find returns the RRset of answer for a question (qname, qtype); ok is false when the
 // answer has no record of the type at the end of the chain.
 func Find(answer []dns.RR, qname string, qtype uint16) (set RRset, ok bool) {
-	owner, ok := finalOwner(answer, qname)
+	owner, ok := FinalOwner(answer, qname)
 	if !ok {
 		return RRset{}, false
 	}
@@ -56,9 +56,11 @@ func (s RRset) Member(rr dns.RR) bool {
 	return h.Rrtype == s.Type && h.Class == dns.ClassINET && SameName(h.Name, s.Owner)
 }
 
-// finalOwner follows the CNAME chain that starts at qname through answer.
-func finalOwner(answer []dns.RR, qname string) (string, bool) {
-	owner := qname
+// FinalOwner follows the CNAME chain that starts at qname through answer and returns the name
+// at its end (qname when there is no CNAME); ok is false for a loop or a chain longer than
+// MaxChain.
+func FinalOwner(answer []dns.RR, qname string) (owner string, ok bool) {
+	owner = qname
 	for range MaxChain + 1 {
 		next := ""
 		for _, rr := range answer {

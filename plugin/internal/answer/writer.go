@@ -55,7 +55,7 @@ func (w *Writer) WriteMsg(m *dns.Msg) error {
 		r = new(Response)
 	}
 	w.used = true
-	r.reset(w.ctx, m)
+	r.reset(w.ctx, w.ResponseWriter, m)
 	for i := w.n - 1; i >= 0; i-- {
 		w.stages[i].Rewrite(r)
 	}
@@ -82,6 +82,7 @@ const inlineRecords = 8
 // changed, in the copy either: a record whose TTL changes is replaced by a copy (WithTTL).
 type Response struct {
 	ctx   context.Context
+	w     dns.ResponseWriter
 	msg   *dns.Msg
 	owned bool // msg is copy, which the stages may edit
 
@@ -99,13 +100,18 @@ type Response struct {
 	nCN   uint8
 }
 
-func (r *Response) reset(ctx context.Context, m *dns.Msg) {
-	r.ctx, r.msg, r.owned, r.setValid = ctx, m, false, false
+func (r *Response) reset(ctx context.Context, w dns.ResponseWriter, m *dns.Msg) {
+	r.ctx, r.w, r.msg, r.owned, r.setValid = ctx, w, m, false, false
 	r.nA, r.nAAAA, r.nCN = 0, 0, 0
 }
 
 // Context is the query's context.
 func (r *Response) Context() context.Context { return r.ctx }
+
+// Writer is the writer the shared one wraps: the client's address is its RemoteAddr, and a
+// stage that asks the chain for more (a CNAME target) builds its sub-query's writer from it.
+// Never write the response to it: WriteMsg does, after the last stage.
+func (r *Response) Writer() dns.ResponseWriter { return r.w }
 
 // Msg is the response as it stands. Read it; change its answer section only through Edit,
 // and never its other sections: they stay shared with the backend's message.
