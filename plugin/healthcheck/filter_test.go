@@ -15,6 +15,8 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 const filterCorefile = `healthcheck example.test {
@@ -371,4 +373,68 @@ func TestServeDNSNilResponse(t *testing.T) {
 	if !w.gotNil {
 		t.Error("the nil message did not reach the writer below")
 	}
+}
+
+// TestFilterAliasKeyedByFinalOwner: an answer reached through an alias is judged by the rule
+// of the name at the end of the CNAME chain (the shared rule of answer.Find), whatever the
+// case the chain spells it in; a rule for the alias itself does not apply, and addresses of
+// other owners stay as they are.
+func TestFilterAliasKeyedByFinalOwner(t *testing.T) {
+	// www's own line would make 127.0.0.3 a backup, serving alone: cats's rule must win.
+	hc := newTestHC(t, "name www.example.test 127.0.0.2 backup 127.0.0.3", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	res := new(dns.Msg)
+	res.SetQuestion("www.example.test.", dns.TypeA)
+	res.Answer = []dns.RR{
+		test.CNAME("www.example.test. 300 IN CNAME CATS.Example.test."),
+		test.A("cats.EXAMPLE.test. 300 IN A 127.0.0.2"),
+		test.A("cats.example.test. 300 IN A 127.0.0.3"),
+		test.A("other.example.test. 300 IN A 127.0.0.2"),
+	}
+	out, outcome := serve(t, hc, res)
+	want := []string{"www.example.test.\t10\tIN\tCNAME\tCATS.Example.test.", "cats.example.test.\t10\tIN\tA\t127.0.0.3",
+		"other.example.test.\t300\tIN\tA\t127.0.0.2"}
+	if got := answerStrings(out); !slices.Equal(got, want) || outcome != outcomeFiltered {
+		t.Errorf("answer %q outcome %s, want %q filtered", got, outcome, want)
+	}
+}
+
+// TestFilterUnfollowableChainPassesWhole: a CNAME loop, or a chain longer than answer.MaxChain,
+// has no RRset the plugin acts on: the answer passes as it is, dead address and TTLs included.
+func TestFilterUnfollowableChainPassesWhole(t *testing.T) {
+	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	long := new(dns.Msg)
+	long.SetQuestion("n0.example.test.", dns.TypeA)
+	for i := range answer.MaxChain {
+		long.Answer = append(long.Answer, test.CNAME(fmt.Sprintf("n%d.example.test. 300 IN CNAME n%d.example.test.", i, i+1)))
+	}
+	long.Answer = append(long.Answer, test.CNAME(fmt.Sprintf("n%d.example.test. 300 IN CNAME cats.example.test.", answer.MaxChain)),
+		test.A("cats.example.test. 300 IN A 127.0.0.2"), test.A("cats.example.test. 300 IN A 127.0.0.3"))
+	loop := new(dns.Msg)
+	loop.SetQuestion("cats.example.test.", dns.TypeA)
+	loop.Answer = []dns.RR{test.CNAME("cats.example.test. 300 IN CNAME www.example.test."), test.CNAME("www.example.test. 300 IN CNAME cats.example.test."),
+		test.A("cats.example.test. 300 IN A 127.0.0.2"), test.A("cats.example.test. 300 IN A 127.0.0.3")}
+	for name, res := range map[string]*dns.Msg{"too long": long, "loop": loop} {
+		if out, outcome := serve(t, hc, res); out != res || outcome != unchanged {
+			t.Errorf("%s: answer %q outcome %s, want it passed whole", name, answerStrings(out), outcome)
+		}
+	}
+	// One link less is followed: the same answer is filtered.
+	long.Answer = long.Answer[1:]
+	long.Question[0].Name = "n1.example.test."
+	if got, _ := addrsTTL(mustServe(t, hc, long)); !slices.Equal(got, []string{"127.0.0.3"}) {
+		t.Errorf("a chain of answer.MaxChain links: addresses %v, want [127.0.0.3]", got)
+	}
+}
+
+func mustServe(t *testing.T, hc *HealthCheck, res *dns.Msg) *dns.Msg {
+	out, _ := serve(t, hc, res)
+	return out
+}
+
+func answerStrings(m *dns.Msg) []string {
+	var out []string
+	for _, rr := range m.Answer {
+		out = append(out, rr.String())
+	}
+	return out
 }
