@@ -438,3 +438,21 @@ func answerStrings(m *dns.Msg) []string {
 	}
 	return out
 }
+
+// TestServeDNSOtherTypeResponse: a response of another type written to an A query (a plugin
+// below changed the question) is not the plugin's to filter: addresses are only read from
+// A and AAAA records.
+func TestServeDNSOtherTypeResponse(t *testing.T) {
+	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	res := catsAnswer(dns.TypeA)
+	res.Question[0].Qtype = dns.TypeMX
+	res.Answer = append(res.Answer, test.MX("cats.example.test. 300 IN MX 10 mail.example.test."))
+	h := &Handler{HealthCheck: hc, Next: backend(res)}
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if _, err := h.ServeDNS(context.Background(), rec, catsAnswer(dns.TypeA)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Msg != res {
+		t.Errorf("an MX response was changed: %q", answerStrings(rec.Msg))
+	}
+}
