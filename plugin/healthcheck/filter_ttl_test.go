@@ -79,6 +79,24 @@ func TestTTLCapEveryAnswer(t *testing.T) {
 	}
 }
 
+// TestTTLCapCNAMEOnly: an answer whose addresses are within the cap but whose CNAME is not
+// gets the CNAME capped (a resolver would otherwise keep the alias for the zone's TTL), and
+// only with "ttl ... all".
+func TestTTLCapCNAMEOnly(t *testing.T) {
+	res := catsAnswer(dns.TypeA)
+	res.Question[0].Name = "www.example.test."
+	res.Answer = []dns.RR{test.CNAME("www.example.test. 3600 IN CNAME cats.example.test."),
+		test.A("cats.example.test. 5 IN A 127.0.0.2"), test.A("cats.example.test. 5 IN A 127.0.0.3")}
+	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	if out, _ := serve(t, hc, res); !slices.Equal(ttls(out), []uint32{10, 5, 5}) {
+		t.Errorf("TTLs %v, want the CNAME capped at 10 and the addresses at their 5", ttls(out))
+	}
+	hc = newTestHC(t, "ttl 10 changed", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	if out, _ := serve(t, hc, res); out != res {
+		t.Errorf("with 'ttl 10 changed' a healthy answer was changed: TTLs %v", ttls(out))
+	}
+}
+
 // TestTTLCapAAAA: the cap applies to AAAA answers the same way, healthy and filtered.
 func TestTTLCapAAAA(t *testing.T) {
 	hc := newTestHC(t, "", map[string]state{"::2": stateUp, "::3": stateUp})
@@ -187,11 +205,17 @@ func TestFilterAllocations(t *testing.T) {
 	outside.Question[0].Name = "cats.example.org."
 	mx := catsAnswer(dns.TypeMX)
 	mx.Answer = []dns.RR{test.MX("cats.example.test. 300 IN MX 10 mail.example.test.")}
+	full := catsAnswer(dns.TypeA) // as many records as filter classifies without allocating
+	full.Answer = nil
+	for i := range maxInline {
+		full.Answer = append(full.Answer, test.A(fmt.Sprintf("cats.example.test. 5 IN A 127.0.1.%d", i)))
+	}
 	for name, tc := range map[string]struct {
 		m    *dns.Msg
 		want float64
 	}{"filtered": {filtered, 1}, "healthy, capped": {healthy, 1}, "healthy, within the cap": {short, 1},
-		"filtered through an alias": {alias, 1}, "AAAA, capped": {sixAnswer("300"), 1}, "outside the zones": {outside, 0}, "MX": {mx, 0}} {
+		"filtered through an alias": {alias, 1}, "AAAA, capped": {sixAnswer("300"), 1}, "outside the zones": {outside, 0}, "MX": {mx, 0},
+		"healthy, maxInline records": {full, 1}} {
 		h := &Handler{HealthCheck: hc, Next: test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
 			return dns.RcodeSuccess, w.WriteMsg(tc.m)
 		})}
