@@ -2,7 +2,9 @@ package healthcheck
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -88,7 +90,8 @@ func TestReadyNeedsEveryListedVerdict(t *testing.T) {
 	}
 }
 
-// TestViewOrder: the health view lists targets by address, then by check.
+// TestViewOrder: the health view lists targets by address, then by check, and marks the
+// discovered ones.
 func TestViewOrder(t *testing.T) {
 	hc := newTestHC(t, "check ping tcp port 1", nil)
 	web, ping := hc.cfg.checks["web"], hc.cfg.checks["ping"]
@@ -96,11 +99,12 @@ func TestViewOrder(t *testing.T) {
 	for _, k := range []targetKey{{mustAddr("127.0.0.9"), web}, {mustAddr("127.0.0.10"), web}, {mustAddr("127.0.0.10"), ping}} {
 		hc.probers[k] = &prober{addr: k.addr, check: k.check}
 	}
+	hc.discovered = map[targetKey]*atomic.Int64{{mustAddr("127.0.0.9"), web}: new(atomic.Int64)}
 	var got []string
 	for _, tg := range hc.view() {
-		got = append(got, tg.Address+" "+tg.Check)
+		got = append(got, fmt.Sprintf("%s %s %t", tg.Address, tg.Check, tg.Discovered))
 	}
-	if want := []string{"127.0.0.10 ping", "127.0.0.10 web", "127.0.0.9 web"}; !slices.Equal(got, want) {
+	if want := []string{"127.0.0.10 ping false", "127.0.0.10 web false", "127.0.0.9 web true"}; !slices.Equal(got, want) {
 		t.Errorf("view order %v, want %v", got, want)
 	}
 }
