@@ -213,3 +213,14 @@ func TestParseTTLBounds(t *testing.T) {
 		t.Error("ttl 3601 accepted")
 	}
 }
+
+// TestParseMaxDiscoveredBounds: 1 and 1048576 targets are the ends of the range, both
+// accepted.
+func TestParseMaxDiscoveredBounds(t *testing.T) {
+	for _, n := range []int{1, maxMaxDiscovered} {
+		cfg, err := parse(caddy.NewTestController("dns", fmt.Sprintf("healthcheck example.test {\n check web http\n discover web\n max_discovered %d\n}", n)))
+		if err != nil || cfg.maxFound != n {
+			t.Errorf("max_discovered %d: %v", n, err)
+		}
+	}
+}
