@@ -1,53 +1,29 @@
 package healthcheck
 
 import (
-	"context"
-	"errors"
 	"net"
 	"net/netip"
-	"strings"
 
 	"github.com/coredns/coredns/plugin/metrics"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
-// responseWriter filters the response on its way up. It is small: the room for a rebuilt
-// answer is allocated only when health or the TTL cap changes the answer.
-type responseWriter struct {
-	dns.ResponseWriter
-	hc  *HealthCheck
-	ctx context.Context
+// Rewrite implements answer.Stage: it filters the answer by the health of its addresses and
+// caps its TTLs, and counts what health changed.
+func (hc *HealthCheck) Rewrite(r *answer.Response) {
+	if o := hc.filter(r); o != unchanged {
+		hc.counters.count(metrics.WithServer(r.Context()), o)
+	}
 }
-
-// WriteMsg implements dns.ResponseWriter. Errors, empty answers, transfers and every type
-// but A and AAAA pass through untouched.
-func (w *responseWriter) WriteMsg(res *dns.Msg) error {
-	if res == nil {
-		return errors.New("healthcheck: response message is nil")
-	}
-	if res.Rcode != dns.RcodeSuccess || len(res.Question) == 0 || len(res.Answer) == 0 {
-		return w.ResponseWriter.WriteMsg(res)
-	}
-	qt := res.Question[0].Qtype
-	if qt != dns.TypeA && qt != dns.TypeAAAA {
-		return w.ResponseWriter.WriteMsg(res)
-	}
-	out, outcome := w.hc.filter(res, qt)
-	if outcome != unchanged {
-		w.hc.counters.count(metrics.WithServer(w.ctx), outcome)
-	}
-	return w.ResponseWriter.WriteMsg(out)
-}
-
-// maxInline is how many answer records filter classifies without allocating.
-const maxInline = 16
 
 // class is what one answer record is to the filter.
 type class uint8
 
 const (
-	other       class = iota // not an address record of the address RRset's owner: kept as is
+	other       class = iota // not in the answer's RRset (a CNAME, an RRSIG, another owner): kept
 	primaryDown              // a primary address that is down
 	primaryUp                // a primary address that is up
 	backupDown               // a backup address that is down
@@ -86,103 +62,183 @@ var (
 	keepAll      = keepOnly(primaryDown, primaryUp, backupDown, backupUp)
 	keepPrimary  = keepOnly(primaryUp)
 	keepBackupUp = keepOnly(backupUp)
+	keepOthers   = keepOnly() // the RRset goes: all_down answer puts its own addresses in
 )
 
-// filter returns the answer clients get for res, and the outcome for the metrics: res itself
-// when health changes nothing and no TTL needs capping, else a new message. res and its
-// records are never modified.
-func (hc *HealthCheck) filter(res *dns.Msg, qt uint16) (*dns.Msg, outcome) {
+// maxInline is how many answer records filter classifies without allocating.
+const maxInline = 32
+
+// tally is one answer as the filter sees it: the class of each record (by its index in the
+// answer) and how many records of each class there are, and how many have a TTL over the cap.
+type tally struct {
+	classes   []class
+	n         [numClasses]int
+	longSet   int // records of the RRset with a TTL over the cap
+	longAlong int // CNAMEs and RRSIGs with a TTL over the cap ("ttl ... all" caps those too)
+}
+
+// filter applies health and the TTL cap to the response and returns the outcome for the
+// metrics. It changes the response only through r (Edit, WithTTL, Replace), never the
+// message or records the backend handed up.
+func (hc *HealthCheck) filter(r *answer.Response) outcome {
+	if qt := r.Question().Qtype; qt != dns.TypeA && qt != dns.TypeAAAA {
+		return unchanged
+	}
 	snap := hc.snap.Load()
 	if snap == nil {
-		return res, unchanged
+		return unchanged
 	}
-	ans := res.Answer
+	set, ok := r.RRset()
+	if !ok {
+		return unchanged
+	}
 	var buf [maxInline]class
-	classes := buf[:0]
-	if len(ans) > maxInline {
-		classes = make([]class, 0, len(ans))
+	t, ok := hc.classify(snap, r.Msg().Answer, set, buf[:0])
+	if !ok {
+		return unchanged // not a name this plugin judges
 	}
-	var (
-		n      [numClasses]int
-		owner  string // owner of the address RRset: the first address record's
-		rule   *nameRule
-		check  *checkSpec
-		vs     verdicts
-		listed []listedVerdict // verdicts of the addresses the rule lists
-		sigs   bool            // an RRSIG covering the queried type is in the answer
-	)
-	for _, rr := range ans {
-		h := rr.Header()
-		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == qt {
-			sigs = true
-		}
-		if h.Rrtype != qt || (owner != "" && h.Name != owner && !strings.EqualFold(h.Name, owner)) {
-			classes = append(classes, other)
-			n[other]++
-			continue
-		}
-		if owner == "" {
-			owner = h.Name
-			if rule = hc.rule(owner); rule != nil {
-				check, listed = rule.check, snap.listed[rule.index]
-			} else if check = hc.cfg.discover; check == nil {
-				return res, unchanged // not a name this plugin judges
-			}
-			vs = snap.verdicts[check]
-		}
-		a := addr16(rr)
-		var c class
-		if v, ok := find(listed, a); ok {
-			c = classOf(v.backup, hc.judge(v.state))
-		} else {
-			c = classOf(false, hc.isUp(vs, a, check, owner))
-		}
-		classes = append(classes, c)
-		n[c]++
-	}
-	if owner == "" {
-		return res, unchanged
-	}
-	if sigs && signed(ans, qt, owner) {
+	if set.Signed {
 		// Removing a record would make the RRset bogus; a lower TTL does not.
-		return hc.rebuild(res, classes, keepAll, hc.cfg.ttlAll), outcomeSigned
+		hc.keep(r, &t, keepAll, hc.cfg.ttlAll)
+		return outcomeSigned
 	}
-
 	switch {
-	case n[primaryUp] > 0 && n[primaryDown] == 0:
-		// Everything up, backups (if any) held back: only a TTL cap may change the answer.
-		if n[backupDown]+n[backupUp] == 0 && !hc.cfg.ttlAll {
-			return res, unchanged
-		}
-		return hc.rebuild(res, classes, keepPrimary, hc.cfg.ttlAll), unchanged
-	case n[primaryUp] > 0:
-		return hc.rebuild(res, classes, keepPrimary, true), outcomeFiltered
-	case n[backupUp] > 0:
-		return hc.rebuild(res, classes, keepBackupUp, true), outcomeBackup
+	case t.n[primaryUp] > 0 && t.n[primaryDown] == 0:
+		// Every primary up, backups (if any) held back: not counted as a change of health.
+		hc.keep(r, &t, keepPrimary, hc.cfg.ttlAll)
+		return unchanged
+	case t.n[primaryUp] > 0:
+		hc.keep(r, &t, keepPrimary, true)
+		return outcomeFiltered
+	case t.n[backupUp] > 0:
+		hc.keep(r, &t, keepBackupUp, true)
+		return outcomeBackup
 	}
 	switch hc.cfg.allDown {
 	case failServfail:
-		m := new(dns.Msg)
-		m.SetRcode(res, dns.RcodeServerFailure)
-		if opt := res.IsEdns0(); opt != nil {
-			m.Extra = []dns.RR{opt}
-		}
-		return m, outcomeAllDownServfail
+		r.Replace(servfail(r.Msg()))
+		return outcomeAllDownServfail
 	case failStatic:
-		return hc.static(res, classes, owner, qt), outcomeAllDownAnswer
+		hc.static(r, &t, set)
+		return outcomeAllDownAnswer
 	}
-	return hc.rebuild(res, classes, keepAll, true), outcomeAllDownOpen
+	hc.keep(r, &t, keepAll, true)
+	return outcomeAllDownOpen
 }
 
-// signed reports whether an RRSIG in ans covers the address RRset: type qt at owner. An
-// RRSIG over anything else (a CNAME in front, another name) does not stop the filter.
-func signed(ans []dns.RR, qt uint16, owner string) bool {
-	for _, rr := range ans {
-		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == qt && strings.EqualFold(sig.Hdr.Name, owner) {
+// classify returns the tally of ans, whose RRset is set, with the classes appended to
+// classes (room on the caller's stack). It returns false when the plugin has no word on the
+// set's owner: no name line lists it and discovery is off.
+func (hc *HealthCheck) classify(snap *snapshot, ans []dns.RR, set answer.RRset, classes []class) (t tally, ok bool) {
+	var (
+		check  *checkSpec
+		listed []listedVerdict // verdicts of the addresses the owner's name line lists
+	)
+	if rule := hc.rule(set.Owner); rule != nil {
+		check, listed = rule.check, snap.listed[rule.index]
+	} else if check = hc.cfg.discover; check == nil {
+		return t, false
+	}
+	vs := snap.verdicts[check]
+	t.classes = classes
+	if len(ans) > cap(classes) {
+		t.classes = make([]class, 0, len(ans))
+	}
+	for i, rr := range ans {
+		c := other
+		if i >= set.First && set.Member(rr) {
+			a := addr16(rr)
+			if v, ok := find(listed, a); ok {
+				c = classOf(v.backup, hc.judge(v.state))
+			} else {
+				c = classOf(false, hc.isUp(vs, a, check, set.Owner))
+			}
+		}
+		t.classes = append(t.classes, c)
+		t.n[c]++
+		if rr.Header().Ttl <= hc.cfg.ttl {
+			continue
+		}
+		switch {
+		case c != other:
+			t.longSet++
+		case capsAlong(rr):
+			t.longAlong++
+		}
+	}
+	return t, true
+}
+
+// capsAlong reports whether "ttl ... all" caps rr although it is not in the RRset: the CNAME
+// chain in front of the addresses and, in a signed answer, the RRSIGs (a lower TTL does not
+// break a signature). A resolver that kept the CNAME longer would not ask again in time.
+func capsAlong(rr dns.RR) bool {
+	t := rr.Header().Rrtype
+	return t == dns.TypeCNAME || t == dns.TypeRRSIG
+}
+
+// changes reports whether keeping the classes in k, with TTLs capped or not, changes the
+// answer that t describes.
+func (hc *HealthCheck) changes(t *tally, k keepSet, capTTL bool) bool {
+	for c := other; c < numClasses; c++ {
+		if t.n[c] > 0 && !k.has(c) {
 			return true
 		}
 	}
-	return false
+	return capTTL && (t.longSet > 0 || (hc.cfg.ttlAll && t.longAlong > 0))
+}
+
+// keep leaves in the answer the records of the classes in k, in their order, with capped
+// TTLs when capTTL. It edits the response only when that changes something.
+func (hc *HealthCheck) keep(r *answer.Response, t *tally, k keepSet, capTTL bool) {
+	if hc.changes(t, k, capTTL) {
+		r.SetAnswer(hc.compact(r, t, k, capTTL))
+	}
+}
+
+// compact removes from the edited answer the records whose class k does not keep, caps the
+// TTLs of the others when capTTL, and returns what is left: a prefix of the edited answer.
+func (hc *HealthCheck) compact(r *answer.Response, t *tally, k keepSet, capTTL bool) []dns.RR {
+	a := r.Edit()
+	out := a[:0]
+	for i, rr := range a {
+		c := t.classes[i]
+		if !k.has(c) {
+			continue
+		}
+		if capTTL && rr.Header().Ttl > hc.cfg.ttl && (c != other || (hc.cfg.ttlAll && capsAlong(rr))) {
+			rr = r.WithTTL(rr, hc.cfg.ttl)
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// servfail is the SERVFAIL that all_down servfail answers to res.
+func servfail(res *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetRcode(res, dns.RcodeServerFailure)
+	if opt := res.IsEdns0(); opt != nil {
+		m.Extra = []dns.RR{opt}
+	}
+	return m
+}
+
+// static answers with the Corefile's all_down addresses of the queried family in place of the
+// RRset, after any CNAME chain (TTLs capped as for any changed answer); a family without
+// static addresses answers NODATA.
+func (hc *HealthCheck) static(r *answer.Response, t *tally, set answer.RRset) {
+	a := hc.compact(r, t, keepOthers, true)
+	hdr := dns.RR_Header{Name: set.Owner, Rrtype: set.Type, Class: dns.ClassINET, Ttl: hc.cfg.ttl}
+	for _, addr := range hc.cfg.static {
+		switch {
+		case set.Type == dns.TypeA && addr.Is4():
+			a = append(a, &dns.A{Hdr: hdr, A: net.IP(addr.AsSlice())})
+		case set.Type == dns.TypeAAAA && addr.Is6():
+			a = append(a, &dns.AAAA{Hdr: hdr, AAAA: net.IP(addr.AsSlice())})
+		}
+	}
+	r.SetAnswer(a)
 }
 
 // isUp judges one target. An address without a prober is up unless discovery will probe
@@ -217,150 +273,6 @@ func (hc *HealthCheck) judge(s state) bool {
 		return false
 	}
 	return hc.cfg.unknownUp
-}
-
-// reply is a rebuilt message with room for its answer and for the copies of the records
-// whose TTL is capped, so that an answer of common size (a CNAME and up to five addresses)
-// costs one allocation of at most 576 bytes. The inline arrays are only a first home: past
-// them append moves on to the heap, and the records already placed stay where they are.
-type reply struct {
-	msg    dns.Msg
-	rrs    [6]dns.RR
-	cnames [1]dns.CNAME
-}
-
-// One type per family, so that either allocation stays small.
-type (
-	replyA struct {
-		reply
-		as [4]dns.A
-	}
-	replyAAAA struct {
-		reply
-		aaaas [4]dns.AAAA
-	}
-)
-
-// copier builds a rebuilt answer in a reply's room.
-type copier struct {
-	answer []dns.RR
-	as     []dns.A
-	aaaas  []dns.AAAA
-	cnames []dns.CNAME
-	ttl    uint32
-}
-
-// withTTL returns rr, or a copy of it with the TTL capped when rr's is longer.
-func (c *copier) withTTL(rr dns.RR) dns.RR {
-	if rr.Header().Ttl <= c.ttl {
-		return rr
-	}
-	switch rr := rr.(type) {
-	case *dns.A:
-		c.as = append(c.as, *rr)
-		cp := &c.as[len(c.as)-1]
-		cp.Hdr.Ttl = c.ttl
-		return cp
-	case *dns.AAAA:
-		c.aaaas = append(c.aaaas, *rr)
-		cp := &c.aaaas[len(c.aaaas)-1]
-		cp.Hdr.Ttl = c.ttl
-		return cp
-	case *dns.CNAME:
-		c.cnames = append(c.cnames, *rr)
-		cp := &c.cnames[len(c.cnames)-1]
-		cp.Hdr.Ttl = c.ttl
-		return cp
-	}
-	cp := dns.Copy(rr) // an RRSIG of a signed answer: rare, not worth a slot
-	cp.Header().Ttl = c.ttl
-	return cp
-}
-
-// cappable reports whether capping applies to rr: always to the address records of the RRset
-// (class not other); with "ttl ... all" also to the CNAME chain in front of them and, in a
-// signed answer, to the RRSIGs (a lower TTL does not break a signature).
-func (hc *HealthCheck) cappable(rr dns.RR, c class) bool {
-	if c != other {
-		return true
-	}
-	if !hc.cfg.ttlAll {
-		return false
-	}
-	t := rr.Header().Rrtype
-	return t == dns.TypeCNAME || t == dns.TypeRRSIG
-}
-
-// rebuild returns res, or when that changes anything a copy of res whose answer keeps the
-// records of the classes in keep, in their order. With capTTL, kept address records, CNAMEs
-// and RRSIGs get a TTL no longer than the configured one, on copies of the records.
-func (hc *HealthCheck) rebuild(res *dns.Msg, classes []class, keep keepSet, capTTL bool) *dns.Msg {
-	if hc.same(res.Answer, classes, keep, capTTL) {
-		return res
-	}
-	var (
-		f *reply
-		c = copier{ttl: hc.cfg.ttl}
-	)
-	if res.Question[0].Qtype == dns.TypeA {
-		r := new(replyA)
-		f, c.as = &r.reply, r.as[:0]
-	} else {
-		r := new(replyAAAA)
-		f, c.aaaas = &r.reply, r.aaaas[:0]
-	}
-	c.answer, c.cnames = f.rrs[:0], f.cnames[:0]
-	f.msg = *res
-	for i, rr := range res.Answer {
-		if !keep.has(classes[i]) {
-			continue
-		}
-		if capTTL && hc.cappable(rr, classes[i]) {
-			rr = c.withTTL(rr)
-		}
-		c.answer = append(c.answer, rr)
-	}
-	f.msg.Answer = c.answer
-	return &f.msg
-}
-
-// same reports whether rebuild would give back an answer equal to ans: every record kept
-// and none with a TTL to cap.
-func (hc *HealthCheck) same(ans []dns.RR, classes []class, keep keepSet, capTTL bool) bool {
-	for i, rr := range ans {
-		if !keep.has(classes[i]) || (capTTL && hc.cappable(rr, classes[i]) && rr.Header().Ttl > hc.cfg.ttl) {
-			return false
-		}
-	}
-	return true
-}
-
-// static answers with the Corefile's all_down addresses of the queried family, after any
-// CNAME chain (TTLs capped as for any changed answer); a family without static addresses
-// answers NODATA.
-func (hc *HealthCheck) static(res *dns.Msg, classes []class, owner string, qt uint16) *dns.Msg {
-	m := new(dns.Msg)
-	*m = *res
-	m.Answer = nil
-	c := copier{ttl: hc.cfg.ttl}
-	for i, rr := range res.Answer {
-		if classes[i] == other {
-			if hc.cappable(rr, other) {
-				rr = c.withTTL(rr)
-			}
-			m.Answer = append(m.Answer, rr)
-		}
-	}
-	hdr := dns.RR_Header{Name: owner, Rrtype: qt, Class: dns.ClassINET, Ttl: hc.cfg.ttl}
-	for _, a := range hc.cfg.static {
-		switch {
-		case qt == dns.TypeA && a.Is4():
-			m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: net.IP(a.AsSlice())})
-		case qt == dns.TypeAAAA && a.Is6():
-			m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: net.IP(a.AsSlice())})
-		}
-	}
-	return m
 }
 
 // v4InV6 is the prefix of an IPv4 address in 16-byte form, as netip.Addr.As16 writes it.

@@ -6,13 +6,17 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 const filterCorefile = `healthcheck example.test {
@@ -39,6 +43,51 @@ func newTestHC(t testing.TB, extra string, states map[string]state) *HealthCheck
 	}
 	hc.snap.Store(hc.withListed(s))
 	return hc
+}
+
+// servers numbers the server labels that serve gives each call, so that each call's
+// counters start at zero.
+var servers atomic.Int64
+
+// serve sends a query for res's question through the plugin as production does (see
+// through) and returns what the client gets and the outcome counted in the metrics
+// (unchanged when none was).
+func serve(t testing.TB, hc *HealthCheck, res *dns.Msg) (*dns.Msg, outcome) {
+	t.Helper()
+	label := fmt.Sprintf("dns://test-%d", servers.Add(1))
+	out := through(t, hc, res, context.WithValue(context.Background(), dnsserver.Key{}, &dnsserver.Server{Addr: label}))
+	got := unchanged
+	for o := outcomeFiltered; o < numOutcomes; o++ {
+		c := answers.WithLabelValues(label, o.String())
+		if o == outcomeSigned {
+			c = dnssecPassed.WithLabelValues(label)
+		}
+		switch n := metricValue(c); {
+		case n == 0:
+		case n == 1 && got == unchanged:
+			got = o
+		default:
+			t.Fatalf("one answer counted again as %s (%g)", o, n)
+		}
+	}
+	return out, got
+}
+
+// through runs a query for res's question through ServeDNS: the plugin joins the query's
+// shared writer, the backend below writes res, the plugin rewrites it on its way up. It
+// returns what the client gets.
+func through(t testing.TB, hc *HealthCheck, res *dns.Msg, ctx context.Context) *dns.Msg {
+	t.Helper()
+	h := &Handler{HealthCheck: hc, Next: test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
+		return dns.RcodeSuccess, w.WriteMsg(res)
+	})}
+	req := new(dns.Msg)
+	req.Question = append(req.Question, res.Question...)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if _, err := h.ServeDNS(ctx, rec, req); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Msg
 }
 
 func catsAnswer(qt uint16) *dns.Msg {
@@ -104,7 +153,7 @@ func TestFilterTiers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hc := newTestHC(t, tc.extra, tc.states)
 			res := catsAnswer(dns.TypeA)
-			out, outcome := hc.filter(res, dns.TypeA)
+			out, outcome := serve(t, hc, res)
 			got, ttls := addrsTTL(out)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("answer %v, want %v", got, tc.want)
@@ -125,7 +174,7 @@ func TestFilterServfail(t *testing.T) {
 	hc := newTestHC(t, "all_down servfail", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateDown})
 	res := catsAnswer(dns.TypeA)
 	res.Answer = res.Answer[:2]
-	out, _ := hc.filter(res, dns.TypeA)
+	out, _ := serve(t, hc, res)
 	if out.Rcode != dns.RcodeServerFailure || len(out.Answer) != 0 || out.Id != res.Id || out.Question[0] != res.Question[0] {
 		t.Fatalf("got %v, want an empty SERVFAIL reply to the same question", out)
 	}
@@ -136,13 +185,13 @@ func TestFilterAAAAAndStatic(t *testing.T) {
 	m := new(dns.Msg)
 	m.SetQuestion("six.example.test.", dns.TypeAAAA)
 	m.Answer = []dns.RR{test.AAAA("six.example.test. 60 IN AAAA ::2"), test.AAAA("six.example.test. 60 IN AAAA ::3")}
-	out, _ := hc.filter(m, dns.TypeAAAA)
+	out, _ := serve(t, hc, m)
 	if got, _ := addrsTTL(out); !slices.Equal(got, []string{"::2"}) {
 		t.Fatalf("AAAA answer %v, want [::2]", got)
 	}
 
 	hc = newTestHC(t, "all_down answer 192.0.2.1 2001:db8::1", map[string]state{"::2": stateDown, "::3": stateDown})
-	out, _ = hc.filter(m, dns.TypeAAAA)
+	out, _ = serve(t, hc, m)
 	if got, _ := addrsTTL(out); !slices.Equal(got, []string{"2001:db8::1"}) {
 		t.Fatalf("static AAAA answer %v, want the static IPv6 address only", got)
 	}
@@ -153,7 +202,7 @@ func TestFilterKeepsCNAMEChain(t *testing.T) {
 	res := catsAnswer(dns.TypeA)
 	res.Question[0].Name = "www.example.test."
 	res.Answer = append([]dns.RR{test.CNAME("www.example.test. 3600 IN CNAME cats.example.test.")}, res.Answer...)
-	out, _ := hc.filter(res, dns.TypeA)
+	out, _ := serve(t, hc, res)
 	if len(out.Answer) != 2 || out.Answer[0] != res.Answer[0] {
 		t.Fatalf("answer %v, want the original CNAME then 127.0.0.3", out.Answer)
 	}
@@ -170,7 +219,7 @@ func TestFilterCaseInsensitiveOwner(t *testing.T) {
 	res := new(dns.Msg)
 	res.SetQuestion("CATS.Example.TEST.", dns.TypeA)
 	res.Answer = []dns.RR{test.A("CATS.Example.TEST. 300 IN A 127.0.0.2"), test.A("CATS.Example.TEST. 300 IN A 127.0.0.3")}
-	out, _ := hc.filter(res, dns.TypeA)
+	out, _ := serve(t, hc, res)
 	if got, _ := addrsTTL(out); !slices.Equal(got, []string{"127.0.0.3"}) {
 		t.Fatalf("answer %v, want [127.0.0.3]", got)
 	}
@@ -205,7 +254,7 @@ func TestFilterLargeAnswer(t *testing.T) {
 		}
 	}
 	hc.snap.Store(hc.withListed(s))
-	out, _ := hc.filter(res, dns.TypeA)
+	out, _ := serve(t, hc, res)
 	if got, _ := addrsTTL(out); !slices.Equal(got, want) {
 		t.Fatalf("answer %v, want %v", got, want)
 	}
@@ -215,7 +264,7 @@ func TestFilterSignedPassesWhole(t *testing.T) {
 	hc := newTestHC(t, "ttl 10 changed", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
 	res := catsAnswer(dns.TypeA)
 	res.Answer = append(res.Answer, test.RRSIG("cats.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 12345 example.test. c2lnbmF0dXJl"))
-	out, outcome := hc.filter(res, dns.TypeA)
+	out, outcome := serve(t, hc, res)
 	if out != res || outcome != outcomeSigned {
 		t.Fatalf("signed answer was changed (outcome %s)", outcome)
 	}
@@ -225,7 +274,7 @@ func TestFilterDiscoveryReportsUnknownAddresses(t *testing.T) {
 	hc := newTestHC(t, "discover web", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
 	res := catsAnswer(dns.TypeA)
 	res.Answer = append(res.Answer, test.A("cats.example.test. 300 IN A 127.0.0.8"), test.A("cats.example.test. 300 IN A 127.0.0.9"))
-	hc.filter(res, dns.TypeA)
+	serve(t, hc, res)
 	var got []string
 	for len(hc.found) > 0 {
 		d := <-hc.found
@@ -299,9 +348,111 @@ func TestServeDNSPassThrough(t *testing.T) {
 	}
 }
 
-func TestWriteMsgNil(t *testing.T) {
-	w := &responseWriter{ResponseWriter: &test.ResponseWriter{}, hc: newTestHC(t, "", nil), ctx: context.Background()}
-	if err := w.WriteMsg(nil); err == nil {
-		t.Fatal("WriteMsg(nil) returned no error")
+// nilWriter records whether a nil message reached it.
+type nilWriter struct {
+	test.ResponseWriter
+	gotNil bool
+}
+
+func (w *nilWriter) WriteMsg(m *dns.Msg) error {
+	w.gotNil = m == nil
+	return nil
+}
+
+// TestServeDNSNilResponse: a backend that writes no message at all does not make the plugin
+// panic; the nil goes on to the writer below, which decides what it means.
+func TestServeDNSNilResponse(t *testing.T) {
+	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown})
+	h := &Handler{HealthCheck: hc, Next: test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
+		return dns.RcodeSuccess, w.WriteMsg(nil)
+	})}
+	w := &nilWriter{}
+	if _, err := h.ServeDNS(context.Background(), w, catsAnswer(dns.TypeA)); err != nil {
+		t.Fatal(err)
+	}
+	if !w.gotNil {
+		t.Error("the nil message did not reach the writer below")
+	}
+}
+
+// TestFilterAliasKeyedByFinalOwner: an answer reached through an alias is judged by the rule
+// of the name at the end of the CNAME chain (the shared rule of answer.Find), whatever the
+// case the chain spells it in; a rule for the alias itself does not apply, and addresses of
+// other owners stay as they are.
+func TestFilterAliasKeyedByFinalOwner(t *testing.T) {
+	// www's own line would make 127.0.0.3 a backup, serving alone: cats's rule must win.
+	hc := newTestHC(t, "name www.example.test 127.0.0.2 backup 127.0.0.3", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	res := new(dns.Msg)
+	res.SetQuestion("www.example.test.", dns.TypeA)
+	res.Answer = []dns.RR{
+		test.CNAME("www.example.test. 300 IN CNAME CATS.Example.test."),
+		test.A("cats.EXAMPLE.test. 300 IN A 127.0.0.2"),
+		test.A("cats.example.test. 300 IN A 127.0.0.3"),
+		test.A("other.example.test. 300 IN A 127.0.0.2"),
+	}
+	out, outcome := serve(t, hc, res)
+	want := []string{"www.example.test.\t10\tIN\tCNAME\tCATS.Example.test.", "cats.example.test.\t10\tIN\tA\t127.0.0.3",
+		"other.example.test.\t300\tIN\tA\t127.0.0.2"}
+	if got := answerStrings(out); !slices.Equal(got, want) || outcome != outcomeFiltered {
+		t.Errorf("answer %q outcome %s, want %q filtered", got, outcome, want)
+	}
+}
+
+// TestFilterUnfollowableChainPassesWhole: a CNAME loop, or a chain longer than answer.MaxChain,
+// has no RRset the plugin acts on: the answer passes as it is, dead address and TTLs included.
+func TestFilterUnfollowableChainPassesWhole(t *testing.T) {
+	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	long := new(dns.Msg)
+	long.SetQuestion("n0.example.test.", dns.TypeA)
+	for i := range answer.MaxChain {
+		long.Answer = append(long.Answer, test.CNAME(fmt.Sprintf("n%d.example.test. 300 IN CNAME n%d.example.test.", i, i+1)))
+	}
+	long.Answer = append(long.Answer, test.CNAME(fmt.Sprintf("n%d.example.test. 300 IN CNAME cats.example.test.", answer.MaxChain)),
+		test.A("cats.example.test. 300 IN A 127.0.0.2"), test.A("cats.example.test. 300 IN A 127.0.0.3"))
+	loop := new(dns.Msg)
+	loop.SetQuestion("cats.example.test.", dns.TypeA)
+	loop.Answer = []dns.RR{test.CNAME("cats.example.test. 300 IN CNAME www.example.test."), test.CNAME("www.example.test. 300 IN CNAME cats.example.test."),
+		test.A("cats.example.test. 300 IN A 127.0.0.2"), test.A("cats.example.test. 300 IN A 127.0.0.3")}
+	for name, res := range map[string]*dns.Msg{"too long": long, "loop": loop} {
+		if out, outcome := serve(t, hc, res); out != res || outcome != unchanged {
+			t.Errorf("%s: answer %q outcome %s, want it passed whole", name, answerStrings(out), outcome)
+		}
+	}
+	// One link less is followed: the same answer is filtered.
+	long.Answer = long.Answer[1:]
+	long.Question[0].Name = "n1.example.test."
+	if got, _ := addrsTTL(mustServe(t, hc, long)); !slices.Equal(got, []string{"127.0.0.3"}) {
+		t.Errorf("a chain of answer.MaxChain links: addresses %v, want [127.0.0.3]", got)
+	}
+}
+
+func mustServe(t *testing.T, hc *HealthCheck, res *dns.Msg) *dns.Msg {
+	out, _ := serve(t, hc, res)
+	return out
+}
+
+func answerStrings(m *dns.Msg) []string {
+	var out []string
+	for _, rr := range m.Answer {
+		out = append(out, rr.String())
+	}
+	return out
+}
+
+// TestServeDNSOtherTypeResponse: a response of another type written to an A query (a plugin
+// below changed the question) is not the plugin's to filter: addresses are only read from
+// A and AAAA records.
+func TestServeDNSOtherTypeResponse(t *testing.T) {
+	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown, "127.0.0.3": stateUp})
+	res := catsAnswer(dns.TypeA)
+	res.Question[0].Qtype = dns.TypeMX
+	res.Answer = append(res.Answer, test.MX("cats.example.test. 300 IN MX 10 mail.example.test."))
+	h := &Handler{HealthCheck: hc, Next: backend(res)}
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if _, err := h.ServeDNS(context.Background(), rec, catsAnswer(dns.TypeA)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Msg != res {
+		t.Errorf("an MX response was changed: %q", answerStrings(rec.Msg))
 	}
 }

@@ -50,7 +50,7 @@ func TestTTLCapEveryAnswer(t *testing.T) {
 	res.Question[0].Name = "www.example.test."
 	res.Answer = append([]dns.RR{test.CNAME("www.example.test. 3600 IN CNAME cats.example.test.")}, res.Answer[:2]...)
 	before := packed(t, res)
-	out, outcome := hc.filter(res, dns.TypeA)
+	out, outcome := serve(t, hc, res)
 	if got := ttls(out); !slices.Equal(got, []uint32{10, 10, 10}) {
 		t.Errorf("TTLs %v, want every record capped at 10", got)
 	}
@@ -69,12 +69,30 @@ func TestTTLCapEveryAnswer(t *testing.T) {
 	for _, rr := range short.Answer {
 		rr.Header().Ttl = 10
 	}
-	if out, _ := hc.filter(short, dns.TypeA); out != short {
+	if out, _ := serve(t, hc, short); out != short {
 		t.Error("an answer already within the cap was copied")
 	}
 
 	hc = newTestHC(t, "ttl 10 changed", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
-	if out, _ := hc.filter(res, dns.TypeA); out != res {
+	if out, _ := serve(t, hc, res); out != res {
+		t.Errorf("with 'ttl 10 changed' a healthy answer was changed: TTLs %v", ttls(out))
+	}
+}
+
+// TestTTLCapCNAMEOnly: an answer whose addresses are within the cap but whose CNAME is not
+// gets the CNAME capped (a resolver would otherwise keep the alias for the zone's TTL), and
+// only with "ttl ... all".
+func TestTTLCapCNAMEOnly(t *testing.T) {
+	res := catsAnswer(dns.TypeA)
+	res.Question[0].Name = "www.example.test."
+	res.Answer = []dns.RR{test.CNAME("www.example.test. 3600 IN CNAME cats.example.test."),
+		test.A("cats.example.test. 5 IN A 127.0.0.2"), test.A("cats.example.test. 5 IN A 127.0.0.3")}
+	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	if out, _ := serve(t, hc, res); !slices.Equal(ttls(out), []uint32{10, 5, 5}) {
+		t.Errorf("TTLs %v, want the CNAME capped at 10 and the addresses at their 5", ttls(out))
+	}
+	hc = newTestHC(t, "ttl 10 changed", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	if out, _ := serve(t, hc, res); out != res {
 		t.Errorf("with 'ttl 10 changed' a healthy answer was changed: TTLs %v", ttls(out))
 	}
 }
@@ -84,13 +102,13 @@ func TestTTLCapAAAA(t *testing.T) {
 	hc := newTestHC(t, "", map[string]state{"::2": stateUp, "::3": stateUp})
 	res := sixAnswer("300")
 	before := packed(t, res)
-	out, _ := hc.filter(res, dns.TypeAAAA)
+	out, _ := serve(t, hc, res)
 	if got, ttl := addrsTTL(out); !slices.Equal(got, []string{"::2", "::3"}) || !slices.Equal(ttl, []uint32{10, 10}) {
 		t.Errorf("healthy AAAA answer %v TTLs %v, want both addresses at TTL 10", got, ttl)
 	}
 
 	hc = newTestHC(t, "ttl 7 changed", map[string]state{"::2": stateUp, "::3": stateDown})
-	out, outcome := hc.filter(res, dns.TypeAAAA)
+	out, outcome := serve(t, hc, res)
 	if got, ttl := addrsTTL(out); !slices.Equal(got, []string{"::2"}) || !slices.Equal(ttl, []uint32{7}) || outcome != outcomeFiltered {
 		t.Errorf("filtered AAAA answer %v TTLs %v outcome %s, want [::2] at TTL 7, filtered", got, ttl, outcome)
 	}
@@ -125,7 +143,7 @@ func TestFilterRRSIGMustCoverTheRRset(t *testing.T) {
 			res.Question[0].Name = "www.example.test."
 			res.Answer = append([]dns.RR{test.CNAME("www.example.test. 300 IN CNAME cats.example.test."), tc.sig}, res.Answer...)
 			before := packed(t, res)
-			out, outcome := hc.filter(res, dns.TypeA)
+			out, outcome := serve(t, hc, res)
 			if got, _ := addrsTTL(out); !slices.Equal(got, tc.want) || outcome != tc.outcome {
 				t.Errorf("answer %v outcome %s, want %v %s", got, outcome, tc.want, tc.outcome)
 			}
@@ -157,7 +175,7 @@ func TestFilterDiscoveredDown(t *testing.T) {
 	res := new(dns.Msg)
 	res.SetQuestion("dogs.example.test.", dns.TypeA)
 	res.Answer = []dns.RR{test.A("dogs.example.test. 300 IN A 127.0.0.8"), test.A("dogs.example.test. 300 IN A 127.0.0.9")}
-	out, outcome := hc.filter(res, dns.TypeA)
+	out, outcome := serve(t, hc, res)
 	if got, ttl := addrsTTL(out); !slices.Equal(got, []string{"127.0.0.9"}) || outcome != outcomeFiltered || ttl[0] != 10 {
 		t.Errorf("answer %v TTL %v outcome %s, want [127.0.0.9] at TTL 10, filtered", got, ttl, outcome)
 	}
@@ -169,24 +187,40 @@ func TestFilterDiscoveredDown(t *testing.T) {
 	}
 }
 
-// TestFilterAllocations: an answer that needs nothing costs nothing, one that needs a cap or
-// a filter costs one allocation (the benchmarks report the same figures).
+// TestFilterAllocations: through ServeDNS, a query the plugin filters costs one allocation
+// (the query's shared writer), whether health or the cap changes the answer or not; one it
+// is not concerned with costs none (the benchmarks report the same figures).
 func TestFilterAllocations(t *testing.T) {
 	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateDown, "127.0.0.4": stateUp, "127.0.0.5": stateUp})
 	filtered := catsAnswer(dns.TypeA)
 	healthy := catsAnswer(dns.TypeA)
-	healthy.Answer = slices.Delete(healthy.Answer, 1, 2)
 	healthy.Answer = healthy.Answer[:1]
 	short := catsAnswer(dns.TypeA)
 	short.Answer = short.Answer[:1]
-	short.Answer[0].Header().Ttl = 5
-	six := sixAnswer("300")
+	short.Answer[0] = test.A("cats.example.test. 5 IN A 127.0.0.2")
+	alias := catsAnswer(dns.TypeA)
+	alias.Question[0].Name = "www.example.test."
+	alias.Answer = append([]dns.RR{test.CNAME("www.example.test. 300 IN CNAME cats.example.test.")}, alias.Answer...)
+	outside := catsAnswer(dns.TypeA)
+	outside.Question[0].Name = "cats.example.org."
+	mx := catsAnswer(dns.TypeMX)
+	mx.Answer = []dns.RR{test.MX("cats.example.test. 300 IN MX 10 mail.example.test.")}
+	full := catsAnswer(dns.TypeA) // as many records as filter classifies without allocating
+	full.Answer = nil
+	for i := range maxInline {
+		full.Answer = append(full.Answer, test.A(fmt.Sprintf("cats.example.test. 5 IN A 127.0.1.%d", i)))
+	}
 	for name, tc := range map[string]struct {
 		m    *dns.Msg
 		want float64
-	}{"filtered": {filtered, 1}, "healthy, capped": {healthy, 1}, "healthy, within the cap": {short, 0}, "AAAA, capped": {six, 1}} {
-		qt := tc.m.Question[0].Qtype
-		if n := testing.AllocsPerRun(100, func() { hc.filter(tc.m, qt) }); n != tc.want {
+	}{"filtered": {filtered, 1}, "healthy, capped": {healthy, 1}, "healthy, within the cap": {short, 1},
+		"filtered through an alias": {alias, 1}, "AAAA, capped": {sixAnswer("300"), 1}, "outside the zones": {outside, 0}, "MX": {mx, 0},
+		"healthy, maxInline records": {full, 1}} {
+		h := &Handler{HealthCheck: hc, Next: test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
+			return dns.RcodeSuccess, w.WriteMsg(tc.m)
+		})}
+		w, q, ctx := &test.ResponseWriter{}, tc.m.Copy(), context.Background()
+		if n := testing.AllocsPerRun(100, func() { h.ServeDNS(ctx, w, q) }); n != tc.want {
 			t.Errorf("%s: %g allocations, want %g", name, n, tc.want)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/coredns/caddy"
-	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
@@ -102,7 +101,7 @@ func fuzzSeeds() []*dns.Msg {
 	return out
 }
 
-// FuzzFilter runs a message (in wire form) through the plugin's response writer with the
+// FuzzFilter runs a message (in wire form) through ServeDNS, written by the backend, with the
 // verdicts and configuration the other inputs pick: it must not panic, must not change the
 // message handed up, and must write a message that packs.
 func FuzzFilter(f *testing.F) {
@@ -127,17 +126,13 @@ func FuzzFilter(f *testing.F) {
 			verdicts[a] = state(states>>(2*i)) % 3
 		}
 		hc := newTestHC(t, fuzzModes[int(mode)%len(fuzzModes)], verdicts)
-		rec := dnstest.NewRecorder(&test.ResponseWriter{})
-		w := &responseWriter{ResponseWriter: rec, hc: hc, ctx: context.Background()}
-		if err := w.WriteMsg(res); err != nil {
-			t.Fatal(err)
-		}
+		out := through(t, hc, res, context.Background())
 		after, err := res.Pack()
 		if err != nil || !bytes.Equal(before, after) {
 			t.Fatalf("the message handed up changed (pack error %v)", err)
 		}
-		if _, err := rec.Msg.Pack(); err != nil {
-			t.Fatalf("the answer written does not pack: %v\n%s", err, rec.Msg)
+		if _, err := out.Pack(); err != nil {
+			t.Fatalf("the answer written does not pack: %v\n%s", err, out)
 		}
 	})
 }

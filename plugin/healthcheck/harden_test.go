@@ -115,7 +115,7 @@ func TestDiscoveryPanicRecovered(t *testing.T) {
 	before := metricValue(counter)
 	hc.found <- discovery{key: targetKey{addr: netip.MustParseAddr("127.0.0.7")}, owner: "cats.example.test."}
 	waitUntil(t, "the panic to be counted", func() bool { return metricValue(counter)-before == 1 })
-	hc.filter(catsAnswer(dns.TypeA), dns.TypeA)
+	serve(t, hc, catsAnswer(dns.TypeA))
 	waitUntil(t, "discovery to go on", func() bool {
 		hc.mu.Lock()
 		defer hc.mu.Unlock()
@@ -161,7 +161,7 @@ func TestDiscoveryCap(t *testing.T) {
 		res.Answer = append(res.Answer, &dns.A{Hdr: dns.RR_Header{Name: "many.example.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
 			A: net.IPv4(127, 1, byte(i/250), byte(1+i%250))})
 	}
-	hc.filter(res, dns.TypeA)
+	serve(t, hc, res)
 	waitUntil(t, "150 addresses to be dropped", func() bool { return metricValue(dropped)-before == 150 })
 	hc.mu.Lock()
 	n := len(hc.discovered)
@@ -184,7 +184,7 @@ func TestDroppedTargetSeriesDeleted(t *testing.T) {
 	res := new(dns.Msg)
 	res.SetQuestion("gone.example.test.", dns.TypeA)
 	res.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: "gone.example.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 0, 2)}}
-	hc.filter(res, dns.TypeA)
+	serve(t, hc, res)
 	waitUntil(t, "the discovered target's down transition", func() bool { return series("coredns_healthcheck_transitions_total", "gone") > 0 })
 	waitUntil(t, "the target to be forgotten and its series deleted", func() bool {
 		return series("coredns_healthcheck_transitions_total", "gone") == 0 && series("coredns_healthcheck_target_up", "gone") == 0

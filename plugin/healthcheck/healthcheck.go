@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/steerdns/steerdns/plugin/internal/dnsname"
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
 )
@@ -49,8 +48,6 @@ type HealthCheck struct {
 	dirty     bool
 
 	found chan discovery // addresses seen in answers and not probed yet
-
-	lead handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 }
 
 // targetKey is one (address, check) pair: the unit that has a verdict.
@@ -146,37 +143,23 @@ func newHealthCheck(cfg *config) *HealthCheck {
 func (h *Handler) Name() string { return pluginName }
 
 // ServeDNS implements plugin.Handler. Only A and AAAA questions in the plugin's zones are
-// its concern; the rest goes straight on with the caller's writer.
+// its concern: for those it joins the query's shared writer (answer.Join) to filter the
+// response on its way up; the rest goes straight on with the caller's writer.
 func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	h.lead.Pregrow()
-	if len(r.Question) == 0 {
-		return handoff.Next(h.Name(), h.Next, ctx, w, r)
+	if h.concerns(r) {
+		w = answer.Join(ctx, w, h.HealthCheck)
 	}
-	q := r.Question[0]
-	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || !inZones(h.cfg.zones, q.Name) {
-		return handoff.Next(h.Name(), h.Next, ctx, w, r)
-	}
-	// Not recycled: a plugin below may keep the writer after ServeDNS returns (cache's
-	// stale verification does).
-	rw := &responseWriter{ResponseWriter: w, hc: h.HealthCheck, ctx: ctx}
-	return handoff.Next(h.Name(), h.Next, ctx, rw, r)
+	return handoff.Next(h.Name(), h.Next, ctx, w, r)
 }
 
-// inZones reports whether name is at or below one of zones (lower-case, fully qualified).
-// plugin.Zones.Matches does the same but allocates on every query.
-func inZones(zones []string, name string) bool {
-	for _, z := range zones {
-		if z == "." {
-			return true
-		}
-		if len(name) < len(z) || !strings.EqualFold(name[len(name)-len(z):], z) {
-			continue
-		}
-		if len(name) == len(z) || name[len(name)-len(z)-1] == '.' {
-			return true
-		}
+// concerns reports whether the plugin filters the answer to r: an A or AAAA question in its
+// zones.
+func (hc *HealthCheck) concerns(r *dns.Msg) bool {
+	if len(r.Question) == 0 {
+		return false
 	}
-	return false
+	q := r.Question[0]
+	return (q.Qtype == dns.TypeA || q.Qtype == dns.TypeAAAA) && hc.cfg.zones.Match(q.Name) != ""
 }
 
 // Ready implements the ready plugin's Readiness: true once every target listed in the
@@ -194,16 +177,10 @@ func (hc *HealthCheck) Ready() bool {
 	return true
 }
 
-// rule returns the Corefile's rule for owner, or nil.
+// rule returns the Corefile's rule for owner (in any case), or nil.
 func (hc *HealthCheck) rule(owner string) *nameRule {
-	if r, ok := hc.cfg.names[owner]; ok {
-		return r
-	}
-	var buf dnsname.Buffer
-	if lower := dnsname.Lower(&buf, owner); lower != nil {
-		return hc.cfg.names[string(lower)]
-	}
-	return nil
+	r, _ := answer.Lookup(hc.cfg.names, owner)
+	return r
 }
 
 // publish builds and swaps in a new snapshot. hc.mu must be held. If building panics, the

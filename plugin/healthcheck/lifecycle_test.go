@@ -10,6 +10,8 @@ import (
 
 	"github.com/coredns/caddy"
 
+	"github.com/miekg/dns"
+
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
 )
 
@@ -116,8 +118,7 @@ func TestDiscoveryExpires(t *testing.T) {
 	l, port := listen(t, "127.0.0.2")
 	defer l.Close()
 	hc := startHC(t, fmt.Sprintf("healthcheck example.test {\n check ping tcp port %d interval 100ms\n discover ping expire 300ms\n}", port))
-	res := catsAnswer(1)
-	hc.filter(res, 1)
+	serve(t, hc, catsAnswer(dns.TypeA))
 	waitUntil(t, "four discovered probers", func() bool {
 		hc.mu.Lock()
 		defer hc.mu.Unlock()

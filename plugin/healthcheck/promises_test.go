@@ -107,7 +107,7 @@ func TestHostAndSNIChoice(t *testing.T) {
 	res := new(dns.Msg)
 	res.SetQuestion("Found.Example.Test.", dns.TypeA)
 	res.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: "Found.Example.Test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}, A: net.IPv4(127, 0, 0, 4)}}
-	hc.filter(res, dns.TypeA)
+	serve(t, hc, res)
 	waitUntil(t, "a probe of the discovered target", func() bool { h, _ := got(); return h != "" })
 	if h, _ := got(); h != "found.example.test" {
 		t.Errorf("discovered target probed with Host %q, want the owner it was seen under, found.example.test", h)
@@ -163,7 +163,7 @@ func TestDiscoveredDoNotHoldBackReadiness(t *testing.T) {
 	res := new(dns.Msg)
 	res.SetQuestion("dogs.example.test.", dns.TypeA)
 	res.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: "dogs.example.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}, A: net.IPv4(127, 0, 0, 3)}}
-	hc.filter(res, dns.TypeA)
+	serve(t, hc, res)
 	waitUntil(t, "the discovered target in the snapshot", func() bool {
 		_, ok := hc.snap.Load().get(targetKey{mustAddr("127.0.0.3"), hc.cfg.discover})
 		return ok

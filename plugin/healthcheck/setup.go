@@ -15,6 +15,8 @@ import (
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 const pluginName = "healthcheck"
@@ -30,7 +32,6 @@ func setup(c *caddy.Controller) error {
 	}
 	hc := newHealthCheck(cfg)
 	c.OnStartup(hc.OnStartup)
-	c.OnStartup(func() error { hc.lead.Decide(dnsserver.GetConfig(c), pluginName); return nil })
 	c.OnShutdown(hc.OnShutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		return &Handler{HealthCheck: hc, Next: next}
@@ -59,7 +60,7 @@ type nameRule struct {
 
 // config is everything parse reads from one healthcheck block.
 type config struct {
-	zones     []string
+	zones     answer.Zones
 	checks    map[string]*checkSpec
 	names     map[string]*nameRule
 	discover  *checkSpec // nil: addresses of unlisted names are not probed
@@ -91,7 +92,7 @@ func parse(c *caddy.Controller) (*config, error) {
 		if blocks > 1 {
 			return nil, c.Err("only one healthcheck block per server block")
 		}
-		cfg.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
+		cfg.zones = answer.NewZones(plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys))
 		for c.NextBlock() {
 			switch prop := c.Val(); prop {
 			case "check":
@@ -111,7 +112,7 @@ func parse(c *caddy.Controller) (*config, error) {
 				if err != nil {
 					return nil, c.Err(err.Error())
 				}
-				if plugin.Zones(cfg.zones).Matches(r.name) == "" {
+				if cfg.zones.Match(r.name) == "" {
 					return nil, c.Errf("name '%s' is outside the zones %v", r.name, cfg.zones)
 				}
 				if _, dup := cfg.names[r.name]; dup {

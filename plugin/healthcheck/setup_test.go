@@ -201,3 +201,26 @@ func TestParseTTLAndDiscoveryOptions(t *testing.T) {
 		t.Errorf("ttl %d all %t max_discovered %d, want 7 true %d", cfg.ttl, cfg.ttlAll, cfg.maxFound, defaultMaxDiscovered)
 	}
 }
+
+// TestParseTTLBounds: 1 and 3600 seconds are the ends of the range, both accepted.
+func TestParseTTLBounds(t *testing.T) {
+	for _, arg := range []string{"1", "3600 changed"} {
+		if _, _, err := parseTTL(strings.Fields(arg)); err != nil {
+			t.Errorf("ttl %s: %v", arg, err)
+		}
+	}
+	if _, _, err := parseTTL([]string{"3601"}); err == nil {
+		t.Error("ttl 3601 accepted")
+	}
+}
+
+// TestParseMaxDiscoveredBounds: 1 and 1048576 targets are the ends of the range, both
+// accepted.
+func TestParseMaxDiscoveredBounds(t *testing.T) {
+	for _, n := range []int{1, maxMaxDiscovered} {
+		cfg, err := parse(caddy.NewTestController("dns", fmt.Sprintf("healthcheck example.test {\n check web http\n discover web\n max_discovered %d\n}", n)))
+		if err != nil || cfg.maxFound != n {
+			t.Errorf("max_discovered %d: %v", n, err)
+		}
+	}
+}

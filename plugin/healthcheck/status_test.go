@@ -2,6 +2,9 @@ package healthcheck
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -71,5 +74,37 @@ func TestStatusTransitionsBounded(t *testing.T) {
 	}
 	if last := s.transitions[maxTransitions-1]; last.At != time.Unix(99, 0) {
 		t.Fatalf("last transition at %v, want the newest", last.At)
+	}
+}
+
+// TestReadyNeedsEveryListedVerdict: ready only once every target a name line lists has a
+// verdict, whichever it is.
+func TestReadyNeedsEveryListedVerdict(t *testing.T) {
+	all := map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateDown, "127.0.0.4": stateUp, "127.0.0.5": stateUp, "::2": stateDown, "::3": stateUp}
+	if hc := newTestHC(t, "", all); !hc.Ready() {
+		t.Error("not ready with a verdict for every listed target")
+	}
+	delete(all, "::3")
+	if hc := newTestHC(t, "", all); hc.Ready() {
+		t.Error("ready while a listed target has no verdict")
+	}
+}
+
+// TestViewOrder: the health view lists targets by address, then by check, and marks the
+// discovered ones.
+func TestViewOrder(t *testing.T) {
+	hc := newTestHC(t, "check ping tcp port 1", nil)
+	web, ping := hc.cfg.checks["web"], hc.cfg.checks["ping"]
+	hc.probers = map[targetKey]*prober{}
+	for _, k := range []targetKey{{mustAddr("127.0.0.9"), web}, {mustAddr("127.0.0.10"), web}, {mustAddr("127.0.0.10"), ping}} {
+		hc.probers[k] = &prober{addr: k.addr, check: k.check}
+	}
+	hc.discovered = map[targetKey]*atomic.Int64{{mustAddr("127.0.0.9"), web}: new(atomic.Int64)}
+	var got []string
+	for _, tg := range hc.view() {
+		got = append(got, fmt.Sprintf("%s %s %t", tg.Address, tg.Check, tg.Discovered))
+	}
+	if want := []string{"127.0.0.10 ping false", "127.0.0.10 web false", "127.0.0.9 web true"}; !slices.Equal(got, want) {
+		t.Errorf("view order %v, want %v", got, want)
 	}
 }
