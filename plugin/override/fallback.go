@@ -48,7 +48,7 @@ func (t *table) fallback(decls []Override) {
 	for i, d := range decls {
 		st.Overrides[i] = d.clone()
 	}
-	t.publish(st)
+	t.publish(st.full())
 }
 
 // seedLater keeps decls for seedPending, which the reaper calls every tick.
