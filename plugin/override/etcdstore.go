@@ -174,6 +174,8 @@ func (s *EtcdStore) readAll(ctx context.Context) (delta, error) {
 	err = s.readRange(ctx, cli, s.overridePrefix(), &rev, func(kv *mvccpb.KeyValue) {
 		if r, err := s.parseOverride(kv); err == nil {
 			d.puts = append(d.puts, r)
+		} else {
+			d.kept = append(d.kept, strings.TrimPrefix(string(kv.Key), s.overridePrefix()))
 		}
 	})
 	if err != nil {
@@ -262,12 +264,15 @@ func (s *EtcdStore) Update(ctx context.Context, build func(map[string]*record, m
 	fresh, freshGroup := map[string]*record{}, map[string]groupKey{}
 	for attempt := 1; ; attempt++ {
 		v, err := build(fresh, freshGroup)
-		if err != nil {
+		if err != nil && (v == nil || len(v.readIDs)+len(v.readGroups) == 0) {
 			return delta{}, err
 		}
-		resp, ids, groups, err := s.commit(ctx, v)
-		if err != nil {
-			return delta{}, err
+		resp, ids, groups, cerr := s.commit(ctx, v, err == nil)
+		if cerr != nil {
+			return delta{}, cerr
+		}
+		if err != nil && resp.Succeeded {
+			return delta{}, err // what the change read is current: its error stands
 		}
 		if resp.Succeeded {
 			rev := resp.Header.Revision
@@ -278,15 +283,15 @@ func (s *EtcdStore) Update(ctx context.Context, build func(map[string]*record, m
 		if attempt == maxTxnAttempts {
 			return delta{}, fmt.Errorf("%s: gave up after %d conflicting concurrent changes", s, attempt)
 		}
-		if err := s.refresh(resp, ids, groups, fresh, freshGroup); err != nil {
-			return delta{}, err
-		}
+		s.refresh(resp, ids, groups, fresh, freshGroup)
 	}
 }
 
 // commit runs the change's transaction. The ids and groups it compared are returned in the
 // order of the reads in the else branch.
-func (s *EtcdStore) commit(ctx context.Context, v *change) (*clientv3.TxnResponse, []string, []string, error) {
+// With write false it only checks the reads: the change failed, and its error stands only if
+// what it read was current.
+func (s *EtcdStore) commit(ctx context.Context, v *change, write bool) (*clientv3.TxnResponse, []string, []string, error) {
 	var (
 		cmps     []clientv3.Cmp
 		ops, els []clientv3.Op
@@ -302,6 +307,9 @@ func (s *EtcdStore) commit(ctx context.Context, v *change) (*clientv3.TxnRespons
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.groupKey(g)), "=", rev))
 		els = append(els, clientv3.OpGet(s.groupKey(g)))
 		groups = append(groups, g)
+	}
+	if !write {
+		v = newChange(newIndex(), nil, nil) // writes nothing
 	}
 	for _, o := range v.written() {
 		data, err := json.Marshal(o)
@@ -341,7 +349,7 @@ func (s *EtcdStore) commit(ctx context.Context, v *change) (*clientv3.TxnRespons
 
 // refresh reads the values that the else branch of a failed transaction returned into fresh
 // and freshGroup.
-func (s *EtcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fresh map[string]*record, freshGroup map[string]groupKey) error {
+func (s *EtcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fresh map[string]*record, freshGroup map[string]groupKey) {
 	for i, id := range ids {
 		kvs := resp.Responses[i].GetResponseRange().Kvs
 		if len(kvs) == 0 {
@@ -350,7 +358,9 @@ func (s *EtcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fr
 		}
 		r, err := s.parseOverride(kvs[0])
 		if err != nil {
-			return err
+			// A bad value reads as missing: it cannot be changed, but a create
+			// may replace it.
+			r = record{modRev: kvs[0].ModRevision}
 		}
 		fresh[id] = &r
 	}
@@ -362,7 +372,6 @@ func (s *EtcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fr
 		}
 		freshGroup[g] = groupKey{id: string(kvs[0].Value), modRev: kvs[0].ModRevision}
 	}
-	return nil
 }
 
 // advance records rev as known and reports whether it is newer than anything known before,

@@ -23,6 +23,9 @@ type delta struct {
 	ordered bool
 	puts    []record
 	dels    []record // only o.ID and modRev are set
+	// kept names the keys of a full delta whose values were refused: the table keeps what
+	// it had for them rather than dropping them.
+	kept []string
 	// groups holds the mod revisions of the group keys written (etcd only): the keys that
 	// a change enabling or disabling in a group compares.
 	groups map[string]int64
@@ -105,13 +108,17 @@ func (x *index) dropMissing(d delta) {
 	for _, r := range d.puts {
 		keep[r.o.ID] = true
 	}
+	for _, id := range d.kept {
+		keep[id] = true
+	}
+	// What the table served before the store answered (modRev -1) goes whatever d's revision.
 	for id, r := range x.byID {
-		if !keep[id] && uint64(r.modRev) <= d.rev {
+		if !keep[id] && r.modRev <= int64(d.rev) {
 			x.remove(id)
 		}
 	}
 	for g, rev := range x.groupRev {
-		if _, ok := d.groups[g]; !ok && uint64(rev) <= d.rev {
+		if _, ok := d.groups[g]; !ok && rev <= int64(d.rev) {
 			delete(x.groupRev, g)
 		}
 	}
@@ -207,14 +214,19 @@ func (v *change) get(id string) (Override, bool) {
 	return o, true
 }
 
+// stored returns the stored record of id. A missing one comes with the mod revision a
+// change must compare (0, or that of a bad value it may replace).
 func (v *change) stored(id string) (record, bool) {
 	if r, ok := v.fresh[id]; ok {
 		if r == nil {
 			return record{}, false
 		}
-		return *r, true
+		return *r, r.o.ID != ""
 	}
 	r, ok := v.x.byID[id]
+	if r.modRev < 0 { // served while the store was unreachable, not stored
+		return record{}, false
+	}
 	return r, ok
 }
 

@@ -26,9 +26,11 @@ type Store interface {
 	// read is an error; a store that does not exist yet is an empty state.
 	Load(ctx context.Context) (delta, error)
 	// Update builds a change with build and stores it as one atomic step. build gets the
-	// values a shared store read afresh after losing a race (nil the first time); it may
-	// be called more than once, so it must have no side effects beyond its view. If
-	// build returns ErrUnchanged nothing is written and Update returns it.
+	// values a shared store read afresh after losing a race (empty the first time); it may
+	// be called more than once, so it must have no side effects beyond its change. If
+	// build fails (ErrUnchanged included) nothing is written and Update returns the error,
+	// once a shared store has checked that what the change read was current: a replica
+	// whose view lags must not answer "not found" for an override another just created.
 	Update(ctx context.Context, build func(fresh map[string]*record, freshGroup map[string]groupKey) (*change, error)) (delta, error)
 	// Watch calls changed with each change that someone else stored, until ctx is done.
 	// A store that is private to this process returns at once.

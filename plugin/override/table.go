@@ -52,6 +52,7 @@ type table struct {
 	whole atomic.Pointer[wholeState]
 	rev   atomic.Uint64
 
+	writeMu sync.Mutex // held by a change from its build to its publish
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change: a broadcast to waiters
 	refs    int           // running plugin instances; guarded by tables.mu
@@ -190,16 +191,20 @@ type actor struct {
 // fills in the audit entry; it may run more than once, so it must only touch its arguments.
 func (t *table) apply(ctx context.Context, by actor, action string, fn func(v *change, now time.Time, e *AuditEntry) error) (AuditEntry, error) {
 	var entry AuditEntry
+	// One change at a time from this table, published before the next is built: a private
+	// store relies on the index being current; a shared one would only conflict with itself.
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
 	d, err := t.store.Update(ctx, func(fresh map[string]*record, freshGroup map[string]groupKey) (*change, error) {
 		t.idxMu.RLock()
 		defer t.idxMu.RUnlock()
 		entry = AuditEntry{Who: by.Who, From: by.From, Action: action, Time: time.Now().UTC()}
 		v := newChange(t.idx, fresh, freshGroup)
 		if err := fn(v, entry.Time, &entry); err != nil {
-			return nil, err
+			return v, err
 		}
 		if v.empty() {
-			return nil, ErrUnchanged
+			return v, ErrUnchanged
 		}
 		stored := entry.clone() // the store gives it the change's revision
 		v.audit = &stored
