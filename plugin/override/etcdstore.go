@@ -139,10 +139,10 @@ func (s *EtcdStore) conn() (*clientv3.Client, error) {
 	return cli, nil
 }
 
-func (s *EtcdStore) overrideKey(id string) string  { return s.keys + "o/" + id }
-func (s *EtcdStore) groupKey(group string) string  { return s.keys + "g/" + group }
-func (s *EtcdStore) overridePrefix() string        { return s.keys + "o/" }
-func (s *EtcdStore) groupPrefix() string           { return s.keys + "g/" }
+func (s *EtcdStore) overrideKey(id string) string { return s.keys + "o/" + id }
+func (s *EtcdStore) groupKey(group string) string { return s.keys + "g/" + group }
+func (s *EtcdStore) overridePrefix() string       { return s.keys + "o/" }
+func (s *EtcdStore) groupPrefix() string          { return s.keys + "g/" }
 
 // Load implements Store: it migrates a table kept as one value by an older version, then
 // reads every key at one etcd revision. A value that is not a valid override is logged once,
