@@ -64,7 +64,8 @@ type EtcdStore struct {
 	mu     sync.Mutex
 	client *clientv3.Client // made on first use, so that etcd being down at start is not fatal
 
-	seen      atomic.Uint64 // highest etcd revision loaded, written or delivered
+	seen       atomic.Uint64 // highest etcd revision loaded, written or delivered
+	watchBytes atomic.Int64  // bytes of the keys and values the watch received, for benchmarks
 	reachable atomic.Int32  // reachUnknown, reachUp or reachDown
 
 	rejectMu sync.Mutex

@@ -64,6 +64,9 @@ func (s *EtcdStore) watchFrom(ctx context.Context, rev int64, changed func(delta
 			return
 		}
 		s.markReachable()
+		for _, ev := range resp.Events {
+			s.watchBytes.Add(int64(len(ev.Kv.Key) + len(ev.Kv.Value)))
+		}
 		for _, d := range s.deltas(resp.Events) {
 			s.advance(d.rev)
 			changed(d)
