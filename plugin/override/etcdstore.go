@@ -66,7 +66,7 @@ type EtcdStore struct {
 
 	seen       atomic.Uint64 // highest etcd revision loaded, written or delivered
 	watchBytes atomic.Int64  // bytes of the keys and values the watch received, for benchmarks
-	reachable atomic.Int32  // reachUnknown, reachUp or reachDown
+	reachable  atomic.Int32  // reachUnknown, reachUp or reachDown
 
 	rejectMu sync.Mutex
 	rejected map[string]int64 // key -> mod revision of the bad value last logged
@@ -161,8 +161,12 @@ func (s *EtcdStore) Load(ctx context.Context) (delta, error) {
 }
 
 // loadPage is how many keys one request of a full read returns, so that a table of 100,000
-// overrides is read in pieces of a few MB at one revision.
-const loadPage = 5000
+// overrides is read in pieces of a few hundred KB at one revision; each piece may take up to
+// loadTimeout, far more than it needs, since a start on a busy host must not fail for it.
+const (
+	loadPage    = 2000
+	loadTimeout = 15 * time.Second
+)
 
 // readAll reads every override and group key at one etcd revision.
 func (s *EtcdStore) readAll(ctx context.Context) (delta, error) {
@@ -202,7 +206,7 @@ func (s *EtcdStore) readRange(ctx context.Context, cli *clientv3.Client, prefix 
 		if *rev != 0 {
 			opts = append(opts, clientv3.WithRev(*rev))
 		}
-		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		rctx, cancel := context.WithTimeout(ctx, loadTimeout)
 		resp, err := cli.Get(rctx, from, opts...)
 		cancel()
 		if err != nil {

@@ -134,11 +134,11 @@ func TestFileStoreLogDamage(t *testing.T) {
 
 	lines := strings.SplitAfter(string(good), "\n")
 	for name, bad := range map[string]string{
-		"not json":  "{nope\n",
-		"bad addr":  `{"revision":2,"put":[{"id":"s9","name":"a.test.","addresses":["10.0.0.300"]}]}` + "\n",
-		"gap":       `{"revision":7,"put":[{"id":"s9","name":"a.test.","addresses":["10.0.0.3"]}]}` + "\n",
-		"two on":    `{"revision":2,"put":[{"id":"s1","name":"cats.example.test.","group":"cats","addresses":["10.0.0.3"],"enabled":true},{"id":"s2","name":"cats.example.test.","group":"cats","addresses":["10.0.0.3"],"enabled":true}]}` + "\n",
-		"empty id":  `{"revision":2,"delete":[""]}` + "\n",
+		"not json": "{nope\n",
+		"bad addr": `{"revision":2,"put":[{"id":"s9","name":"a.test.","addresses":["10.0.0.300"]}]}` + "\n",
+		"gap":      `{"revision":7,"put":[{"id":"s9","name":"a.test.","addresses":["10.0.0.3"]}]}` + "\n",
+		"two on":   `{"revision":2,"put":[{"id":"s1","name":"cats.example.test.","group":"cats","addresses":["10.0.0.3"],"enabled":true},{"id":"s2","name":"cats.example.test.","group":"cats","addresses":["10.0.0.3"],"enabled":true}]}` + "\n",
+		"empty id": `{"revision":2,"delete":[""]}` + "\n",
 	} {
 		damaged := lines[0] + bad + `{"revision":3,"delete":["s1"]}` + "\n"
 		if name == "two on" {
