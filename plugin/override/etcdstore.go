@@ -66,6 +66,7 @@ type EtcdStore struct {
 
 	seen       atomic.Uint64 // highest etcd revision loaded, written or delivered
 	watchBytes atomic.Int64  // bytes of the keys and values the watch received, for benchmarks
+	writeBytes atomic.Int64  // bytes of the keys and values changes wrote, for benchmarks
 	reachable  atomic.Int32  // reachUnknown, reachUp or reachDown
 
 	rejectMu sync.Mutex
@@ -347,6 +348,11 @@ func (s *EtcdStore) commit(ctx context.Context, v *change, write bool) (*clientv
 	resp, err := cli.Txn(rctx).If(cmps...).Then(ops...).Else(els...).Commit()
 	if err != nil {
 		return nil, nil, nil, s.fail("writing", err)
+	}
+	if resp.Succeeded {
+		for _, op := range ops {
+			s.writeBytes.Add(int64(len(op.KeyBytes()) + len(op.ValueBytes())))
+		}
 	}
 	s.markReachable()
 	return resp, ids, groups, nil
