@@ -138,9 +138,7 @@ func BenchmarkEtcdStoreChange(b *testing.B) {
 			done := make(chan struct{})
 			go func() { defer close(done); reader.Watch(wctx, other.publish) }()
 			defer func() { cancel(); <-done }()
-			for other.revision() < tab.revision() {
-				<-other.wait()
-			}
+			awaitReplica(other, tab.revision())
 			var took, seen []time.Duration
 			changes := 0
 			watched := reader.watchBytes.Load()
@@ -153,9 +151,7 @@ func BenchmarkEtcdStoreChange(b *testing.B) {
 					b.Fatal(err)
 				}
 				took = append(took, time.Since(t0))
-				for other.revision() < tab.revision() {
-					<-other.wait()
-				}
+				awaitReplica(other, tab.revision())
 				seen = append(seen, time.Since(t0))
 				changes++
 			}
@@ -204,5 +200,17 @@ func BenchmarkStoreLoad(b *testing.B) {
 				s.Close()
 			}
 		})
+	}
+}
+
+// awaitReplica waits until other has published rev. The channel is taken before the check, so
+// a publish between the two is not missed.
+func awaitReplica(other *table, rev uint64) {
+	for {
+		changed := other.wait()
+		if other.revision() >= rev {
+			return
+		}
+		<-changed
 	}
 }
