@@ -66,8 +66,9 @@ func TestEtcdConcurrentEnablesLeaveOne(t *testing.T) {
 				t.Fatalf("round %d: enable server%d on replica %d: status %d", round, i+2, i+1, s)
 			}
 		}
-		// Whichever transaction etcd ordered last wins; every replica must agree on it.
-		want := etcdEnabled(t, rs[0])
+		// Whichever transaction etcd ordered last wins; every replica must come to agree on
+		// it. A replica may show its own change for a moment before the last one arrives.
+		want := etcdAgreedEnabled(t, rs)
 		if want == "" {
 			t.Fatalf("round %d: no override enabled", round)
 		}
@@ -138,4 +139,26 @@ func TestEtcdReloadKeepsFollowing(t *testing.T) {
 	overrideMust(t, "POST", rs[1].api+"/api/overrides/server2/disable", "")
 	etcdAwaitCats(t, rs[0], etcdAllCats)
 	etcdAwaitCats(t, rs[1], etcdAllCats)
+}
+
+// etcdAgreedEnabled polls the replicas until they all name the same enabled override of group
+// cats, and returns it; it fails if they still differ after a generous bound.
+func etcdAgreedEnabled(t *testing.T, rs []*etcdReplica) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ids := map[string]bool{}
+		var id string
+		for _, r := range rs {
+			id = etcdEnabled(t, r)
+			ids[id] = true
+		}
+		if len(ids) == 1 {
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas never agreed on the enabled override: %v", ids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -42,6 +42,7 @@ func newMux(c *console) *http.ServeMux {
 	mux.HandleFunc("POST /api/groups/{group}/disable", jsonOnly(a.disableGroup))
 	mux.HandleFunc("GET /api/audit", a.audit)
 	mux.HandleFunc("GET /api/events", a.events)
+	mux.HandleFunc("GET /api/export", a.export) // export.go
 	webui.Register(mux, c.done)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { notRouted(mux, w, r) })
 	return mux
@@ -335,7 +336,7 @@ const defaultAudit = 100
 func (a *api) events(w http.ResponseWriter, r *http.Request) {
 	webui.Stream(w, r, a.done, "revision", func() (string, <-chan struct{}) {
 		changed := a.tab.wait()
-		return fmt.Sprintf(`{"revision":%d}`, a.tab.current().Revision), changed
+		return fmt.Sprintf(`{"revision":%d}`, a.tab.revision()), changed
 	})
 }
 
@@ -423,6 +424,10 @@ func writeFail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "id", err.Error())
 	case errors.Is(err, errLimit):
 		writeError(w, http.StatusConflict, "", err.Error()+"; nothing was changed")
+	case errors.Is(err, errTooLarge): // store limits: export.go
+		writeError(w, http.StatusRequestEntityTooLarge, "", err.Error()+"; nothing was changed")
+	case errors.Is(err, errNoSpace):
+		writeError(w, http.StatusInsufficientStorage, "", err.Error()+"; nothing was changed")
 	case errors.Is(err, ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "", err.Error()+"; nothing was changed, try again when it is back")
 	default:

@@ -11,24 +11,25 @@ import (
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
-// A bad table written straight into etcd (an older replica, a hand edit) is refused as a
-// whole: the replica keeps serving the last good pins, logs the bad value once and counts it,
-// and takes the next good table.
+// A bad value written straight into an override's key (an older replica, a hand edit) is
+// refused: the replica keeps serving the last good pin, logs the bad value once and counts it,
+// and takes the next good value.
 func TestEtcdBadValueKeepsLastGood(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	ctx := context.Background()
 	writer := newTestEtcdStore(t, etcd.Endpoint)
 	replica := newTestEtcdStore(t, etcd.Endpoint)
 	tab := newTable(replica.String(), replica, &etcdAudit{store: replica})
-	if _, err := writer.Update(ctx, func(st State) (State, error) {
-		st.Overrides = append(st.Overrides, Override{ID: "one", Name: "cats.example.test.", Group: "g", Addresses: []string{"127.0.0.2"}, Enabled: true})
-		return st, nil
+	if _, err := storeUpdate(ctx, writer, func(v *change) error {
+		v.put(Override{ID: "one", Name: "cats.example.test.", Group: "g", Addresses: []string{"127.0.0.2"}, Enabled: true})
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tab.load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	goodRev := tab.current().Revision
 	logs := etcdCaptureLog(t)
 	rejected := storeRejected.WithLabelValues(replica.String())
 	before := counterValue(t, rejected)
@@ -38,13 +39,13 @@ func TestEtcdBadValueKeepsLastGood(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	go func() { tab.reap(wctx, 10*time.Millisecond) }()
 
-	bad := `{"revision":2,"overrides":[{"id":"one","name":"cats.example.test.","group":"g","addresses":["127.0.0.9"],"clients":["::ffff:0:0/90"],"enabled":true}]}`
+	bad := `{"id":"one","name":"cats.example.test.","group":"g","addresses":["127.0.0.9"],"clients":["::ffff:0:0/90"],"enabled":true}`
 	cli := etcdRawClient(t, etcd.Endpoint)
-	if _, err := cli.Put(ctx, replica.stateKey, bad); err != nil {
+	if _, err := cli.Put(ctx, replica.overrideKey("one"), bad); err != nil {
 		t.Fatal(err)
 	}
 	etcdWaitFor(t, func() bool { return counterValue(t, rejected) >= before+1 })
-	// Several probes (every 50 ms) and reaper ticks read the bad table meanwhile.
+	// Several probes (every 50 ms) and reaper ticks pass meanwhile.
 	time.Sleep(300 * time.Millisecond) // a window for repeats to show; the check below is not timed
 	if got := counterValue(t, rejected); got != before+1 {
 		t.Errorf("store_rejected_total went up by %v, want 1 for one bad value", got-before)
@@ -55,17 +56,21 @@ func TestEtcdBadValueKeepsLastGood(t *testing.T) {
 	if pins := tab.snap.Load().lookup("cats.example.test."); len(pins) != 1 || pins[0].a[0].String() != "127.0.0.2" {
 		t.Fatalf("replica answers %+v, want the last good pin 127.0.0.2", pins)
 	}
-	if tab.current().Revision != 1 {
-		t.Fatalf("replica at revision %d, want the last good 1", tab.current().Revision)
+	if o, ok := tab.lookup("one"); !ok || o.Addresses[0] != "127.0.0.2" {
+		t.Fatalf("replica holds %+v, want the last good one", o)
 	}
 
-	good, _ := json.Marshal(State{Revision: 3, Overrides: []Override{{ID: "one", Name: "cats.example.test.", Group: "g", Addresses: []string{"127.0.0.3"}, Enabled: true}}})
-	if _, err := cli.Put(ctx, replica.stateKey, string(good)); err != nil {
+	// The operator repairs it with a create, as the API would (an update finds nothing).
+	rev, err := storeUpdate(ctx, writer, func(v *change) error {
+		v.put(Override{ID: "one", Name: "cats.example.test.", Group: "g", Addresses: []string{"127.0.0.3"}, Enabled: true})
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	etcdWaitFor(t, func() bool { return tab.current().Revision == 3 })
+	etcdWaitFor(t, func() bool { return tab.revision() >= rev })
 	if pins := tab.snap.Load().lookup("cats.example.test."); len(pins) != 1 || pins[0].a[0].String() != "127.0.0.3" {
-		t.Fatalf("after a good table the replica answers %+v, want 127.0.0.3", pins)
+		t.Fatalf("after a good value the replica answers %+v, want 127.0.0.3 (revision %d after %d)", pins, rev, goodRev)
 	}
 }
 
@@ -81,28 +86,31 @@ func TestEtcdWatchSurvivesPanic(t *testing.T) {
 
 	ch := make(chan State, 10)
 	first := true
+	x := newIndex()
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		replica.Watch(wctx, func(st State) {
+		replica.Watch(wctx, func(d delta) {
 			if first {
 				first = false
 				panic("injected")
 			}
-			ch <- st
+			x.apply(d)
+			ch <- *x.state()
 		})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 
-	if _, err := writer.Update(ctx, etcdAddOverride("one", "g")); err != nil {
+	if _, err := storeUpdate(ctx, writer, etcdAddOverride("one", "g")); err != nil {
 		t.Fatal(err)
 	}
 	etcdWaitFor(t, func() bool { return counterValue(t, watchPanics)+counterValue(t, resyncPanics) >= before+1 })
-	if _, err := writer.Update(ctx, etcdAddOverride("two", "g")); err != nil {
+	rev, err := storeUpdate(ctx, writer, etcdAddOverride("two", "g"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if st := etcdAwaitRevision(t, ch, 2); len(st.Overrides) != 2 {
+	if st := etcdAwaitRevision(t, ch, rev); len(st.Overrides) != 2 {
 		t.Fatalf("after the panic the watch delivered %+v", st)
 	}
 }
@@ -111,11 +119,15 @@ func TestEtcdWatchSurvivesPanic(t *testing.T) {
 // with the reason, instead of an error.
 func TestEtcdAuditStaleDuringOutage(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	a := &etcdAudit{store: newTestEtcdStore(t, etcd.Endpoint)}
-	for rev := uint64(1); rev <= 3; rev++ {
-		if err := a.append(AuditEntry{Action: "create", Revision: rev}); err != nil {
+	s := newTestEtcdStore(t, etcd.Endpoint)
+	a := &etcdAudit{store: s}
+	var revs []uint64
+	for i := range 3 {
+		rev, err := storeUpdate(context.Background(), s, etcdAddOverride(fmt.Sprint("o", i), "g"))
+		if err != nil {
 			t.Fatal(err)
 		}
+		revs = append(revs, rev)
 	}
 	if page, err := a.tail(2); err != nil || page.Stale || len(page.Entries) != 2 {
 		t.Fatalf("tail with etcd up: %+v, %v", page, err)
@@ -125,8 +137,8 @@ func TestEtcdAuditStaleDuringOutage(t *testing.T) {
 	if err != nil || !page.Stale || !strings.Contains(page.Reason, "unavailable") {
 		t.Fatalf("tail with etcd down: %+v, %v; want stale with the reason", page, err)
 	}
-	if len(page.Entries) != 2 || page.Entries[0].Revision != 2 || page.Entries[1].Revision != 3 {
-		t.Fatalf("stale entries %+v, want revisions 2 and 3", page.Entries)
+	if len(page.Entries) != 2 || page.Entries[0].Revision != revs[1] || page.Entries[1].Revision != revs[2] {
+		t.Fatalf("stale entries %+v, want revisions %v", page.Entries, revs[1:])
 	}
 	data, _ := json.Marshal(page)
 	if !strings.Contains(string(data), `"stale":true`) || !strings.Contains(string(data), `"reason":`) {
@@ -145,29 +157,25 @@ func BenchmarkEtcdPropagation(b *testing.B) {
 	reader := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench-propagation/"})
 	defer reader.Close()
 	for i := range 4 {
-		if _, err := writer.Update(ctx, etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {
+		if _, err := storeUpdate(ctx, writer, etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {
 			b.Fatal(err)
 		}
 	}
 	got := make(chan uint64, 1024)
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { defer close(done); reader.Watch(wctx, func(st State) { got <- st.Revision }) }()
+	go func() { defer close(done); reader.Watch(wctx, func(d delta) { got <- d.rev }) }()
 	defer func() { cancel(); <-done }()
-	for rev := range got { // the watch is up once it has delivered the current table
-		if rev == 4 {
-			break
-		}
-	}
+	<-got // the watch is up once it has delivered the current table
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		st, err := writer.Update(ctx, etcdEnableUpdate(fmt.Sprintf("o%d", i%4)))
+		want, err := storeUpdate(ctx, writer, etcdEnableUpdate(fmt.Sprintf("o%d", i%4)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		for rev := range got {
-			if rev >= st.Revision {
+			if rev >= want {
 				break
 			}
 		}

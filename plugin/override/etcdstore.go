@@ -44,26 +44,33 @@ type EtcdConfig struct {
 	Password  string
 }
 
-// EtcdStore keeps the overrides in etcd so that every replica shares them. The whole table is
-// one JSON value under PREFIX/state: an update is a read and a transaction that writes only if
-// that key's mod revision is still the one read, so concurrent changes on two replicas are
-// serialised by etcd and group exclusivity holds across all of them. The audit trail lives
-// under PREFIX/audit/, one key per change.
+// EtcdStore keeps the overrides in etcd so that every replica shares them, one key per
+// override (PREFIX/k/o/ID, its JSON) and one per group (PREFIX/k/g/GROUP, the id enabled in it,
+// or empty). A change is a transaction that writes only the keys it changes, if every key it
+// read (the override, its group's key) still has the mod revision it read: two operators
+// enabling two overrides of one group on two replicas both read the group's key, so one of
+// them retries on what the other wrote, and exactly one ends enabled. The audit trail lives
+// under PREFIX/audit/, one key per change, written in the change's transaction.
 type EtcdStore struct {
 	cfg      EtcdConfig
-	stateKey string
+	stateKey string // the whole table as one value, as older versions kept it: migrated
+	keys     string // prefix of the override and group keys
 	auditKey string // prefix of the audit entries
 
-	// probeEvery is how often Watch reads the table besides watching it, and how long it
-	// waits before it watches again after a failure: probeInterval, shorter in tests.
+	// probeEvery is how often Watch checks that etcd answers besides watching it, and how
+	// long it waits before it watches again after a failure: probeInterval, shorter in tests.
 	probeEvery time.Duration
 
 	mu     sync.Mutex
 	client *clientv3.Client // made on first use, so that etcd being down at start is not fatal
 
-	seen      atomic.Uint64 // highest revision loaded, written or delivered
-	rejected  atomic.Int64  // etcd mod revision of the last bad table logged
-	reachable atomic.Int32  // reachUnknown, reachUp or reachDown
+	seen       atomic.Uint64 // highest etcd revision loaded, written or delivered
+	watchBytes atomic.Int64  // bytes of the keys and values the watch received, for benchmarks
+	writeBytes atomic.Int64  // bytes of the keys and values changes wrote, for benchmarks
+	reachable  atomic.Int32  // reachUnknown, reachUp or reachDown
+
+	rejectMu sync.Mutex
+	rejected map[string]int64 // key -> mod revision of the bad value last logged
 }
 
 const (
@@ -84,7 +91,9 @@ func NewEtcdStore(cfg EtcdConfig) *EtcdStore {
 	return &EtcdStore{
 		cfg:        cfg,
 		stateKey:   cfg.Prefix + "state",
+		keys:       cfg.Prefix + "k/",
 		auditKey:   cfg.Prefix + "audit/",
+		rejected:   map[string]int64{},
 		probeEvery: probeInterval,
 	}
 }
@@ -132,142 +141,248 @@ func (s *EtcdStore) conn() (*clientv3.Client, error) {
 	return cli, nil
 }
 
-// Load implements Store. A key that does not exist is an empty table; a value that is not a
-// valid table is an error naming the key, never an empty table.
-func (s *EtcdStore) Load(ctx context.Context) (State, error) {
-	st, _, err := s.get(ctx)
-	if err != nil {
-		return State{}, err
+func (s *EtcdStore) overrideKey(id string) string { return s.keys + "o/" + id }
+func (s *EtcdStore) groupKey(group string) string { return s.keys + "g/" + group }
+func (s *EtcdStore) overridePrefix() string       { return s.keys + "o/" }
+func (s *EtcdStore) groupPrefix() string          { return s.keys + "g/" }
+
+// Load implements Store: it migrates a table kept as one value by an older version, then
+// reads every key at one etcd revision. A value that is not a valid override is logged once,
+// counted and skipped: one bad key must not take the others, or the replica, down.
+func (s *EtcdStore) Load(ctx context.Context) (delta, error) {
+	if err := s.migrate(ctx); err != nil {
+		return delta{}, err
 	}
-	s.advance(st.Revision)
-	return st, nil
+	d, err := s.readAll(ctx)
+	if err != nil {
+		return delta{}, err
+	}
+	s.advance(d.rev)
+	return d, nil
 }
 
-// get reads the table and the mod revision that an update must compare against.
-func (s *EtcdStore) get(ctx context.Context) (State, int64, error) {
+// loadPage is how many keys one request of a full read returns, so that a table of 100,000
+// overrides is read in pieces of a few hundred KB at one revision; each piece may take up to
+// loadTimeout, far more than it needs, since a start on a busy host must not fail for it.
+const (
+	loadPage    = 2000
+	loadTimeout = 15 * time.Second
+)
+
+// readAll reads every override and group key at one etcd revision.
+func (s *EtcdStore) readAll(ctx context.Context) (delta, error) {
 	cli, err := s.conn()
 	if err != nil {
-		return State{}, 0, err
+		return delta{}, err
 	}
-	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	resp, err := cli.Get(rctx, s.stateKey)
+	d := delta{full: true, ordered: true, groups: map[string]int64{}}
+	var rev int64
+	err = s.readRange(ctx, cli, s.overridePrefix(), &rev, func(kv *mvccpb.KeyValue) {
+		if r, err := s.parseOverride(kv); err == nil {
+			d.puts = append(d.puts, r)
+		} else {
+			d.kept = append(d.kept, strings.TrimPrefix(string(kv.Key), s.overridePrefix()))
+		}
+	})
 	if err != nil {
-		return State{}, 0, s.fail("reading", err)
+		return delta{}, err
+	}
+	err = s.readRange(ctx, cli, s.groupPrefix(), &rev, func(kv *mvccpb.KeyValue) {
+		d.groups[strings.TrimPrefix(string(kv.Key), s.groupPrefix())] = kv.ModRevision
+	})
+	if err != nil {
+		return delta{}, err
 	}
 	s.markReachable()
-	st, modRev, err := s.decode(resp.Kvs)
-	if err != nil {
-		s.reject(modRev, err)
-		return State{}, modRev, fmt.Errorf("%w: %w", errBadTable, err)
-	}
-	return st, modRev, nil
+	d.rev = uint64(rev)
+	return d, nil
 }
 
-// errBadTable marks a stored table that breaks the table's rules. The store has logged it
+// readRange reads the keys under prefix page by page at revision *rev, setting it from the
+// first response when it is 0.
+func (s *EtcdStore) readRange(ctx context.Context, cli *clientv3.Client, prefix string, rev *int64, each func(*mvccpb.KeyValue)) error {
+	from, end := prefix, clientv3.GetPrefixRangeEnd(prefix)
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(loadPage)}
+		if *rev != 0 {
+			opts = append(opts, clientv3.WithRev(*rev))
+		}
+		rctx, cancel := context.WithTimeout(ctx, loadTimeout)
+		resp, err := cli.Get(rctx, from, opts...)
+		cancel()
+		if err != nil {
+			return s.fail("reading", err)
+		}
+		if *rev == 0 {
+			*rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			each(kv)
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// parseOverride reads an override key; a bad value is refused, logged once and counted.
+func (s *EtcdStore) parseOverride(kv *mvccpb.KeyValue) (record, error) {
+	id := strings.TrimPrefix(string(kv.Key), s.overridePrefix())
+	var o Override
+	err := json.Unmarshal(kv.Value, &o)
+	if err == nil {
+		err = o.normalize()
+	}
+	if err == nil && o.ID != id {
+		err = fmt.Errorf("holds override %q", o.ID)
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: %s: key %s at etcd revision %d: %w", errBadTable, s, kv.Key, kv.ModRevision, err)
+		s.reject(string(kv.Key), kv.ModRevision, err)
+		return record{}, err
+	}
+	return record{o: o, modRev: kv.ModRevision}, nil
+}
+
+// errBadTable marks a stored value that breaks the table's rules. The store has logged it
 // (once per value); callers that retry on a timer need not log it again.
-var errBadTable = errors.New("the stored table is refused")
+var errBadTable = errors.New("a stored value is refused")
 
-func (s *EtcdStore) decode(kvs []*mvccpb.KeyValue) (State, int64, error) {
-	if len(kvs) == 0 {
-		return State{}, 0, nil
-	}
-	st, err := s.parse(kvs[0].Value, kvs[0].ModRevision)
-	return st, kvs[0].ModRevision, err
-}
-
-// parse reads a stored table; a value that is not a valid one is an error naming the key and
-// etcd's revision of it.
-func (s *EtcdStore) parse(value []byte, modRev int64) (State, error) {
-	st, err := decodeState(value)
-	if err != nil {
-		return State{}, fmt.Errorf("%s: key %s at etcd revision %d: %w", s, s.stateKey, modRev, err)
-	}
-	return st, nil
-}
-
-// reject keeps the last good state when etcd holds a bad table (written by an older replica
-// or by hand): the whole revision is refused, logged once and counted, and the replica keeps
-// answering from what it had. Changes through the API are refused until a good table is
-// written, since they would be made on top of a table nobody can read.
-func (s *EtcdStore) reject(modRev int64, err error) {
-	if s.rejected.Swap(modRev) == modRev {
+// reject logs a bad value (written by an older replica or by hand) once and counts it; the
+// replica keeps what it had for that key and serves everything else.
+func (s *EtcdStore) reject(key string, modRev int64, err error) {
+	s.rejectMu.Lock()
+	last, ok := s.rejected[key]
+	s.rejected[key] = modRev
+	s.rejectMu.Unlock()
+	if ok && last == modRev {
 		return
 	}
 	storeRejected.WithLabelValues(s.String()).Inc()
-	log.Errorf("keeping revision %d: %v", s.seen.Load(), err)
+	log.Errorf("skipping a bad value, keeping what this replica had: %v", err)
 }
 
-// Update implements Store. fn runs on the latest table; the result is written only if nobody
-// wrote in between, otherwise fn runs again on what they wrote. That is how two operators
-// enabling two overrides of one group on two replicas end with exactly one enabled.
-func (s *EtcdStore) Update(ctx context.Context, fn func(State) (State, error)) (State, error) {
-	cur, modRev, err := s.get(ctx)
-	if err != nil {
-		return State{}, err
-	}
+// Update implements Store. build makes the change on this replica's view; the transaction
+// writes it only if every key the change read is as it was read, otherwise build runs again
+// with what the others wrote.
+func (s *EtcdStore) Update(ctx context.Context, build func(map[string]*record, map[string]groupKey) (*change, error)) (delta, error) {
+	fresh, freshGroup := map[string]*record{}, map[string]groupKey{}
 	for attempt := 1; ; attempt++ {
-		next, err := fn(cur.clone())
-		if errors.Is(err, ErrUnchanged) {
-			return cur, nil
+		v, err := build(fresh, freshGroup)
+		if err != nil && (v == nil || len(v.readIDs)+len(v.readGroups) == 0) {
+			return delta{}, err
 		}
-		if err != nil {
-			return State{}, err
+		resp, ids, groups, cerr := s.commit(ctx, v, err == nil)
+		if cerr != nil {
+			return delta{}, cerr
 		}
-		if next, err = stamped(cur, next); err != nil {
-			return State{}, err
-		}
-		resp, err := s.commit(ctx, next, modRev)
-		if err != nil {
-			return State{}, err
+		if err != nil && resp.Succeeded {
+			return delta{}, err // what the change read is current: its error stands
 		}
 		if resp.Succeeded {
-			s.advance(next.Revision)
-			return next, nil
+			rev := resp.Header.Revision
+			s.advance(uint64(rev))
+			return v.result(uint64(rev), rev, false), nil
 		}
 		storeConflicts.WithLabelValues(s.String()).Inc()
 		if attempt == maxTxnAttempts {
-			return State{}, fmt.Errorf("%s: gave up after %d conflicting concurrent changes", s, attempt)
+			return delta{}, fmt.Errorf("%s: gave up after %d conflicting concurrent changes", s, attempt)
 		}
-		cur, modRev, err = s.decode(resp.Responses[0].GetResponseRange().Kvs)
-		if err != nil {
-			return State{}, err
-		}
+		s.refresh(resp, ids, groups, fresh, freshGroup)
 	}
 }
 
-// commit writes next if the table's key still has mod revision modRev (0: does not exist);
-// otherwise the response carries the table as it is now.
-func (s *EtcdStore) commit(ctx context.Context, next State, modRev int64) (*clientv3.TxnResponse, error) {
-	data, err := json.Marshal(next)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s, err)
+// commit runs the change's transaction. The ids and groups it compared are returned in the
+// order of the reads in the else branch.
+// With write false it only checks the reads: the change failed, and its error stands only if
+// what it read was current.
+func (s *EtcdStore) commit(ctx context.Context, v *change, write bool) (*clientv3.TxnResponse, []string, []string, error) {
+	var (
+		cmps     []clientv3.Cmp
+		ops, els []clientv3.Op
+		ids      []string
+		groups   []string
+	)
+	for id, rev := range v.readIDs {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.overrideKey(id)), "=", rev))
+		els = append(els, clientv3.OpGet(s.overrideKey(id)))
+		ids = append(ids, id)
+	}
+	for g, rev := range v.readGroups {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.groupKey(g)), "=", rev))
+		els = append(els, clientv3.OpGet(s.groupKey(g)))
+		groups = append(groups, g)
+	}
+	if !write {
+		v = newChange(newIndex(), nil, nil) // writes nothing
+	}
+	for _, o := range v.written() {
+		data, err := json.Marshal(o)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", s, err)
+		}
+		ops = append(ops, clientv3.OpPut(s.overrideKey(o.ID), string(data)))
+	}
+	for _, id := range v.deleted() {
+		ops = append(ops, clientv3.OpDelete(s.overrideKey(id)))
+	}
+	for g, id := range v.groups {
+		ops = append(ops, clientv3.OpPut(s.groupKey(g), id))
+	}
+	// The change's audit entry is written in the same transaction: a change is never
+	// applied without its entry. Its revision is the key's mod revision, the change's.
+	if v.audit != nil {
+		entry, err := json.Marshal(v.audit)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", s, err)
+		}
+		ops = append(ops, clientv3.OpPut(s.newAuditKey(), string(entry)))
 	}
 	cli, err := s.conn()
 	if err != nil {
-		return nil, err
-	}
-	// The change's audit entry is written in the same transaction: a change is never
-	// applied without its entry.
-	ops := []clientv3.Op{clientv3.OpPut(s.stateKey, string(data))}
-	if next.Audit != nil {
-		entry, err := json.Marshal(next.Audit)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s, err)
-		}
-		ops = append(ops, clientv3.OpPut(s.auditEntryKey(next.Revision), string(entry)))
+		return nil, nil, nil, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	resp, err := cli.Txn(rctx).
-		If(clientv3.Compare(clientv3.ModRevision(s.stateKey), "=", modRev)).
-		Then(ops...).
-		Else(clientv3.OpGet(s.stateKey)).
-		Commit()
+	resp, err := cli.Txn(rctx).If(cmps...).Then(ops...).Else(els...).Commit()
 	if err != nil {
-		return nil, s.fail("writing", err)
+		return nil, nil, nil, s.fail("writing", err)
 	}
-	return resp, nil
+	if resp.Succeeded {
+		for _, op := range ops {
+			s.writeBytes.Add(int64(len(op.KeyBytes()) + len(op.ValueBytes())))
+		}
+	}
+	s.markReachable()
+	return resp, ids, groups, nil
+}
+
+// refresh reads the values that the else branch of a failed transaction returned into fresh
+// and freshGroup.
+func (s *EtcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fresh map[string]*record, freshGroup map[string]groupKey) {
+	for i, id := range ids {
+		kvs := resp.Responses[i].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			fresh[id] = nil
+			continue
+		}
+		r, err := s.parseOverride(kvs[0])
+		if err != nil {
+			// A bad value reads as missing: it cannot be changed, but a create
+			// may replace it.
+			r = record{modRev: kvs[0].ModRevision}
+		}
+		fresh[id] = &r
+	}
+	for j, g := range groups {
+		kvs := resp.Responses[len(ids)+j].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			freshGroup[g] = groupKey{}
+			continue
+		}
+		freshGroup[g] = groupKey{id: string(kvs[0].Value), modRev: kvs[0].ModRevision}
+	}
 }
 
 // advance records rev as known and reports whether it is newer than anything known before,
@@ -291,6 +406,15 @@ func (s *EtcdStore) fail(op string, err error) error {
 	if unreachable(err) {
 		s.markUnreachable(err)
 		return fmt.Errorf("%w: %s: %s: %v", ErrUnavailable, s, op, err)
+	}
+	desc := rpctypes.ErrorDesc(err)
+	switch {
+	case desc == rpctypes.ErrorDesc(rpctypes.ErrGRPCRequestTooLarge) || status.Code(err) == codes.ResourceExhausted && strings.Contains(desc, "larger than max"):
+		return fmt.Errorf("%w: %s refuses a request this large (its --max-request-bytes): %v", errTooLarge, s, err)
+	case desc == rpctypes.ErrorDesc(rpctypes.ErrGRPCTooManyOps):
+		return fmt.Errorf("%w: %s refuses a transaction of this many keys (its --max-txn-ops): %v", errTooLarge, s, err)
+	case desc == rpctypes.ErrorDesc(rpctypes.ErrGRPCNoSpace):
+		return fmt.Errorf("%w: %s has reached its space quota (--quota-backend-bytes); an operator must compact and defragment it: %v", errNoSpace, s, err)
 	}
 	return fmt.Errorf("%s: %s: %w", s, op, err)
 }

@@ -28,66 +28,52 @@ func newTestEtcdStore(t *testing.T, endpoint string) *EtcdStore {
 	return s
 }
 
-// addOverride is an update that adds a disabled override of group g.
-func etcdAddOverride(id, g string) func(State) (State, error) {
-	return func(st State) (State, error) {
-		st.Overrides = append(st.Overrides, Override{ID: id, Name: id + ".example.test.", Group: g, Addresses: []string{"127.0.0.2"}})
-		return st, nil
-	}
-}
-
-// enableUpdate is the update the table makes to enable an override.
-func etcdEnableUpdate(id string) func(State) (State, error) {
-	return func(st State) (State, error) {
-		idx := st.find(id)
-		if idx < 0 {
-			return State{}, fmt.Errorf("%w: %s", errNotFound, id)
-		}
-		enableIn(&st, idx, actor{Who: "test"}, time.Now(), nil)
-		return st, nil
-	}
-}
-
 func TestEtcdStoreLoadUpdateShared(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	a := newTestEtcdStore(t, etcd.Endpoint)
 	b := newTestEtcdStore(t, etcd.Endpoint)
 	ctx := context.Background()
 
-	st, err := a.Load(ctx)
-	if err != nil || st.Revision != 0 || len(st.Overrides) != 0 {
-		t.Fatalf("empty store: got %+v, %v; want revision 0, no overrides", st, err)
+	st, err := loadState(ctx, a)
+	if err != nil || len(st.Overrides) != 0 {
+		t.Fatalf("empty store: got %+v, %v; want no overrides", st, err)
 	}
-	st, err = a.Update(ctx, etcdAddOverride("one", "g"))
-	if err != nil || st.Revision != 1 {
-		t.Fatalf("first update: got revision %d, %v; want 1", st.Revision, err)
+	rev, err := storeUpdate(ctx, a, etcdAddOverride("one", "g"))
+	if err != nil || rev <= st.Revision {
+		t.Fatalf("first update: got revision %d, %v; want one after %d", rev, err, st.Revision)
 	}
-	got, err := b.Load(ctx)
-	if err != nil || got.Revision != 1 || len(got.Overrides) != 1 || got.Overrides[0].ID != "one" {
-		t.Fatalf("other replica loads %+v, %v; want override one at revision 1", got, err)
+	got, err := loadState(ctx, b)
+	if err != nil || got.Revision != rev || len(got.Overrides) != 1 || got.Overrides[0].ID != "one" {
+		t.Fatalf("other replica loads %+v, %v; want override one at revision %d", got, err, rev)
 	}
 
-	st, err = b.Update(ctx, func(State) (State, error) { return State{}, ErrUnchanged })
-	if err != nil || st.Revision != 1 {
-		t.Fatalf("unchanged update: got revision %d, %v; want 1", st.Revision, err)
+	if _, err := storeUpdate(ctx, b, func(*change) error { return nil }); !errors.Is(err, ErrUnchanged) {
+		t.Fatalf("unchanged update: got %v, want ErrUnchanged", err)
 	}
-	if _, err := b.Update(ctx, etcdEnableUpdate("missing")); !errors.Is(err, errNotFound) {
+	if _, err := storeUpdate(ctx, b, etcdEnableUpdate("missing")); !errors.Is(err, errNotFound) {
 		t.Fatalf("update whose fn fails: got %v, want errNotFound", err)
 	}
-	if got, _ := a.Load(ctx); got.Revision != 1 {
+	if got, _ := loadState(ctx, a); got.Revision != rev {
 		t.Fatalf("failed updates wrote revision %d", got.Revision)
+	}
+	// b's view knows nothing of "one": the store checks what the change read and retries.
+	if _, err := storeUpdate(ctx, b, etcdEnableUpdate("one")); err != nil {
+		t.Fatalf("enable from a replica whose view lags: %v", err)
+	}
+	if got, _ := loadState(ctx, a); fmt.Sprint(enabledIDs(&got)) != "[one]" {
+		t.Fatalf("after the enable: %+v", got)
 	}
 }
 
 // Two operators on two replicas enable two overrides of one group at the same moment: etcd
-// serialises the transactions, and exactly one override ends enabled.
+// serialises the transactions, and exactly one override ends enabled; every change is audited.
 func TestEtcdStoreConcurrentEnablesLeaveOne(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	ctx := context.Background()
 	replicas := []*EtcdStore{newTestEtcdStore(t, etcd.Endpoint), newTestEtcdStore(t, etcd.Endpoint), newTestEtcdStore(t, etcd.Endpoint)}
 	const n = 6
 	for i := range n {
-		if _, err := replicas[0].Update(ctx, etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {
+		if _, err := storeUpdate(ctx, replicas[0], etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,56 +81,58 @@ func TestEtcdStoreConcurrentEnablesLeaveOne(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				if _, err := replicas[i%len(replicas)].Update(ctx, etcdEnableUpdate(fmt.Sprintf("o%d", i))); err != nil {
+				if _, err := storeUpdate(ctx, replicas[i%len(replicas)], etcdEnableUpdate(fmt.Sprintf("o%d", i))); err != nil {
 					t.Errorf("round %d: enable o%d: %v", round, i, err)
 				}
 			})
 		}
 		wg.Wait()
-		st, err := replicas[1].Load(ctx)
+		st, err := loadState(ctx, replicas[1])
 		if err != nil {
 			t.Fatal(err)
 		}
 		if enabled := enabledIDs(&st); len(enabled) != 1 {
 			t.Fatalf("round %d: enabled overrides %v, want exactly one", round, enabled)
 		}
-		if want := uint64(n + (round+1)*n); st.Revision != want {
-			t.Fatalf("round %d: revision %d, want %d (one per change, none lost)", round, st.Revision, want)
-		}
 	}
 }
 
-// watchInto runs s.Watch until the test ends and sends every delivered state to the channel.
+// etcdWatchInto runs s.Watch until the test ends and sends the table after every delivered
+// change to the channel.
 func etcdWatchInto(t *testing.T, s *EtcdStore) <-chan State {
 	t.Helper()
-	ch := make(chan State, 100)
+	ch := make(chan State, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	x := newIndex()
 	go func() {
 		defer close(done)
-		s.Watch(ctx, func(st State) { ch <- st })
+		s.Watch(ctx, func(d delta) { x.apply(d); ch <- *x.state() })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return ch
 }
 
-// awaitRevision waits for a delivered state with revision rev, failing after a generous bound.
-func etcdAwaitRevision(t *testing.T, ch <-chan State, rev uint64) State {
+// etcdAwait waits for a delivered table for which ok holds, failing after a generous bound.
+func etcdAwait(t *testing.T, ch <-chan State, ok func(*State) bool) State {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
 		select {
 		case st := <-ch:
-			if st.Revision == rev {
+			if ok(&st) {
 				return st
 			}
-			if st.Revision > rev {
-				t.Fatalf("got revision %d, skipped %d", st.Revision, rev)
-			}
 		case <-deadline:
-			t.Fatalf("revision %d never arrived", rev)
+			t.Fatalf("the table never arrived")
 		}
 	}
+}
+
+// etcdAwaitRevision waits for a delivered table at revision rev or later.
+func etcdAwaitRevision(t *testing.T, ch <-chan State, rev uint64) State {
+	t.Helper()
+	return etcdAwait(t, ch, func(st *State) bool { return st.Revision >= rev })
 }
 
 func TestEtcdStoreWatchDeliversOthersChanges(t *testing.T) {
@@ -153,27 +141,34 @@ func TestEtcdStoreWatchDeliversOthersChanges(t *testing.T) {
 	a := newTestEtcdStore(t, etcd.Endpoint)
 	b := newTestEtcdStore(t, etcd.Endpoint)
 	b.probeEvery = time.Hour // only the watch may deliver here
-	if _, err := b.Load(ctx); err != nil {
+	if _, err := loadState(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	ch := etcdWatchInto(t, b)
 	time.Sleep(100 * time.Millisecond) // let the watch start; an earlier change comes via resync anyway
-	if _, err := a.Update(ctx, etcdAddOverride("one", "g")); err != nil {
+	rev, err := storeUpdate(ctx, a, etcdAddOverride("one", "g"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	st := etcdAwaitRevision(t, ch, 1)
+	st := etcdAwaitRevision(t, ch, rev)
 	if len(st.Overrides) != 1 || st.Overrides[0].ID != "one" {
 		t.Fatalf("watch delivered %+v", st)
 	}
-	// b's own change is not delivered back to it: its table has it already.
-	if _, err := b.Update(ctx, etcdEnableUpdate("one")); err != nil {
+	if _, err := storeUpdate(ctx, b, etcdEnableUpdate("one")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Update(ctx, etcdAddOverride("two", "g")); err != nil {
+	if rev, err = storeUpdate(ctx, a, etcdAddOverride("two", "g")); err != nil {
 		t.Fatal(err)
 	}
-	if st := etcdAwaitRevision(t, ch, 3); len(st.Overrides) != 2 {
+	if st := etcdAwaitRevision(t, ch, rev); len(st.Overrides) != 2 || fmt.Sprint(enabledIDs(&st)) != "[one]" {
 		t.Fatalf("watch delivered %+v", st)
+	}
+	// A delete travels per key too.
+	if rev, err = storeUpdate(ctx, a, func(v *change) error { v.del("one"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if st := etcdAwaitRevision(t, ch, rev); len(st.Overrides) != 1 || len(enabledIDs(&st)) != 0 {
+		t.Fatalf("watch delivered %+v after the delete", st)
 	}
 }
 
@@ -183,8 +178,10 @@ func TestEtcdStoreWatchAfterCompaction(t *testing.T) {
 	ctx := context.Background()
 	a := newTestEtcdStore(t, etcd.Endpoint)
 	b := newTestEtcdStore(t, etcd.Endpoint)
+	var rev uint64
 	for i := range 3 {
-		if _, err := a.Update(ctx, etcdAddOverride(fmt.Sprintf("o%d", i), "g")); err != nil {
+		var err error
+		if rev, err = storeUpdate(ctx, a, etcdAddOverride(fmt.Sprintf("o%d", i), "g")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,7 +196,7 @@ func TestEtcdStoreWatchAfterCompaction(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.watchFrom(ctx, 1, func(State) {})
+		b.watchFrom(ctx, 1, func(delta) {})
 	}()
 	select {
 	case <-done:
@@ -207,7 +204,7 @@ func TestEtcdStoreWatchAfterCompaction(t *testing.T) {
 		t.Fatal("a watch from a compacted revision did not end")
 	}
 	ch := etcdWatchInto(t, b) // resyncs first
-	if st := etcdAwaitRevision(t, ch, 3); len(st.Overrides) != 3 {
+	if st := etcdAwaitRevision(t, ch, rev); len(st.Overrides) != 3 {
 		t.Fatalf("resync delivered %+v", st)
 	}
 }
@@ -229,24 +226,25 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	ctx := context.Background()
 	a := newTestEtcdStore(t, etcd.Endpoint)
 	b := newTestEtcdStore(t, etcd.Endpoint)
-	if _, err := a.Update(ctx, etcdAddOverride("one", "g")); err != nil {
+	before, err := storeUpdate(ctx, a, etcdAddOverride("one", "g"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Load(ctx); err != nil {
+	if _, err := loadState(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	logs := etcdCaptureLog(t)
 	ch := etcdWatchInto(t, b)
 
 	etcd.Stop()
-	_, err := a.Update(ctx, etcdEnableUpdate("one"))
+	_, err = storeUpdate(ctx, a, etcdEnableUpdate("one"))
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("update with etcd down: got %v, want ErrUnavailable", err)
 	}
 	if !strings.Contains(err.Error(), etcd.Endpoint) {
 		t.Errorf("error %q does not name the endpoint", err)
 	}
-	if _, err := b.Load(ctx); !errors.Is(err, ErrUnavailable) {
+	if _, err := loadState(ctx, b); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("load with etcd down: got %v, want ErrUnavailable", err)
 	}
 	if v := etcdGaugeValue(t, storeReachable.WithLabelValues(b.String())); v != 0 {
@@ -255,19 +253,19 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 
 	etcd.Restart(t)
 	// The client reconnects with a backoff: like an operator, retry a 503 for a while.
-	var st State
+	var rev uint64
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if st, err = a.Update(ctx, etcdEnableUpdate("one")); err == nil || !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+		if rev, err = storeUpdate(ctx, a, etcdEnableUpdate("one")); err == nil || !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
 			break
 		}
 	}
 	if err != nil {
 		t.Fatalf("update after etcd returned: %v", err)
 	}
-	if st.Revision != 2 {
-		t.Fatalf("revision after the outage %d, want 2: the failed update must not have written", st.Revision)
+	if got, _ := loadState(ctx, a); got.Revision != rev || len(got.Overrides) != 1 {
+		t.Fatalf("after the outage: %+v, want revision %d after %d", got, rev, before)
 	}
-	if got := etcdAwaitRevision(t, ch, 2); len(enabledIDs(&got)) != 1 {
+	if got := etcdAwaitRevision(t, ch, rev); len(enabledIDs(&got)) != 1 {
 		t.Fatalf("after recovery the watcher got %+v", got)
 	}
 	// a and b share the gauge's label (they have the same name): wait for b itself.
@@ -288,7 +286,7 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	if downs < 2 || downs > 4 || ups != downs {
 		t.Errorf("log of stores a and b: %d %q and %d %q, want 2 to 4 of each, as many of one as of the other:\n%s", downs, down, ups, up, text)
 	}
-	if !strings.Contains(text, down+" (revision 1)") {
+	if !strings.Contains(text, fmt.Sprintf("%s (revision %d)", down, before)) {
 		t.Errorf("log does not name the revision served during the outage:\n%s", text)
 	}
 }
@@ -326,18 +324,21 @@ func TestEtcdStoreStartWhileDown(t *testing.T) {
 	etcd.Stop()
 	s := newTestEtcdStore(t, etcd.Endpoint)
 	s.cfg.Username, s.cfg.Password = "", "" // no login: the client is made at once
-	if _, err := s.Load(context.Background()); !errors.Is(err, ErrUnavailable) {
+	if _, err := loadState(context.Background(), s); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("load with etcd down: got %v, want ErrUnavailable", err)
 	}
 	ch := etcdWatchInto(t, s)
 	etcd.Restart(t)
 	other := newTestEtcdStore(t, etcd.Endpoint)
-	if _, err := other.Update(context.Background(), etcdAddOverride("one", "g")); err != nil {
+	rev, err := storeUpdate(context.Background(), other, etcdAddOverride("one", "g"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	etcdAwaitRevision(t, ch, 1)
+	etcdAwaitRevision(t, ch, rev)
 }
 
+// An old single-value table that cannot be read stops the start with an error naming its key:
+// migrating it would lose the table.
 func TestEtcdStoreRejectsCorruptTable(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	s := newTestEtcdStore(t, etcd.Endpoint)
@@ -347,14 +348,59 @@ func TestEtcdStoreRejectsCorruptTable(t *testing.T) {
 		if _, err := cli.Put(ctx, s.stateKey, bad); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.Load(ctx)
+		_, err := loadState(ctx, s)
 		if err == nil || errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), s.stateKey) {
 			t.Errorf("load of %q: got %v, want an error naming key %s", bad, err, s.stateKey)
 		}
-		if _, err := s.Update(ctx, etcdAddOverride("y", "g")); err == nil {
-			t.Errorf("update over %q succeeded", bad)
+		if resp, _ := cli.Get(ctx, s.overridePrefix(), clientv3.WithPrefix(), clientv3.WithCountOnly()); resp.Count != 0 {
+			t.Errorf("a refused table was migrated: %d keys", resp.Count)
 		}
 	}
+}
+
+// A bad value under one override's key costs that override alone: the others load, the bad
+// one is skipped and counted.
+func TestEtcdStoreSkipsBadKey(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	s := newTestEtcdStore(t, etcd.Endpoint)
+	cli := etcdRawClient(t, etcd.Endpoint)
+	ctx := context.Background()
+	if _, err := storeUpdate(ctx, s, etcdAddOverride("good", "g")); err != nil {
+		t.Fatal(err)
+	}
+	rejected := storeRejected.WithLabelValues(s.String())
+	before := etcdCounterValue(t, rejected)
+	for key, bad := range map[string]string{"bad": `{"id":"bad","name":"a.test.","addresses":["nope"]}`, "torn": `{"id":`, "other": `{"id":"elsewhere","name":"a.test.","addresses":["127.0.0.1"]}`} {
+		if _, err := cli.Put(ctx, s.overrideKey(key), bad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := loadState(ctx, s)
+	if err != nil || len(st.Overrides) != 1 || st.Overrides[0].ID != "good" {
+		t.Fatalf("load with bad keys: %+v, %v; want override good alone", st, err)
+	}
+	if got := etcdCounterValue(t, rejected) - before; got != 3 {
+		t.Errorf("store_rejected_total grew by %v, want 3", got)
+	}
+	// A bad one cannot be enabled (it reads as missing), but a create replaces it.
+	if _, err := storeUpdate(ctx, s, etcdEnableUpdate("bad")); !errors.Is(err, errNotFound) {
+		t.Errorf("enabling a bad key: %v, want errNotFound", err)
+	}
+	if _, err := storeUpdate(ctx, s, etcdAddOverride("bad", "g")); err != nil {
+		t.Errorf("creating over a bad key: %v", err)
+	}
+	if st, _ := loadState(ctx, s); len(st.Overrides) != 2 {
+		t.Errorf("after replacing the bad key: %+v", st)
+	}
+}
+
+func etcdCounterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }
 
 func TestEtcdStoreString(t *testing.T) {
@@ -399,14 +445,14 @@ func BenchmarkEtcdStoreEnable(b *testing.B) {
 	defer s.Close()
 	ctx := context.Background()
 	for i := range 4 {
-		if _, err := s.Update(ctx, etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {
+		if _, err := storeUpdate(ctx, s, etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := s.Update(ctx, etcdEnableUpdate(fmt.Sprintf("o%d", i%4))); err != nil {
+		if _, err := storeUpdate(ctx, s, etcdEnableUpdate(fmt.Sprintf("o%d", i%4))); err != nil {
 			b.Fatal(err)
 		}
 		i++

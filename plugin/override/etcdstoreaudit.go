@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -16,69 +17,76 @@ import (
 const auditKeep = 10000
 
 // etcdAudit is the audit trail of an EtcdStore, shared by every replica: one key per change,
-// PREFIX/audit/ followed by the table revision the change produced, zero-padded so that etcd's
-// key order is the order of the changes. Each revision is written by exactly one replica (the
-// one whose transaction produced it, in that same transaction), so entries never collide.
+// PREFIX/audit/ followed by the time and a random suffix, written in the change's own
+// transaction. The change's revision is the key's mod revision, which etcd gives every key of
+// one transaction alike; entries are read in that order.
 type etcdAudit struct {
 	store *EtcdStore
 
 	// seen is the trail as this replica last read or wrote it, newest last and at most
 	// maxAudit long: what GET /api/audit serves, marked stale, while etcd is unreachable.
-	mu   sync.Mutex
-	seen []AuditEntry
+	mu       sync.Mutex
+	seen     []AuditEntry
+	appended int // entries appended since the trail was last trimmed
 }
 
-// auditEntryKey is the key of the audit entry of table revision rev.
-func (s *EtcdStore) auditEntryKey(rev uint64) string { return fmt.Sprintf("%s%020d", s.auditKey, rev) }
+// newAuditKey is the key of a new audit entry: in time order, and unique across replicas.
+func (s *EtcdStore) newAuditKey() string {
+	return fmt.Sprintf("%s%020d-%s", s.auditKey, time.Now().UnixNano(), newID())
+}
 
-// append writes e again (the change's transaction wrote it already; the put is idempotent)
-// and drops everything older than the last auditKeep in the same request, which keeps the
-// trail bounded without a janitor.
+// trimEvery is how many appends pass between two checks of the trail's length.
+const trimEvery = 100
+
+// append remembers e (its transaction wrote it already) and, every trimEvery appends, drops
+// everything older than the last auditKeep entries, which keeps the trail bounded without a
+// janitor.
 func (a *etcdAudit) append(e AuditEntry) error {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return err
+	a.remember([]AuditEntry{e})
+	a.mu.Lock()
+	a.appended++
+	due := a.appended >= trimEvery
+	if due {
+		a.appended = 0
 	}
+	a.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return a.trim(auditKeep)
+}
+
+// trim deletes the oldest entries beyond keep.
+func (a *etcdAudit) trim(keep int) error {
 	cli, err := a.store.conn()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	ops := []clientv3.Op{clientv3.OpPut(a.store.auditEntryKey(e.Revision), string(data))}
-	if e.Revision > auditKeep {
-		ops = append(ops, clientv3.OpDelete(a.store.auditKey, clientv3.WithRange(a.store.auditEntryKey(e.Revision-auditKeep))))
+	prefix := a.store.auditKey
+	count, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return a.store.fail("trimming the audit log", err)
 	}
-	if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
-		return a.store.fail("writing the audit log", err)
+	extra := count.Count - int64(keep)
+	if extra <= 0 {
+		return nil
 	}
-	a.remember([]AuditEntry{e})
+	old, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(extra))
+	if err != nil || len(old.Kvs) == 0 {
+		return err
+	}
+	last := string(old.Kvs[len(old.Kvs)-1].Key)
+	if _, err := cli.Delete(ctx, prefix, clientv3.WithRange(last+"\x00")); err != nil {
+		return a.store.fail("trimming the audit log", err)
+	}
 	return nil
 }
 
-// ensure writes e unless its key exists: for a table written by an older version that wrote
-// the entry after the change.
-func (a *etcdAudit) ensure(e AuditEntry) error {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	cli, err := a.store.conn()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	defer cancel()
-	key := a.store.auditEntryKey(e.Revision)
-	_, err = cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data))).
-		Commit()
-	if err != nil {
-		return a.store.fail("writing the audit log", err)
-	}
-	return nil
-}
+// ensure has nothing to do: every entry is written in its change's transaction.
+func (a *etcdAudit) ensure(AuditEntry) error { return nil }
 
 // tail returns the last n entries, oldest first. An entry that does not parse is skipped
 // rather than hiding the rest of the trail. While etcd cannot be reached it returns what this
@@ -103,7 +111,7 @@ func (a *etcdAudit) read(n int) ([]AuditEntry, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	resp, err := cli.Get(ctx, a.store.auditKey, clientv3.WithPrefix(),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(int64(n)))
+		clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortDescend), clientv3.WithLimit(int64(n)))
 	if err != nil {
 		return nil, a.store.fail("reading the audit log", err)
 	}
@@ -111,6 +119,7 @@ func (a *etcdAudit) read(n int) ([]AuditEntry, error) {
 	for _, kv := range resp.Kvs {
 		var e AuditEntry
 		if json.Unmarshal(kv.Value, &e) == nil {
+			e.Revision = uint64(kv.ModRevision)
 			entries = append(entries, e)
 		}
 	}

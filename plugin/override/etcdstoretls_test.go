@@ -32,10 +32,10 @@ func TestEtcdStoreTLS(t *testing.T) {
 	s := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: tc})
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
-	if _, err := s.Update(ctx, etcdAddOverride("one", "g")); err != nil {
+	if _, err := storeUpdate(ctx, s, etcdAddOverride("one", "g")); err != nil {
 		t.Fatalf("update over TLS: %v", err)
 	}
-	if st, err := s.Load(ctx); err != nil || st.Revision != 1 {
+	if st, err := loadState(ctx, s); err != nil || len(st.Overrides) != 1 {
 		t.Fatalf("load over TLS: %+v, %v", st, err)
 	}
 
@@ -45,7 +45,7 @@ func TestEtcdStoreTLS(t *testing.T) {
 	}
 	anon := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: caOnly})
 	t.Cleanup(func() { anon.Close() })
-	if _, err := anon.Load(ctx); err == nil {
+	if _, err := loadState(ctx, anon); err == nil {
 		t.Fatal("a client without a certificate read the table")
 	} else {
 		t.Logf("without a client certificate: %v", err)

@@ -2,38 +2,43 @@ package override
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Watch implements Store: it hands every table that another replica writes to changed, until
-// ctx is done. A watch on the table's key carries changes within milliseconds. Beside it a
-// probe reads the key every probeEvery: it keeps the reachability metric and log true, and
-// catches anything the watch could have missed, so a replica that lost etcd catches up when
-// etcd returns, without a restart.
-func (s *EtcdStore) Watch(ctx context.Context, changed func(State)) {
+// Watch implements Store: it hands every change that another replica writes to changed, key
+// by key, until ctx is done. The watch carries changes within milliseconds and costs the size
+// of the change. Beside it a probe asks etcd every probeEvery whether it answers: it keeps the
+// reachability metric and log true. When a watch ends (etcd compacted the revision it wanted,
+// lost its leader, or was gone), the table is read again at one revision and the watch
+// resumes from there, so a replica that lost etcd catches up when etcd returns.
+func (s *EtcdStore) Watch(ctx context.Context, changed func(delta)) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.probe(ctx, changed)
+		s.probe(ctx)
 	}()
 	s.follow(ctx, changed)
 	wg.Wait()
 }
 
-// follow watches the table's key, starting each time from a fresh read, so that a watch that
-// ends (etcd compacted the revision it wanted, or lost its leader) resumes from the present
-// rather than from a gap.
-func (s *EtcdStore) follow(ctx context.Context, changed func(State)) {
+// follow watches the keys, starting each time from a fresh read, so that a watch that ends
+// resumes from the present rather than from a gap.
+func (s *EtcdStore) follow(ctx context.Context, changed func(delta)) {
 	for ctx.Err() == nil {
 		safely("watch", func() {
-			rev, err := s.resync(ctx, changed)
-			if err == nil {
-				s.watchFrom(ctx, rev+1, changed)
+			d, err := s.readAll(ctx)
+			if err != nil {
+				return
 			}
+			s.advance(d.rev)
+			changed(d)
+			s.watchFrom(ctx, int64(d.rev)+1, changed)
 		})
 		select {
 		case <-ctx.Done():
@@ -42,38 +47,15 @@ func (s *EtcdStore) follow(ctx context.Context, changed func(State)) {
 	}
 }
 
-// resync reads the table, delivers it if it is news, and returns the etcd revision it was
-// read at, from which a watch misses nothing.
-func (s *EtcdStore) resync(ctx context.Context, changed func(State)) (int64, error) {
-	cli, err := s.conn()
-	if err != nil {
-		return 0, err
-	}
-	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	resp, err := cli.Get(rctx, s.stateKey)
-	if err != nil {
-		return 0, s.fail("reading", err)
-	}
-	s.markReachable()
-	st, modRev, err := s.decode(resp.Kvs)
-	if err != nil {
-		s.reject(modRev, err)
-		return resp.Header.Revision, nil
-	}
-	s.deliver(st, changed)
-	return resp.Header.Revision, nil
-}
-
-// watchFrom follows the key from etcd revision rev until the watch ends.
-func (s *EtcdStore) watchFrom(ctx context.Context, rev int64, changed func(State)) {
+// watchFrom follows the keys from etcd revision rev until the watch ends.
+func (s *EtcdStore) watchFrom(ctx context.Context, rev int64, changed func(delta)) {
 	cli, err := s.conn()
 	if err != nil {
 		return
 	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	for resp := range cli.Watch(wctx, s.stateKey, clientv3.WithRev(rev)) {
+	for resp := range cli.Watch(wctx, s.keys, clientv3.WithPrefix(), clientv3.WithRev(rev)) {
 		if resp.CompactRevision != 0 {
 			log.Infof("%s compacted past revision %d; reading the table afresh", s, rev)
 			return
@@ -81,24 +63,51 @@ func (s *EtcdStore) watchFrom(ctx context.Context, rev int64, changed func(State
 		if err := resp.Err(); err != nil {
 			return
 		}
+		s.markReachable()
 		for _, ev := range resp.Events {
-			rev = ev.Kv.ModRevision + 1
-			if ev.Type != clientv3.EventTypePut {
-				log.Warningf("%s: key %s was deleted; keeping revision %d", s, s.stateKey, s.seen.Load())
-				continue
-			}
-			st, err := s.parse(ev.Kv.Value, ev.Kv.ModRevision)
-			if err != nil {
-				s.reject(ev.Kv.ModRevision, err)
-				continue
-			}
-			s.deliver(st, changed)
+			s.watchBytes.Add(int64(len(ev.Kv.Key) + len(ev.Kv.Value)))
+		}
+		for _, d := range s.deltas(resp.Events) {
+			s.advance(d.rev)
+			changed(d)
 		}
 	}
 }
 
-// probe reads the table every probeEvery until ctx is done.
-func (s *EtcdStore) probe(ctx context.Context, changed func(State)) {
+// deltas turns watched events into one delta per etcd revision: the keys of one change
+// arrive together, so a reader never sees half of it.
+func (s *EtcdStore) deltas(events []*clientv3.Event) []delta {
+	var out []delta
+	for _, ev := range events {
+		rev := ev.Kv.ModRevision
+		if len(out) == 0 || out[len(out)-1].rev != uint64(rev) {
+			out = append(out, delta{rev: uint64(rev), ordered: true, groups: map[string]int64{}})
+		}
+		s.addEvent(&out[len(out)-1], ev)
+	}
+	return out
+}
+
+func (s *EtcdStore) addEvent(d *delta, ev *clientv3.Event) {
+	key := string(ev.Kv.Key)
+	switch {
+	case strings.HasPrefix(key, s.groupPrefix()):
+		d.groups[strings.TrimPrefix(key, s.groupPrefix())] = ev.Kv.ModRevision
+	case strings.HasPrefix(key, s.overridePrefix()):
+		id := strings.TrimPrefix(key, s.overridePrefix())
+		if ev.Type == mvccpb.DELETE {
+			d.dels = append(d.dels, record{o: Override{ID: id}, modRev: ev.Kv.ModRevision})
+			return
+		}
+		if r, err := s.parseOverride(ev.Kv); err == nil {
+			d.puts = append(d.puts, r)
+		}
+	}
+}
+
+// probe asks etcd every probeEvery whether it answers, until ctx is done. It reads one small
+// key, so its cost does not grow with the table.
+func (s *EtcdStore) probe(ctx context.Context) {
 	tick := time.NewTicker(s.probeEvery)
 	defer tick.Stop()
 	for {
@@ -107,17 +116,18 @@ func (s *EtcdStore) probe(ctx context.Context, changed func(State)) {
 			return
 		case <-tick.C:
 			safely("resync", func() {
-				if st, _, err := s.get(ctx); err == nil { // get reports a bad table
-					s.deliver(st, changed)
+				cli, err := s.conn()
+				if err != nil {
+					return
 				}
+				rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+				defer cancel()
+				if _, err := cli.Get(rctx, s.stateKey, clientv3.WithCountOnly()); err != nil {
+					s.fail("reading", err)
+					return
+				}
+				s.markReachable()
 			})
 		}
-	}
-}
-
-// deliver hands st to changed unless this replica knows it already.
-func (s *EtcdStore) deliver(st State, changed func(State)) {
-	if s.advance(st.Revision) {
-		changed(st)
 	}
 }

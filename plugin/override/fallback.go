@@ -44,11 +44,11 @@ func openTable(ctx context.Context, cfg *config) (*table, error) {
 // fallback serves decls (those declared "on" enabled) until the store's own state arrives,
 // which replaces it whatever its revision.
 func (t *table) fallback(decls []Override) {
-	st := State{Overrides: make([]Override, len(decls))}
-	for i, d := range decls {
-		st.Overrides[i] = d.clone()
+	d := delta{full: true, ordered: true}
+	for _, o := range decls {
+		d.puts = append(d.puts, record{o: o.clone(), modRev: -1}) // not stored: see change.stored
 	}
-	t.publish(st)
+	t.publish(d)
 }
 
 // seedLater keeps decls for seedPending, which the reaper calls every tick.

@@ -13,17 +13,17 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "o.json")
 	s := NewFileStore(path)
-	if st, err := s.Load(ctx); err != nil || len(st.Overrides) != 0 {
+	if st, err := loadState(ctx, s); err != nil || len(st.Overrides) != 0 {
 		t.Fatalf("missing file: %v, %+v", err, st)
 	}
-	_, err := s.Update(ctx, func(st State) (State, error) {
-		st.Overrides = append(st.Overrides, Override{ID: "a", Name: "a.test.", Group: "a.test.", Addresses: []string{"10.0.0.1"}, Enabled: true})
-		return st, nil
+	_, err := storeUpdate(ctx, s, func(v *change) error {
+		v.put(Override{ID: "a", Name: "a.test.", Group: "a.test.", Addresses: []string{"10.0.0.1"}, Enabled: true})
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := NewFileStore(path).Load(ctx)
+	st, err := loadState(ctx, NewFileStore(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestFileStoreRoundTrip(t *testing.T) {
 		t.Errorf("reloaded %+v", st)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
+	if len(entries) != 1 || entries[0].Name() != "o.json.log" { // the change's log, no snapshot yet
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
@@ -49,18 +49,18 @@ func TestFileStoreBadFiles(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := NewFileStore(path).Load(context.Background())
+		_, err := loadState(context.Background(), NewFileStore(path))
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %v does not name %s", name, err, path)
 		}
 	}
-	_, err := NewFileStore(filepath.Join(dir, "nodir", "o.json")).Load(context.Background())
+	_, err := loadState(context.Background(), NewFileStore(filepath.Join(dir, "nodir", "o.json")))
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing directory: %v", err)
 	}
 	unreadable := filepath.Join(dir, "dir.json")
 	os.Mkdir(unreadable, 0o700)
-	if _, err := NewFileStore(unreadable).Load(context.Background()); err == nil || !strings.Contains(err.Error(), unreadable) {
+	if _, err := loadState(context.Background(), NewFileStore(unreadable)); err == nil || !strings.Contains(err.Error(), unreadable) {
 		t.Errorf("unreadable: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func TestFileStoreRemovesTempFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := NewFileStore(path).Load(context.Background()); err != nil {
+	if _, err := loadState(context.Background(), NewFileStore(path)); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range left {
@@ -129,7 +129,7 @@ func TestRevisionDoesNotWrap(t *testing.T) {
 	if !errors.Is(err, errLimit) || !strings.Contains(err.Error(), "revision") {
 		t.Fatalf("change at the last revision: got %v, want errLimit naming the revision", err)
 	}
-	st, err := NewFileStore(path).Load(ctx)
+	st, err := loadState(ctx, NewFileStore(path))
 	if err != nil || st.Revision != math.MaxUint64 || len(st.Overrides) != 1 {
 		t.Fatalf("store after the refused change: %+v, %v; want unchanged", st, err)
 	}
@@ -181,13 +181,13 @@ type panicStore struct {
 	armed chan struct{} // closed: panic
 }
 
-func (p *panicStore) Update(ctx context.Context, fn func(State) (State, error)) (State, error) {
+func (p *panicStore) Update(ctx context.Context, build func(map[string]*record, map[string]groupKey) (*change, error)) (delta, error) {
 	select {
 	case <-p.armed:
 		panic("injected")
 	default:
 	}
-	return p.FileStore.Update(ctx, fn)
+	return p.FileStore.Update(ctx, build)
 }
 
 // A panic in the expiry reaper is logged and counted, the table keeps its state, and the
@@ -312,7 +312,7 @@ func TestUpdateMoveEnabledIntoGroup(t *testing.T) {
 		t.Fatalf("enabled after the move: %v, want [mover]", got)
 	}
 	path := tab.key
-	if _, err := NewFileStore(path).Load(ctx); err != nil {
+	if _, err := loadState(ctx, NewFileStore(path)); err != nil {
 		t.Fatalf("store after the move does not load: %v", err)
 	}
 }

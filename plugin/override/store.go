@@ -18,21 +18,23 @@ type State struct {
 	Audit *AuditEntry `json:"audit,omitempty"`
 }
 
-// Store keeps the overrides. It is deliberately small so that a shared store (etcd) can stand
-// in for the file: one read, one atomic read-modify-write, and a way to hear of changes that
-// other replicas made.
+// Store keeps the overrides, one record per override, so that a change costs the size of the
+// change whatever the size of the table: one full read at start, one atomic write of the keys
+// a change touches, and a way to hear of changes that other replicas made.
 type Store interface {
-	// Load returns the stored state. A store that exists but cannot be read is an error; a
-	// store that does not exist yet is an empty state.
-	Load(ctx context.Context) (State, error)
-	// Update applies fn to the latest state and stores the result as one atomic step with
-	// the revision increased. fn gets a private copy; it may be called more than once (a
-	// shared store retries on conflict), so it must have no side effects. If fn returns
-	// ErrUnchanged nothing is written and the current state is returned.
-	Update(ctx context.Context, fn func(State) (State, error)) (State, error)
-	// Watch calls changed with each state that someone else stored, until ctx is done.
+	// Load returns the stored state as a full delta. A store that exists but cannot be
+	// read is an error; a store that does not exist yet is an empty state.
+	Load(ctx context.Context) (delta, error)
+	// Update builds a change with build and stores it as one atomic step. build gets the
+	// values a shared store read afresh after losing a race (empty the first time); it may
+	// be called more than once, so it must have no side effects beyond its change. If
+	// build fails (ErrUnchanged included) nothing is written and Update returns the error,
+	// once a shared store has checked that what the change read was current: a replica
+	// whose view lags must not answer "not found" for an override another just created.
+	Update(ctx context.Context, build func(fresh map[string]*record, freshGroup map[string]groupKey) (*change, error)) (delta, error)
+	// Watch calls changed with each change that someone else stored, until ctx is done.
 	// A store that is private to this process returns at once.
-	Watch(ctx context.Context, changed func(State))
+	Watch(ctx context.Context, changed func(delta))
 	// String names the store in messages, for instance "file /var/lib/coredns/o.json".
 	String() string
 }
@@ -66,18 +68,13 @@ func decodeState(data []byte) (State, error) {
 	return st, nil
 }
 
-// stamped returns next with the revision after cur's, and its audit entry carrying that
-// revision; errLimit when cur is at the last revision there is.
-func stamped(cur, next State) (State, error) {
-	rev, err := nextRevision(cur.Revision)
-	if err != nil {
-		return State{}, err
+// full returns st as a full delta, every record at the revision that st has.
+func (st State) full() delta {
+	d := delta{rev: st.Revision, full: true, ordered: true, audit: st.Audit}
+	for _, o := range st.Overrides {
+		d.puts = append(d.puts, record{o: o, modRev: int64(st.Revision)})
 	}
-	next.Revision = rev
-	if next.Audit != nil {
-		next.Audit.Revision = rev
-	}
-	return next, nil
+	return d
 }
 
 // find returns the index of the override with id, or -1.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,16 +19,22 @@ var (
 	// errLimit refuses a change that would pass a limit: max_overrides, or the last
 	// revision number there is. Nothing is changed.
 	errLimit = errors.New("limit reached")
+	// errTooLarge refuses a change bigger than the store takes in one request (etcd's
+	// --max-request-bytes). Nothing is changed.
+	errTooLarge = errors.New("change too large for the store")
+	// errNoSpace says the store's disk or quota is full (ENOSPC, etcd's space quota).
+	// Nothing is changed.
+	errNoSpace = errors.New("the store is out of space")
 )
 
-// Bounds of the table. Every change rewrites the whole store (see the README for the cost
-// per change), so the number of overrides is capped; max_overrides changes the cap.
+// Bounds of the table. A change costs the size of the change, not of the table (see the
+// README for figures); max_overrides bounds memory and the start-up load.
 const (
-	defaultMaxOverrides = 10000
+	defaultMaxOverrides = 100000
 	maxMaxOverrides     = 1000000
 )
 
-// table is the live view of one store: the state for the API, the snapshot for queries, and
+// table is the live change of one store: the state for the API, the snapshot for queries, and
 // the only way to change either. Every server block and every console using the same store
 // share one table, so that they can never disagree.
 type table struct {
@@ -35,9 +42,17 @@ type table struct {
 	store Store
 	audit auditTrail
 
-	state atomic.Pointer[State]
-	snap  atomic.Pointer[snapshot]
+	snap atomic.Pointer[snapshot]
 
+	// idxMu guards idx, the state per key; whole is the State built from it for readers
+	// of the whole table, made on first use after each change.
+	idxMu sync.RWMutex
+	idx   *index
+	gen   uint64 // grows with every publish; guarded by idxMu
+	whole atomic.Pointer[wholeState]
+	rev   atomic.Uint64
+
+	writeMu sync.Mutex // held by a change from its build to its publish
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change: a broadcast to waiters
 	refs    int           // running plugin instances; guarded by tables.mu
@@ -48,8 +63,7 @@ type table struct {
 }
 
 func newTable(key string, store Store, audit auditTrail) *table {
-	t := &table{key: key, store: store, audit: audit, changed: make(chan struct{})}
-	t.state.Store(&State{})
+	t := &table{key: key, store: store, audit: audit, changed: make(chan struct{}), idx: newIndex()}
 	t.snap.Store(emptySnapshot)
 	t.limit.Store(defaultMaxOverrides)
 	return t
@@ -63,12 +77,12 @@ func (t *table) setLimit(n int) {
 	t.limit.Store(int64(n))
 }
 
-// roomFor refuses a change that would leave st with more than max_overrides overrides after
-// adding n.
-func (t *table) roomFor(st *State, n int) error {
+// roomFor refuses a change that would leave more than max_overrides overrides. Replicas
+// racing to create can pass it by one create each: the count is this replica's.
+func (t *table) roomFor(v *change) error {
 	limit := t.limit.Load()
-	if int64(len(st.Overrides)+n) > limit {
-		return fmt.Errorf("%w: max_overrides is %d and the store holds %d; delete some or raise max_overrides", errLimit, limit, len(st.Overrides))
+	if n := v.count(); int64(n) > limit {
+		return fmt.Errorf("%w: max_overrides is %d and the store would hold %d; delete some or raise max_overrides", errLimit, limit, n)
 	}
 	return nil
 }
@@ -84,37 +98,39 @@ func nextRevision(rev uint64) (uint64, error) {
 
 // load reads the store; an unreadable store is an error, never an empty table.
 func (t *table) load(ctx context.Context) error {
-	st, err := t.store.Load(ctx)
+	d, err := t.store.Load(ctx)
 	if err != nil {
 		return err
 	}
-	t.publish(st)
+	t.publish(d)
 	// A crash after the change was saved but before it was audited left the entry only in
-	// the state: add it to the trail now. The state is served whether or not this works.
-	if st.Audit != nil {
-		if err := t.audit.ensure(*st.Audit); err != nil {
-			log.Errorf("audit entry of revision %d saved with the change, not yet in the trail: %v", st.Revision, err)
+	// the store: add it to the trail now. The state is served whether or not this works.
+	if d.audit != nil {
+		if err := t.audit.ensure(*d.audit); err != nil {
+			log.Errorf("audit entry of revision %d saved with the change, not yet in the trail: %v", d.audit.Revision, err)
 		}
 	}
 	return nil
 }
 
-// publish makes st the state that the API and the query path see, and wakes the waiters.
-// Changes that finish out of order never move the table back to an older revision.
-func (t *table) publish(st State) {
+// publish folds d into the table and makes the result what the API and the query path see,
+// and wakes the waiters. The snapshot is built from the enabled overrides only, so its cost
+// follows what queries can be answered with, not the size of the table.
+func (t *table) publish(d delta) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if st.Revision < t.state.Load().Revision {
-		return
-	}
-	// The snapshot first: should building it fail, nothing of st is published.
-	snap := newSnapshot(st)
-	t.state.Store(&st)
-	t.snap.Store(snap)
+	t.idxMu.Lock()
+	t.idx.apply(d)
+	t.gen++
+	enabled := t.idx.enabledOverrides()
+	rev := t.idx.rev
+	t.idxMu.Unlock()
+	t.rev.Store(rev)
+	t.snap.Store(newSnapshot(State{Revision: rev, Overrides: enabled}))
 	now := time.Now()
 	n := 0
-	for i := range st.Overrides {
-		if st.Overrides[i].Active(now) {
+	for i := range enabled {
+		if enabled[i].Active(now) {
 			n++
 		}
 	}
@@ -123,8 +139,40 @@ func (t *table) publish(st State) {
 	t.changed = make(chan struct{})
 }
 
-// current returns the state as last published; callers must not change it.
-func (t *table) current() *State { return t.state.Load() }
+// current returns the whole table as last published; callers must not change it. It costs
+// the size of the table once per change, so the query path and changes never call it.
+func (t *table) current() *State {
+	t.idxMu.RLock()
+	defer t.idxMu.RUnlock()
+	if w := t.whole.Load(); w != nil && w.gen == t.gen {
+		return w.st
+	}
+	w := &wholeState{gen: t.gen, st: t.idx.state()}
+	t.whole.Store(w)
+	return w.st
+}
+
+// wholeState is the whole table built for the publish numbered gen.
+type wholeState struct {
+	gen uint64
+	st  *State
+}
+
+// revision returns the revision last published, without building the whole table.
+func (t *table) revision() uint64 { return t.rev.Load() }
+
+// lookup returns the override with id as last published.
+func (t *table) lookup(id string) (Override, bool) {
+	t.idxMu.RLock()
+	defer t.idxMu.RUnlock()
+	r, ok := t.idx.byID[id]
+	if !ok {
+		return Override{}, false
+	}
+	o := r.o.clone()
+	o.Enabled = o.Enabled && t.idx.enabled[o.Group] == id
+	return o, true
+}
 
 // wait returns a channel that is closed at the next change.
 func (t *table) wait() <-chan struct{} {
@@ -139,37 +187,42 @@ type actor struct {
 	From string
 }
 
-// apply runs fn as one atomic update of the store, then publishes and records the result. fn
+// apply runs fn as one atomic change of the store, then publishes and records the result. fn
 // fills in the audit entry; it may run more than once, so it must only touch its arguments.
-func (t *table) apply(ctx context.Context, by actor, action string, fn func(st *State, now time.Time, e *AuditEntry) error) (State, AuditEntry, error) {
-	var (
-		entry   AuditEntry
-		changed bool // false when fn found nothing to do (ErrUnchanged)
-	)
-	st, err := t.store.Update(ctx, func(st State) (State, error) {
+func (t *table) apply(ctx context.Context, by actor, action string, fn func(v *change, now time.Time, e *AuditEntry) error) (AuditEntry, error) {
+	var entry AuditEntry
+	// One change at a time from this table, published before the next is built: a private
+	// store relies on the index being current; a shared one would only conflict with itself.
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	d, err := t.store.Update(ctx, func(fresh map[string]*record, freshGroup map[string]groupKey) (*change, error) {
+		t.idxMu.RLock()
+		defer t.idxMu.RUnlock()
 		entry = AuditEntry{Who: by.Who, From: by.From, Action: action, Time: time.Now().UTC()}
-		changed = false
-		if err := fn(&st, entry.Time, &entry); err != nil {
-			return State{}, err
+		v := newChange(t.idx, fresh, freshGroup)
+		if err := fn(v, entry.Time, &entry); err != nil {
+			return v, err
 		}
-		changed = true
+		if v.empty() {
+			return v, ErrUnchanged
+		}
 		stored := entry.clone() // the store gives it the change's revision
-		st.Audit = &stored
-		return st, nil
+		v.audit = &stored
+		return v, nil
 	})
+	if errors.Is(err, ErrUnchanged) {
+		return AuditEntry{}, nil
+	}
 	if err != nil {
-		return State{}, AuditEntry{}, err
+		return AuditEntry{}, err
 	}
-	if !changed {
-		return st, AuditEntry{}, nil
-	}
-	t.publish(st)
+	t.publish(d)
 	changes.WithLabelValues(action).Inc()
-	entry.Revision = st.Revision
+	entry.Revision = d.rev
 	if err := t.audit.append(entry); err != nil {
 		log.Errorf("change %s of %q saved, but not audited: %v", action, entry.ID, err)
 	}
-	return st, entry, nil
+	return entry, nil
 }
 
 // stamp records who changed o and when.
@@ -177,22 +230,21 @@ func stamp(o *Override, by actor, now time.Time) {
 	o.ChangedBy, o.ChangedAt = by.Who, now
 }
 
-// enableIn switches on st.Overrides[idx] and off every other override of its group, in the
-// same state, so that no reader can ever see two enabled.
-func enableIn(st *State, idx int, by actor, now time.Time, expires *time.Time) []string {
-	o := &st.Overrides[idx]
+// enableIn switches o on, and off the override enabled in its group, in the same change, so
+// that no reader can ever see two enabled.
+func enableIn(v *change, o Override, by actor, now time.Time, expires *time.Time) []string {
 	var disabled []string
-	for i := range st.Overrides {
-		other := &st.Overrides[i]
-		if i == idx || other.Group != o.Group || !other.Enabled {
-			continue
+	if other := v.enabledIn(o.Group); other != "" && other != o.ID {
+		if x, ok := v.get(other); ok {
+			x.Enabled, x.Expires = false, nil
+			stamp(&x, by, now)
+			v.put(x)
+			disabled = append(disabled, other)
 		}
-		other.Enabled, other.Expires = false, nil
-		stamp(other, by, now)
-		disabled = append(disabled, other.ID)
 	}
 	o.Enabled, o.Expires = true, expires
-	stamp(o, by, now)
+	stamp(&o, by, now)
+	v.put(o)
 	return disabled
 }
 
@@ -203,22 +255,23 @@ func (t *table) create(ctx context.Context, by actor, o Override) (Override, err
 	if err := o.normalize(); err != nil {
 		return Override{}, err
 	}
-	_, e, err := t.apply(ctx, by, "create", func(st *State, now time.Time, e *AuditEntry) error {
-		if st.find(o.ID) >= 0 {
+	e, err := t.apply(ctx, by, "create", func(v *change, now time.Time, e *AuditEntry) error {
+		if _, ok := v.get(o.ID); ok {
 			return fmt.Errorf("%w: override %q already exists", errConflict, o.ID)
-		}
-		if err := t.roomFor(st, 1); err != nil {
-			return err
 		}
 		n := o.clone()
 		expires := n.Expires
 		n.Enabled, n.Expires = false, nil
-		st.Overrides = append(st.Overrides, n)
-		stamp(&st.Overrides[len(st.Overrides)-1], by, now)
+		stamp(&n, by, now)
 		if o.Enabled {
-			e.Disabled = enableIn(st, len(st.Overrides)-1, by, now, expires)
+			e.Disabled = enableIn(v, n, by, now, expires)
+		} else {
+			v.put(n)
 		}
-		record(e, &st.Overrides[len(st.Overrides)-1])
+		if err := t.roomFor(v); err != nil {
+			return err
+		}
+		recordIn(e, v, o.ID)
 		return nil
 	})
 	return derefOverride(e.Override), err
@@ -231,33 +284,32 @@ func (t *table) update(ctx context.Context, by actor, id string, o Override) (Ov
 	if err := o.normalize(); err != nil {
 		return Override{}, err
 	}
-	_, e, err := t.apply(ctx, by, "update", func(st *State, now time.Time, e *AuditEntry) error {
-		idx := st.find(id)
-		if idx < 0 {
+	e, err := t.apply(ctx, by, "update", func(v *change, now time.Time, e *AuditEntry) error {
+		old, ok := v.get(id)
+		if !ok {
 			return fmt.Errorf("%w: override %q", errNotFound, id)
 		}
-		old := st.Overrides[idx]
 		n := o.clone()
 		n.Enabled, n.Expires = old.Enabled, old.Expires
 		stamp(&n, by, now)
-		st.Overrides[idx] = n
 		if n.Enabled && n.Group != old.Group {
-			e.Disabled = enableIn(st, idx, by, now, n.Expires)
+			e.Disabled = enableIn(v, n, by, now, n.Expires)
+		} else {
+			v.put(n)
 		}
-		record(e, &st.Overrides[idx])
+		recordIn(e, v, id)
 		return nil
 	})
 	return derefOverride(e.Override), err
 }
 
 func (t *table) remove(ctx context.Context, by actor, id string) error {
-	_, _, err := t.apply(ctx, by, "delete", func(st *State, _ time.Time, e *AuditEntry) error {
-		idx := st.find(id)
-		if idx < 0 {
+	_, err := t.apply(ctx, by, "delete", func(v *change, _ time.Time, e *AuditEntry) error {
+		if _, ok := v.get(id); !ok {
 			return fmt.Errorf("%w: override %q", errNotFound, id)
 		}
-		record(e, &st.Overrides[idx])
-		st.Overrides = append(st.Overrides[:idx], st.Overrides[idx+1:]...)
+		recordIn(e, v, id)
+		v.del(id)
 		return nil
 	})
 	if err == nil {
@@ -268,9 +320,9 @@ func (t *table) remove(ctx context.Context, by actor, id string) error {
 
 // enable switches an override on, and off every other of its group; d > 0 limits it.
 func (t *table) enable(ctx context.Context, by actor, id string, d time.Duration) (Override, error) {
-	_, e, err := t.apply(ctx, by, "enable", func(st *State, now time.Time, e *AuditEntry) error {
-		idx := st.find(id)
-		if idx < 0 {
+	e, err := t.apply(ctx, by, "enable", func(v *change, now time.Time, e *AuditEntry) error {
+		o, ok := v.get(id)
+		if !ok {
 			return fmt.Errorf("%w: override %q", errNotFound, id)
 		}
 		var expires *time.Time
@@ -278,23 +330,23 @@ func (t *table) enable(ctx context.Context, by actor, id string, d time.Duration
 			x := now.Add(d)
 			expires = &x
 		}
-		e.Disabled = enableIn(st, idx, by, now, expires)
-		record(e, &st.Overrides[idx])
+		e.Disabled = enableIn(v, o, by, now, expires)
+		recordIn(e, v, id)
 		return nil
 	})
 	return derefOverride(e.Override), err
 }
 
 func (t *table) disable(ctx context.Context, by actor, id string) (Override, error) {
-	_, e, err := t.apply(ctx, by, "disable", func(st *State, now time.Time, e *AuditEntry) error {
-		idx := st.find(id)
-		if idx < 0 {
+	e, err := t.apply(ctx, by, "disable", func(v *change, now time.Time, e *AuditEntry) error {
+		o, ok := v.get(id)
+		if !ok {
 			return fmt.Errorf("%w: override %q", errNotFound, id)
 		}
-		o := &st.Overrides[idx]
 		o.Enabled, o.Expires = false, nil
-		stamp(o, by, now)
-		record(e, o)
+		stamp(&o, by, now)
+		v.put(o)
+		recordIn(e, v, id)
 		return nil
 	})
 	return derefOverride(e.Override), err
@@ -302,45 +354,53 @@ func (t *table) disable(ctx context.Context, by actor, id string) (Override, err
 
 // disableGroup returns a group to the normal answer; an unknown group is the caller's error.
 func (t *table) disableGroup(ctx context.Context, by actor, group string) ([]string, error) {
-	_, e, err := t.apply(ctx, by, "disable-group", func(st *State, now time.Time, e *AuditEntry) error {
-		known := false
-		for i := range st.Overrides {
-			o := &st.Overrides[i]
-			if o.Group != group {
-				continue
-			}
-			known = true
-			if o.Enabled {
-				o.Enabled, o.Expires = false, nil
-				stamp(o, by, now)
-				e.Disabled = append(e.Disabled, o.ID)
-			}
-		}
-		if !known {
+	e, err := t.apply(ctx, by, "disable-group", func(v *change, now time.Time, e *AuditEntry) error {
+		if !v.hasGroup(group) {
 			return fieldErr("group", "unknown group %q", group)
 		}
 		e.Group = group
+		id := v.enabledIn(group)
+		o, ok := v.get(id)
+		if id == "" || !ok {
+			// Nothing to switch off; still a change of its own in the trail, as before.
+			v.groups[group] = ""
+			return nil
+		}
+		o.Enabled, o.Expires = false, nil
+		stamp(&o, by, now)
+		v.put(o)
+		e.Disabled = append(e.Disabled, id)
 		return nil
 	})
 	return e.Disabled, err
 }
 
+// maxPerChange bounds the overrides one background change (expiry, seeding) writes: etcd
+// refuses a transaction of more than 128 operations by default. The rest follow in the next.
+const maxPerChange = 30
+
 // expire switches off the overrides whose time is up, so that the stored state and the
 // console agree with what queries already get.
 func (t *table) expire(ctx context.Context) error {
 	by := actor{Who: "expiry", From: "coredns"}
-	_, _, err := t.apply(ctx, by, "expire", func(st *State, now time.Time, e *AuditEntry) error {
-		for i := range st.Overrides {
-			o := &st.Overrides[i]
-			if o.Enabled && !o.Active(now) {
-				o.Enabled, o.Expires = false, nil
-				stamp(o, by, now)
-				e.Disabled = append(e.Disabled, o.ID)
+	_, err := t.apply(ctx, by, "expire", func(v *change, now time.Time, e *AuditEntry) error {
+		for _, id := range v.x.enabled {
+			if len(e.Disabled) == maxPerChange {
+				break
 			}
+			o, ok := v.get(id)
+			if !ok || !o.Enabled || o.Active(now) {
+				continue
+			}
+			o.Enabled, o.Expires = false, nil
+			stamp(&o, by, now)
+			v.put(o)
+			e.Disabled = append(e.Disabled, id)
 		}
 		if len(e.Disabled) == 0 {
 			return ErrUnchanged
 		}
+		slices.Sort(e.Disabled)
 		return nil
 	})
 	return err
@@ -349,29 +409,38 @@ func (t *table) expire(ctx context.Context) error {
 // seed adds the overrides declared in the Corefile that the store does not hold yet. What the
 // store holds wins: an operator's change made at run time is not undone by a reload.
 func (t *table) seed(ctx context.Context, decls []Override) error {
-	if len(decls) == 0 {
-		return nil
+	for len(decls) > 0 {
+		n := min(len(decls), maxPerChange)
+		if err := t.seedSome(ctx, decls[:n]); err != nil {
+			return err
+		}
+		decls = decls[n:]
 	}
+	return nil
+}
+
+func (t *table) seedSome(ctx context.Context, decls []Override) error {
 	by := actor{Who: "corefile", From: "coredns"}
-	_, _, err := t.apply(ctx, by, "seed", func(st *State, now time.Time, e *AuditEntry) error {
+	_, err := t.apply(ctx, by, "seed", func(v *change, now time.Time, e *AuditEntry) error {
 		var added []string
 		for _, d := range decls {
-			if st.find(d.ID) >= 0 {
+			if _, ok := v.get(d.ID); ok {
 				continue
 			}
 			n := d.clone()
 			n.Enabled = false
 			stamp(&n, by, now)
-			st.Overrides = append(st.Overrides, n)
 			if d.Enabled {
-				e.Disabled = append(e.Disabled, enableIn(st, len(st.Overrides)-1, by, now, nil)...)
+				e.Disabled = append(e.Disabled, enableIn(v, n, by, now, nil)...)
+			} else {
+				v.put(n)
 			}
 			added = append(added, d.ID)
 		}
 		if len(added) == 0 {
 			return ErrUnchanged
 		}
-		if err := t.roomFor(st, 0); err != nil {
+		if err := t.roomFor(v); err != nil {
 			return fmt.Errorf("declared overrides: %w", err)
 		}
 		e.ID = strings.Join(added, ",")
@@ -380,9 +449,10 @@ func (t *table) seed(ctx context.Context, decls []Override) error {
 	return err
 }
 
-func record(e *AuditEntry, o *Override) {
-	c := o.clone()
-	e.ID, e.Group, e.Override = o.ID, o.Group, &c
+// recordIn puts the override id as the change leaves it into the audit entry.
+func recordIn(e *AuditEntry, v *change, id string) {
+	o, _ := v.get(id)
+	e.ID, e.Group, e.Override = o.ID, o.Group, &o
 }
 
 func derefOverride(o *Override) Override {

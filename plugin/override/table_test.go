@@ -156,7 +156,7 @@ func TestConcurrentEnables(t *testing.T) {
 		t.Errorf("revision = %d, want %d: a change was lost", got, want)
 	}
 	reloaded := NewFileStore(tab.key)
-	st, err := reloaded.Load(ctx)
+	st, err := loadState(ctx, reloaded)
 	if err != nil {
 		t.Fatal(err)
 	}
