@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
@@ -37,7 +36,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
-		wt, err := parse(caddy.NewTestController("dns", input))
+		wt, err := parse(caddyController(input))
 		if err != nil {
 			return
 		}
@@ -216,7 +215,7 @@ func FuzzWeighted(f *testing.F) {
 		if len(ops) > 400 {
 			return
 		}
-		wt, err := parse(caddy.NewTestController("dns", fuzzBlock(only)))
+		wt, err := parse(caddyController(fuzzBlock(only)))
 		if err != nil {
 			t.Fatal(err)
 		}
