@@ -33,6 +33,9 @@ func FuzzParse(f *testing.F) {
 		"rrotate {\n}\n}",
 		"rrotate {\n shuffle\n}",
 		"rrotate \"\" {\n}",
+		"rrotate {\n ttl 5\n}",
+		"rrotate {\n ttl 0\n}",
+		"rrotate {\n ttl 4294967296\n}",
 	} {
 		f.Add(s)
 	}
@@ -45,6 +48,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if r.counters == nil || r.counters.capacity() < 1 || len(r.types) == 0 {
 			t.Fatalf("parse(%q) accepted a plugin that cannot serve: %+v", input, r)
+		}
+		if r.ttl > maxTTL || len(r.zones) == 0 {
+			t.Fatalf("parse(%q) accepted ttl %d, zones %v", input, r.ttl, r.zones)
 		}
 		for _, typ := range r.types {
 			if !rotatable(typ) {

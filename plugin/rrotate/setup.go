@@ -45,10 +45,16 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 	seen := false
 	for c.Next() {
 		if seen {
-			return nil, c.Err("rrotate can only be used once per server block")
+			return nil, plugin.ErrOnce
 		}
 		seen = true
-		r.zones = answer.NewZones(plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys))
+		args := c.RemainingArgs()
+		for _, a := range args {
+			if len(plugin.Host(a).NormalizeExact()) == 0 {
+				return nil, c.Errf("'%s' is not a zone", a)
+			}
+		}
+		r.zones = answer.NewZones(plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys))
 		for c.NextBlock() {
 			switch c.Val() {
 			case "types":

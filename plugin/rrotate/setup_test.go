@@ -87,6 +87,8 @@ func TestParseErrors(t *testing.T) {
 		{"rrotate {\n max_names lots\n}", "max_names must be a positive integer, not 'lots'"},
 		{"rrotate {\n shuffle\n}", "unknown property 'shuffle'"},
 		{"rrotate\nrrotate", "only be used once"},
+		{"rrotate \"\" {\n}", "'' is not a zone"},
+		{"rrotate example.test :53 {\n}", "':53' is not a zone"},
 		{"rrotate {\n ttl\n}", "ttl wants one value: seconds"},
 		{"rrotate {\n ttl 5 6\n}", "ttl wants one value: seconds"},
 		{"rrotate {\n ttl 0\n}", "invalid ttl '0': want seconds from 1 to 3600"},

@@ -32,6 +32,9 @@ func FuzzParse(f *testing.F) {
 		"weighted {\n only 0\n}",
 		"weighted\nweighted",
 		"weighted x {\n}",
+		"weighted a.test 10.0.0.1 3",
+		"weighted a.test b.test {\n weight a.test 10.0.0.1 1\n ttl 5\n}",
+		"weighted {\n weight a.test 10.0.0.1 1\n ttl 4294967296\n}",
 	} {
 		f.Add(s)
 	}
@@ -43,8 +46,8 @@ func FuzzParse(f *testing.F) {
 		if wt.file == "" && len(wt.inline) == 0 {
 			t.Fatalf("parse(%q) accepted a block without weights", input)
 		}
-		if wt.only < 0 || wt.reload < 0 || wt.types == [3]bool{} {
-			t.Fatalf("parse(%q): only %d, reload %v, types %v", input, wt.only, wt.reload, wt.types)
+		if wt.only < 0 || wt.reload < 0 || wt.types == [3]bool{} || wt.ttl > maxTTL || len(wt.zones) == 0 {
+			t.Fatalf("parse(%q): only %d, reload %v, types %v, ttl %d, zones %v", input, wt.only, wt.reload, wt.types, wt.ttl, wt.zones)
 		}
 		checkSpec(t, wt.inline)
 	})

@@ -95,6 +95,9 @@ func parseZones(c *caddy.Controller) (answer.Zones, error) {
 		if _, err := netip.ParseAddr(a); err == nil || strings.Trim(a, "0123456789") == "" {
 			return nil, c.Errf("'%s' is not a zone: weights and options go in the block, as 'weight NAME ADDRESS WEIGHT'", a)
 		}
+		if len(plugin.Host(a).NormalizeExact()) == 0 {
+			return nil, c.Errf("'%s' is not a zone", a)
+		}
 	}
 	return answer.NewZones(plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)), nil
 }

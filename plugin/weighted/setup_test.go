@@ -50,6 +50,7 @@ func TestParseErrors(t *testing.T) {
 		{"weighted www.example.test 127.0.0.2 3", "'127.0.0.2' is not a zone: weights and options go in the block"},
 		{"weighted example.test 3 {\n weight a.test 10.0.0.1 1\n}", "'3' is not a zone"},
 		{"weighted ::1 {\n weight a.test 10.0.0.1 1\n}", "'::1' is not a zone"},
+		{"weighted \"\" {\n weight a.test 10.0.0.1 1\n}", "'' is not a zone"},
 		{"weighted {\n weight a.test 10.0.0.1 1\n ttl\n}", "ttl wants one value: seconds"},
 		{"weighted {\n weight a.test 10.0.0.1 1\n ttl 0\n}", "invalid ttl '0': want seconds from 1 to 3600"},
 		{"weighted {\n weight a.test 10.0.0.1 1\n ttl 3601\n}", "invalid ttl '3601'"},
