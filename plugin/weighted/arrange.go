@@ -58,9 +58,8 @@ func (wt *Weighted) arrange(res *answer.Response, set answer.RRset, nw *nameWeig
 	n, k := 0, 0
 	for _, rr := range a {
 		if set.Member(rr) {
-			if k >= keep {
-				k++
-				continue
+			if k == keep {
+				continue // cut by only
 			}
 			rr = out[k]
 			k++
