@@ -128,6 +128,13 @@ func BenchmarkRRotateWeightedJoined(b *testing.B) {
 	benchJoined(b, h)
 }
 
+// BenchmarkRRotateWeightedJoinedNoTTL is the same without the TTL cap, as the plugins were
+// configured before ttl existed.
+func BenchmarkRRotateWeightedJoinedNoTTL(b *testing.B) {
+	lines := append([]string{"rrotate"}, joinedLines[1:]...)
+	benchJoined(b, joinedChain(b, "example.test.", sameAnswer{joinedAnswer(b)}, lines...))
+}
+
 // BenchmarkRRotateWeightedJoinedBackend is the handler below alone, for comparison.
 func BenchmarkRRotateWeightedJoinedBackend(b *testing.B) {
 	benchJoined(b, sameAnswer{joinedAnswer(b)})
