@@ -571,3 +571,19 @@ func TestAllocations(t *testing.T) {
 		t.Errorf("without any weights: %v allocations, want 0", got)
 	}
 }
+
+// A signed RRset that `only` would not cut anyway (only N at least its size) is not counted
+// as uncut.
+func TestSignedRRsetWithinOnlyIsNotCounted(t *testing.T) {
+	const name = "signedsmall.example.test."
+	m := response(name, dns.TypeA, name+" 300 IN A 127.0.0.2", name+" 300 IN A 127.0.0.3",
+		name+" 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 12345 example.test. c2lnbmF0dXJl")
+	wt := newWeighted(t, "weighted {\n weight signedsmall.example.test 127.0.0.3 5\n only 2\n}", m)
+	before := counterValue(signedUncut.WithLabelValues(name))
+	if got := answerStrings(serve(t, wt, name, dns.TypeA)); got != "127.0.0.3 127.0.0.2 c2lnbmF0dXJl" {
+		t.Errorf("got %s", got)
+	}
+	if d := counterValue(signedUncut.WithLabelValues(name)) - before; d != 0 {
+		t.Errorf("signed_uncut_total rose by %v, want 0: nothing was left uncut", d)
+	}
+}
