@@ -111,3 +111,35 @@ func TestRRotatePassesOtherAnswers(t *testing.T) {
 		t.Errorf("EDNS0 answer lost its OPT or records: %v", m)
 	}
 }
+
+// With ttl, every record of a rotated answer, the CNAME in front included, carries at most
+// ttl seconds, fresh or cached; a single-address answer (nothing to rotate) keeps its TTL.
+// The alias www and cats share one rotation: it is keyed by the final owner.
+func TestRRotateTTLCapAndAlias(t *testing.T) {
+	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
+    bind 127.0.0.1
+    rrotate {
+        ttl 5
+    }
+    cache
+    file %s
+}`, rrotateZone(t)))
+	for i := range 8 {
+		name := "www.example.test."
+		if i%2 == 1 {
+			name = "cats.example.test."
+		}
+		m := srv.Query(t, name, dns.TypeA)
+		for _, rr := range m.Answer {
+			if rr.Header().Ttl > 5 {
+				t.Errorf("answer %d for %s: %s has TTL %d, want at most 5", i+1, name, rr, rr.Header().Ttl)
+			}
+		}
+		if got, want := harness.Addresses(m)[0], fmt.Sprintf("127.0.0.%d", 2+i%4); got != want {
+			t.Fatalf("answer %d (%s) leads with %s, want %s: www and cats share one rotation", i+1, name, got, want)
+		}
+	}
+	if m := srv.Query(t, "solo.example.test.", dns.TypeA); len(m.Answer) != 1 || m.Answer[0].Header().Ttl <= 5 {
+		t.Errorf("a single-address answer got its TTL capped: %v", m.Answer)
+	}
+}

@@ -87,11 +87,14 @@ func TestWeightedSplitThroughFileAndCache(t *testing.T) {
 }
 
 // In only mode an answer holds just the chosen address; weight 0 is never returned; a
-// CNAME chain stays in front; other names and types pass untouched.
+// CNAME chain stays in front; weights are keyed by the final owner, so the alias www gets
+// dogs's weights and shares its rotation, and weights given to www itself never apply; other
+// types and NXDOMAIN pass untouched.
 func TestWeightedOnlyDrainAndCNAME(t *testing.T) {
 	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
     weighted {
-        weight www.example.test 127.0.0.2 2 127.0.0.3 1 127.0.0.4 0
+        weight dogs.example.test 127.0.0.2 2 127.0.0.3 1 127.0.0.4 0
+        weight www.example.test 127.0.0.2 0 127.0.0.3 0
         only 1
     }
     cache 30
@@ -100,29 +103,65 @@ func TestWeightedOnlyDrainAndCNAME(t *testing.T) {
 
 	var leaders []string
 	for i := range 300 {
-		r := srv.Query(t, "www.example.test.", dns.TypeA)
-		if len(r.Answer) != 2 {
-			t.Fatalf("answer %d: %v, want the CNAME and one address", i, r.Answer)
+		name := "www.example.test."
+		if i%3 == 2 {
+			name = "DOGS.example.test."
 		}
-		if c, ok := r.Answer[0].(*dns.CNAME); !ok || c.Target != "dogs.example.test." {
-			t.Fatalf("answer %d does not start with the CNAME: %v", i, r.Answer)
+		r := srv.Query(t, name, dns.TypeA)
+		addrs := harness.Addresses(r)
+		if len(addrs) != 1 {
+			t.Fatalf("answer %d for %s: %v, want one address", i, name, r.Answer)
 		}
-		leaders = append(leaders, harness.Addresses(r)...)
+		if name == "www.example.test." {
+			if c, ok := r.Answer[0].(*dns.CNAME); !ok || c.Target != "dogs.example.test." || len(r.Answer) != 2 {
+				t.Fatalf("answer %d does not start with the CNAME: %v", i, r.Answer)
+			}
+		}
+		leaders = append(leaders, addrs...)
 	}
 	got := weightedCount(leaders)
 	if got["127.0.0.2"] != 200 || got["127.0.0.3"] != 100 || got["127.0.0.4"] != 0 {
-		t.Errorf("only 1 at 2:1:0 answered %v", got)
-	}
-
-	// dogs itself has no weights: all three addresses, zone order.
-	if a := harness.Addresses(srv.Query(t, "dogs.example.test.", dns.TypeA)); fmt.Sprint(a) != "[127.0.0.2 127.0.0.3 127.0.0.4]" {
-		t.Errorf("unweighted name answered %v", a)
+		t.Errorf("only 1 at 2:1:0 over www and dogs answered %v", got)
 	}
 	if r := srv.Query(t, "www.example.test.", dns.TypeMX); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 		t.Errorf("MX query: %v", r)
 	}
 	if r := srv.Query(t, "nope.example.test.", dns.TypeA); r.Rcode != dns.RcodeNameError {
 		t.Errorf("NXDOMAIN became %s", dns.RcodeToString[r.Rcode])
+	}
+}
+
+// With ttl, every record of a weighted answer, the CNAME in front included, carries at most
+// ttl seconds, whether the answer comes from file or from the cache; without weights for the
+// final owner the zone's TTL stays.
+func TestWeightedTTLCap(t *testing.T) {
+	zone := harness.ZoneFile(t, t.TempDir(), `$TTL 300
+dogs IN A   127.0.0.2
+dogs IN A   127.0.0.3
+www  IN CNAME dogs
+cats IN A   127.0.0.5
+`)
+	srv := harness.Start(t, fmt.Sprintf(`example.test:0 {
+    weighted {
+        weight dogs.example.test 127.0.0.2 3 127.0.0.3 1
+        ttl 5
+    }
+    cache 30
+    file %s
+}`, zone))
+	for i := range 4 {
+		r := srv.Query(t, "www.example.test.", dns.TypeA)
+		if len(r.Answer) != 3 {
+			t.Fatalf("answer %d: %v", i, r.Answer)
+		}
+		for _, rr := range r.Answer {
+			if rr.Header().Ttl > 5 {
+				t.Errorf("answer %d: %s has TTL %d, want at most 5", i, rr, rr.Header().Ttl)
+			}
+		}
+	}
+	if r := srv.Query(t, "cats.example.test.", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].Header().Ttl <= 5 {
+		t.Errorf("a name without weights got its TTL capped: %v", r.Answer)
 	}
 }
 

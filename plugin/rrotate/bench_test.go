@@ -8,6 +8,8 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 // discard is a ResponseWriter that drops what it is given, so the benchmarks measure the
@@ -30,7 +32,7 @@ func benchServe(b *testing.B, r *RRotate, qname string, qtype uint16) {
 // BenchmarkRotate is the query path when rrotate acts: a four-address answer from the
 // handler below is rotated.
 func BenchmarkRotate(b *testing.B) {
-	backend := answer("cats.example.test.", dns.TypeA,
+	backend := response("cats.example.test.", dns.TypeA,
 		"cats.example.test. 300 IN A 127.0.0.2", "cats.example.test. 300 IN A 127.0.0.3",
 		"cats.example.test. 300 IN A 127.0.0.4", "cats.example.test. 300 IN A 127.0.0.5")
 	benchServe(b, newRRotate(fixedPtr{backend}), "cats.example.test.", dns.TypeA)
@@ -38,13 +40,13 @@ func BenchmarkRotate(b *testing.B) {
 
 // BenchmarkNotConcerned is the query path for a type rrotate does not rotate.
 func BenchmarkNotConcerned(b *testing.B) {
-	backend := answer("cats.example.test.", dns.TypeMX, "cats.example.test. 300 IN MX 10 mx.example.test.")
+	backend := response("cats.example.test.", dns.TypeMX, "cats.example.test. 300 IN MX 10 mx.example.test.")
 	benchServe(b, newRRotate(fixedPtr{backend}), "cats.example.test.", dns.TypeMX)
 }
 
 // BenchmarkBaseline is the handler below alone, for comparison.
 func BenchmarkBaseline(b *testing.B) {
-	backend := answer("cats.example.test.", dns.TypeA,
+	backend := response("cats.example.test.", dns.TypeA,
 		"cats.example.test. 300 IN A 127.0.0.2", "cats.example.test. 300 IN A 127.0.0.3")
 	req := new(dns.Msg)
 	req.SetQuestion("cats.example.test.", dns.TypeA)
@@ -68,10 +70,10 @@ func (fixedPtr) Name() string { return "fixed" }
 // BenchmarkOutsideZones is the query path for an A query outside rrotate's zones: it must
 // not allocate (plugin.Zones.Matches made two allocations per query).
 func BenchmarkOutsideZones(b *testing.B) {
-	backend := answer("www.other.test.", dns.TypeA,
+	backend := response("www.other.test.", dns.TypeA,
 		"www.other.test. 300 IN A 127.0.0.2", "www.other.test. 300 IN A 127.0.0.3")
 	r := newRRotate(fixedPtr{backend})
-	r.zones = []string{"example.test.", "example.org."}
+	r.zones = answer.NewZones([]string{"example.test.", "example.org."})
 	benchServe(b, r, "www.Other.test.", dns.TypeA)
 }
 
@@ -81,5 +83,5 @@ func BenchmarkRotateLarge(b *testing.B) {
 	for i := range 100 {
 		rrs = append(rrs, fmt.Sprintf("big.example.test. 300 IN A 10.0.0.%d", i))
 	}
-	benchServe(b, newRRotate(fixedPtr{answer("big.example.test.", dns.TypeA, rrs...)}), "big.example.test.", dns.TypeA)
+	benchServe(b, newRRotate(fixedPtr{response("big.example.test.", dns.TypeA, rrs...)}), "big.example.test.", dns.TypeA)
 }

@@ -4,7 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 
-	"github.com/steerdns/steerdns/plugin/internal/dnsname"
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 // maxShards spreads the counters over independent locks so concurrent queries for
@@ -77,8 +77,8 @@ func (c *counters) next(name string, qtype uint16) uint64 {
 // key hashes the lower-case form of name, without allocating, and mixes in qtype.
 func (c *counters) key(name string, qtype uint16) uint64 {
 	var h uint64
-	var buf dnsname.Buffer
-	if lower := dnsname.Lower(&buf, name); lower != nil {
+	var buf answer.NameBuffer
+	if lower := answer.Lower(&buf, name); lower != nil {
 		h = maphash.Bytes(c.seed, lower)
 	} else {
 		h = maphash.String(c.seed, name) // lower case already, as most names arrive

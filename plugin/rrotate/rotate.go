@@ -1,108 +1,74 @@
 package rrotate
 
 import (
-	"strings"
+	"github.com/coredns/coredns/plugin/metrics"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
-// maxChain bounds how many CNAMEs rotated follows to find the final owner; longer chains are
-// left alone rather than searched further.
-const maxChain = 8
-
-// rotated returns a copy of res, built in buf, whose final RRset is rotated by this name's
-// counter, or nil when res must pass untouched: nothing to rotate, or a response that is not
-// a plain, complete, positive answer. res and its records are never changed: cache keeps them.
-func (r *RRotate) rotated(res *dns.Msg, buf *reply) *dns.Msg {
-	if res == nil || res.Rcode != dns.RcodeSuccess || res.Truncated || len(res.Question) != 1 || len(res.Answer) < 2 {
-		return nil
+// Rewrite implements answer.Stage: the final RRset of the answer (answer.Find's rule) rotates
+// by its owner's counter, so an alias and the name it points to share one rotation.
+func (r *RRotate) Rewrite(res *answer.Response) {
+	if !r.types.has(res.Question().Qtype) {
+		return
 	}
-	q := res.Question[0]
-	if !r.types.has(q.Qtype) {
-		return nil
+	set, ok := res.RRset()
+	if !ok || set.Count < 2 {
+		return
 	}
-	owner, ok := finalOwner(res.Answer, q.Name)
-	if !ok {
-		return nil
+	shift := int(r.counters.next(set.Owner, set.Type) % uint64(set.Count))
+	r.rotations(metrics.WithServer(res.Context())).Inc()
+	if shift == 0 && r.ttl == 0 {
+		return // the answer is in its rotated order already: no copy
 	}
-	// Where the members of the rotating RRset sit in the answer. Answers of common size keep
-	// the list on the stack; an answer of any size rotates.
-	var posBuf [inlineRecords]int
-	pos := posBuf[:0]
-	if len(res.Answer) > inlineRecords {
-		pos = make([]int, 0, len(res.Answer))
-	}
-	for i, rr := range res.Answer {
-		if isMember(rr, owner, q.Qtype) {
-			pos = append(pos, i)
-		}
-	}
-	if len(pos) < 2 {
-		return nil
-	}
-	shift := int(r.counters.next(q.Name, q.Qtype) % uint64(len(pos)))
-	return buf.withRotatedAnswer(res, pos, shift)
+	a := res.Edit()
+	rotate(a, set, shift)
+	r.capTTL(res, a)
 }
 
-// rotate appends to out the answer section in which the members (at the indexes pos, in
-// order) rotate among their own positions, so that the first of them is the shift-th member
-// and the rest follow in circular order. Every other record (CNAMEs before them, RRSIGs
-// wherever they are) keeps its index: a client or validator sees the same section shape.
-func rotate(out, answer []dns.RR, pos []int, shift int) []dns.RR {
-	base := len(out)
-	out = append(out, answer...)
-	src := shift
-	for _, p := range pos {
-		out[base+p] = answer[pos[src]]
-		if src++; src == len(pos) {
-			src = 0
-		}
-	}
-	return out
-}
-
-// inlineRecords covers the usual answer size, so that a rotated reply is one allocation.
+// inlineRecords covers the usual RRset size, so that rotating it needs no scratch space
+// from the heap.
 const inlineRecords = 8
 
-// reply holds a rotated response and, for typical sizes, its answer section.
-type reply struct {
-	msg     dns.Msg
-	records [inlineRecords]dns.RR
-}
-
-// withRotatedAnswer returns a shallow copy of res, held in r, whose answer section is rotated.
-func (r *reply) withRotatedAnswer(res *dns.Msg, pos []int, shift int) *dns.Msg {
-	r.msg = *res
-	out := r.records[:0]
-	if len(res.Answer) > inlineRecords {
-		out = make([]dns.RR, 0, len(res.Answer))
+// rotate moves the members of set (in a, which the caller may change) among their own
+// positions, so that the first of them is the shift-th member and the rest follow in
+// circular order. Every other record (CNAMEs before them, RRSIGs wherever they are, records
+// of other owners) keeps its index: a client or validator sees the same section shape.
+func rotate(a []dns.RR, set answer.RRset, shift int) {
+	var buf [inlineRecords]dns.RR
+	members := buf[:0]
+	if set.Count > len(buf) {
+		members = make([]dns.RR, 0, set.Count)
 	}
-	r.msg.Answer = rotate(out, res.Answer, pos, shift)
-	return &r.msg
-}
-
-func isMember(rr dns.RR, owner string, qtype uint16) bool {
-	h := rr.Header()
-	// Owners are nearly always the very same string; == settles that without folding case.
-	return h.Rrtype == qtype && h.Class == dns.ClassINET && (h.Name == owner || strings.EqualFold(h.Name, owner))
-}
-
-// finalOwner follows the CNAME chain that starts at qname through answer and returns the
-// name that owns the records the client asked for.
-func finalOwner(answer []dns.RR, qname string) (string, bool) {
-	owner := qname
-	for range maxChain {
-		next := ""
-		for _, rr := range answer {
-			if c, ok := rr.(*dns.CNAME); ok && (c.Hdr.Name == owner || strings.EqualFold(c.Hdr.Name, owner)) {
-				next = c.Target
-				break
-			}
+	for _, rr := range a[set.First:] {
+		if set.Member(rr) {
+			members = append(members, rr)
 		}
-		if next == "" {
-			return owner, true
-		}
-		owner = next
 	}
-	return "", false
+	k := shift
+	for i := set.First; i < len(a); i++ {
+		if !set.Member(a[i]) {
+			continue
+		}
+		a[i] = members[k]
+		if k++; k == len(members) {
+			k = 0
+		}
+	}
+}
+
+// capTTL gives every record of the edited answer section a (the rotated RRset, the CNAMEs in
+// front of it and the RRSIGs over them) a TTL of at most the configured ttl, so that a client
+// behind a caching resolver sees the next rotation within ttl seconds.
+func (r *RRotate) capTTL(res *answer.Response, a []dns.RR) {
+	if r.ttl == 0 {
+		return
+	}
+	for i, rr := range a {
+		if rr.Header().Ttl > r.ttl {
+			a[i] = res.WithTTL(rr, r.ttl)
+		}
+	}
 }

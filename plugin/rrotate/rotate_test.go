@@ -7,11 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 // fixed answers every query with a copy of the same message, the way cache does: the same
@@ -30,14 +33,14 @@ func newRRotate(next plugin.Handler, types ...uint16) *RRotate {
 	if len(types) == 0 {
 		types = []uint16{dns.TypeA, dns.TypeAAAA}
 	}
-	r := &RRotate{Next: next, zones: []string{"."}, types: nil, counters: newCounters(1000)}
+	r := &RRotate{Next: next, zones: answer.NewZones([]string{"."}), counters: newCounters(1000)}
 	for _, t := range types {
 		r.types = r.types.with(t)
 	}
 	return r
 }
 
-func answer(qname string, qtype uint16, rrs ...string) *dns.Msg {
+func response(qname string, qtype uint16, rrs ...string) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetQuestion(qname, qtype)
 	m.Response, m.Authoritative = true, true
@@ -58,6 +61,17 @@ func serve(t *testing.T, h plugin.Handler, qname string, qtype uint16) *dns.Msg 
 	return rec.Msg
 }
 
+// rewrite hands res to r the way the chain does, through the query's shared writer, and
+// returns what reaches the client: res itself when r leaves it alone.
+func rewrite(t *testing.T, r *RRotate, res *dns.Msg) *dns.Msg {
+	t.Helper()
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if err := answer.Join(context.Background(), rec, r).WriteMsg(res); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Msg
+}
+
 func rdata(rrs []dns.RR) string {
 	var s []string
 	for _, rr := range rrs {
@@ -68,7 +82,7 @@ func rdata(rrs []dns.RR) string {
 }
 
 func TestStrictRotation(t *testing.T) {
-	backend := answer("cats.example.test.", dns.TypeA,
+	backend := response("cats.example.test.", dns.TypeA,
 		"cats.example.test. 300 IN A 127.0.0.2", "cats.example.test. 300 IN A 127.0.0.3",
 		"cats.example.test. 300 IN A 127.0.0.4", "cats.example.test. 300 IN A 127.0.0.5")
 	r := newRRotate(fixed{backend})
@@ -90,9 +104,9 @@ func TestStrictRotation(t *testing.T) {
 
 func TestCountersArePerNameAndType(t *testing.T) {
 	backends := map[string]*dns.Msg{
-		"a.A":    answer("a.test.", dns.TypeA, "a.test. 60 IN A 10.0.0.1", "a.test. 60 IN A 10.0.0.2"),
-		"b.A":    answer("b.test.", dns.TypeA, "b.test. 60 IN A 10.0.1.1", "b.test. 60 IN A 10.0.1.2"),
-		"a.AAAA": answer("a.test.", dns.TypeAAAA, "a.test. 60 IN AAAA ::1", "a.test. 60 IN AAAA ::2"),
+		"a.A":    response("a.test.", dns.TypeA, "a.test. 60 IN A 10.0.0.1", "a.test. 60 IN A 10.0.0.2"),
+		"b.A":    response("b.test.", dns.TypeA, "b.test. 60 IN A 10.0.1.1", "b.test. 60 IN A 10.0.1.2"),
+		"a.AAAA": response("a.test.", dns.TypeAAAA, "a.test. 60 IN AAAA ::1", "a.test. 60 IN AAAA ::2"),
 	}
 	next := plugin.HandlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		key := strings.TrimSuffix(strings.ToLower(r.Question[0].Name), ".test.") + "." + dns.TypeToString[r.Question[0].Qtype]
@@ -113,7 +127,7 @@ func TestCountersArePerNameAndType(t *testing.T) {
 }
 
 func TestCNAMEChainStaysInFront(t *testing.T) {
-	backend := answer("www.example.test.", dns.TypeA,
+	backend := response("www.example.test.", dns.TypeA,
 		"www.example.test. 60 IN CNAME web.example.test.",
 		"web.example.test. 60 IN CNAME cats.example.test.",
 		"cats.example.test. 60 IN A 127.0.0.2",
@@ -131,7 +145,7 @@ func TestCNAMEChainStaysInFront(t *testing.T) {
 }
 
 func TestOtherTypesOnRequest(t *testing.T) {
-	backend := answer("_http._tcp.example.test.", dns.TypeSRV,
+	backend := response("_http._tcp.example.test.", dns.TypeSRV,
 		"_http._tcp.example.test. 60 IN SRV 10 10 80 a.example.test.",
 		"_http._tcp.example.test. 60 IN SRV 10 10 80 b.example.test.")
 	// Without SRV in types the order never changes.
@@ -155,35 +169,43 @@ func TestPassThrough(t *testing.T) {
 		name string
 		msg  *dns.Msg
 	}{
-		{"nxdomain", func() *dns.Msg { m := answer("x.test.", dns.TypeA, two...); m.Rcode = dns.RcodeNameError; return m }()},
-		{"servfail", func() *dns.Msg { m := answer("x.test.", dns.TypeA); m.Rcode = dns.RcodeServerFailure; return m }()},
-		{"empty", answer("x.test.", dns.TypeA)},
-		{"single", answer("x.test.", dns.TypeA, two[0])},
-		{"truncated", func() *dns.Msg { m := answer("x.test.", dns.TypeA, two...); m.Truncated = true; return m }()},
-		{"no question", func() *dns.Msg { m := answer("x.test.", dns.TypeA, two...); m.Question = nil; return m }()},
-		{"axfr", answer("x.test.", dns.TypeAXFR, two...)},
-		{"other owner", answer("x.test.", dns.TypeA, "y.test. 60 IN A 10.0.0.1", "y.test. 60 IN A 10.0.0.2")},
-		{"mx not asked", answer("x.test.", dns.TypeMX, "x.test. 60 IN MX 10 a.test.", "x.test. 60 IN MX 10 b.test.")},
+		{"nxdomain", func() *dns.Msg { m := response("x.test.", dns.TypeA, two...); m.Rcode = dns.RcodeNameError; return m }()},
+		{"servfail", func() *dns.Msg { m := response("x.test.", dns.TypeA); m.Rcode = dns.RcodeServerFailure; return m }()},
+		{"empty", response("x.test.", dns.TypeA)},
+		{"single", response("x.test.", dns.TypeA, two[0])},
+		{"truncated", func() *dns.Msg { m := response("x.test.", dns.TypeA, two...); m.Truncated = true; return m }()},
+		{"no question", func() *dns.Msg { m := response("x.test.", dns.TypeA, two...); m.Question = nil; return m }()},
+		{"axfr", response("x.test.", dns.TypeAXFR, two...)},
+		{"other owner", response("x.test.", dns.TypeA, "y.test. 60 IN A 10.0.0.1", "y.test. 60 IN A 10.0.0.2")},
+		{"mx not asked", response("x.test.", dns.TypeMX, "x.test. 60 IN MX 10 a.test.", "x.test. 60 IN MX 10 b.test.")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRRotate(nil)
+			before := tc.msg.String()
+			r := newRRotate(fixedPtr{tc.msg})
 			for range 3 {
-				if out := r.rotated(tc.msg, new(reply)); out != nil {
+				if out := serve(t, r, "x.test.", dns.TypeA); out != tc.msg {
 					t.Fatalf("rotated a response that must pass untouched: %v", out)
 				}
 			}
+			if tc.msg.String() != before {
+				t.Error("the response was changed")
+			}
 		})
 	}
-	if r := newRRotate(nil); r.rotated(nil, new(reply)) != nil {
-		t.Error("nil response must pass")
+	// A nil response reaches the writer below as it is (which must then deal with it).
+	req := new(dns.Msg)
+	req.SetQuestion("x.test.", dns.TypeA)
+	w := &capture{}
+	if _, err := newRRotate(fixedPtr{nil}).ServeDNS(context.Background(), w, req); err != nil || w.n != 1 || w.msg != nil {
+		t.Errorf("a nil response: err %v, %d writes, wrote %v", err, w.n, w.msg)
 	}
 }
 
 // TestNeverMutatesInput plays cache: the same message and records are handed up for every
 // answer, and must come out of each rotation exactly as they went in.
 func TestNeverMutatesInput(t *testing.T) {
-	backend := answer("cats.example.test.", dns.TypeA,
+	backend := response("cats.example.test.", dns.TypeA,
 		"cats.example.test. 300 IN A 127.0.0.2", "cats.example.test. 300 IN A 127.0.0.3",
 		"cats.example.test. 300 IN A 127.0.0.4")
 	before := backend.Copy()
@@ -207,7 +229,7 @@ func TestLargeAnswer(t *testing.T) {
 	for i := range 20 {
 		rrs = append(rrs, fmt.Sprintf("big.test. 60 IN A 10.0.0.%d", i))
 	}
-	r := newRRotate(fixed{answer("big.test.", dns.TypeA, rrs...)})
+	r := newRRotate(fixed{response("big.test.", dns.TypeA, rrs...)})
 	for i := range 25 {
 		m := serve(t, r, "big.test.", dns.TypeA)
 		if len(m.Answer) != 20 {
@@ -220,14 +242,26 @@ func TestLargeAnswer(t *testing.T) {
 }
 
 func TestOutsideZonesPassesThrough(t *testing.T) {
-	backend := answer("x.other.", dns.TypeA, "x.other. 60 IN A 10.0.0.1", "x.other. 60 IN A 10.0.0.2")
+	backend := response("x.other.", dns.TypeA, "x.other. 60 IN A 10.0.0.1", "x.other. 60 IN A 10.0.0.2")
 	r := newRRotate(fixed{backend})
-	r.zones = []string{"example.test."}
+	r.zones = answer.NewZones([]string{"example.test."})
 	for range 3 {
 		if got := serve(t, r, "x.other.", dns.TypeA).Answer[0].(*dns.A).A.String(); got != "10.0.0.1" {
 			t.Fatalf("name outside the zones rotated: lead %s", got)
 		}
 	}
+}
+
+// capture records what it is asked to write, nil included.
+type capture struct {
+	test.ResponseWriter
+	msg *dns.Msg
+	n   int
+}
+
+func (c *capture) WriteMsg(m *dns.Msg) error {
+	c.msg, c.n = m, c.n+1
+	return nil
 }
 
 func mustRR(s string) dns.RR {
@@ -247,7 +281,7 @@ func TestRotatesAnySize(t *testing.T) {
 			for i := range n {
 				rrs = append(rrs, fmt.Sprintf("big.test. 60 IN A 10.0.%d.%d", i/256, i%256))
 			}
-			backend := answer("big.test.", dns.TypeA, rrs...)
+			backend := response("big.test.", dns.TypeA, rrs...)
 			before := backend.Copy()
 			r := newRRotate(fixed{backend})
 			for i := range n + 2 {
@@ -272,14 +306,11 @@ func TestRotatesAnySize(t *testing.T) {
 // The n-th answer for a name leads with its n-th record, whatever the names around it: the
 // shift is the count of answers before this one, modulo the RRset's size.
 func TestShiftIsTheAnswerCount(t *testing.T) {
-	backend := answer("s.test.", dns.TypeA,
+	backend := response("s.test.", dns.TypeA,
 		"s.test. 60 IN A 10.0.0.0", "s.test. 60 IN A 10.0.0.1", "s.test. 60 IN A 10.0.0.2")
 	r := newRRotate(nil)
 	for n := range 7 {
-		out := r.rotated(backend, new(reply))
-		if out == nil {
-			t.Fatalf("answer %d was not rotated", n)
-		}
+		out := rewrite(t, r, backend)
 		want := fmt.Sprintf("A 10.0.0.%d | A 10.0.0.%d | A 10.0.0.%d", n%3, (n+1)%3, (n+2)%3)
 		if got := rdata(out.Answer); got != want {
 			t.Fatalf("answer %d: %s, want %s", n, got, want)
@@ -292,7 +323,7 @@ func TestShiftIsTheAnswerCount(t *testing.T) {
 // index, wherever the backend put it.
 func TestRRSIGsKeepTheirPlaces(t *testing.T) {
 	const sig = "cats.test. 60 IN RRSIG A 13 2 60 20300101000000 20200101000000 12345 test. c2ln"
-	backend := answer("www.test.", dns.TypeA,
+	backend := response("www.test.", dns.TypeA,
 		"www.test. 60 IN CNAME cats.test.",
 		"cats.test. 60 IN A 10.0.0.1",
 		sig,
@@ -327,7 +358,7 @@ func TestRRSIGsKeepTheirPlaces(t *testing.T) {
 // Records of the asked type whose owner is not the end of the CNAME chain, or whose class is
 // not IN, are not part of the rotating RRset: they stay where they are.
 func TestOnlyTheFinalRRsetRotates(t *testing.T) {
-	backend := answer("x.test.", dns.TypeA,
+	backend := response("x.test.", dns.TypeA,
 		"x.test. 60 IN A 10.0.0.1",
 		"other.test. 60 IN A 10.9.9.9",
 		"X.TEST. 60 IN A 10.0.0.2",
@@ -335,51 +366,56 @@ func TestOnlyTheFinalRRsetRotates(t *testing.T) {
 		"x.test. 60 IN A 10.0.0.3",
 	)
 	r := newRRotate(nil)
-	r.rotated(backend, new(reply))
-	got := rdata(r.rotated(backend, new(reply)).Answer)
+	rewrite(t, r, backend)
+	got := rdata(rewrite(t, r, backend).Answer)
 	want := "A 10.0.0.2 | A 10.9.9.9 | A 10.0.0.3 | A 10.8.8.8 | A 10.0.0.1"
 	if got != want {
 		t.Errorf("second answer\n got %s\nwant %s", got, want)
 	}
 }
 
-// A CNAME chain longer than maxChain, or a loop, passes untouched rather than being chased.
+// A CNAME chain longer than answer.MaxChain, or a loop, passes untouched rather than being
+// chased.
 func TestCNAMELoopPasses(t *testing.T) {
-	loop := answer("a.test.", dns.TypeA,
+	loop := response("a.test.", dns.TypeA,
 		"a.test. 60 IN CNAME b.test.", "b.test. 60 IN CNAME a.test.",
 		"a.test. 60 IN A 10.0.0.1", "a.test. 60 IN A 10.0.0.2")
 	r := newRRotate(nil)
-	if out := r.rotated(loop, new(reply)); out != nil {
-		t.Errorf("a CNAME loop was rotated: %v", out.Answer)
+	for range 2 {
+		if out := rewrite(t, r, loop); out != loop {
+			t.Errorf("a CNAME loop was rotated: %v", out.Answer)
+		}
 	}
 	var chain []string
-	for i := range maxChain {
+	for i := range answer.MaxChain + 1 {
 		chain = append(chain, fmt.Sprintf("c%d.test. 60 IN CNAME c%d.test.", i, i+1))
 	}
-	end := fmt.Sprintf("c%d.test.", maxChain)
-	long := answer("c0.test.", dns.TypeA, append(chain, end+" 60 IN A 10.0.0.1", end+" 60 IN A 10.0.0.2")...)
-	if out := r.rotated(long, new(reply)); out != nil {
-		t.Errorf("a chain of %d CNAMEs was rotated", maxChain)
+	end := fmt.Sprintf("c%d.test.", answer.MaxChain+1)
+	long := response("c0.test.", dns.TypeA, append(chain, end+" 60 IN A 10.0.0.1", end+" 60 IN A 10.0.0.2")...)
+	for range 2 {
+		if out := rewrite(t, r, long); out != long {
+			t.Errorf("a chain of %d CNAMEs was rotated", answer.MaxChain+1)
+		}
 	}
-	short := answer("c1.test.", dns.TypeA, append(chain[1:], end+" 60 IN A 10.0.0.1", end+" 60 IN A 10.0.0.2")...)
+	short := response("c1.test.", dns.TypeA, append(chain[1:], end+" 60 IN A 10.0.0.1", end+" 60 IN A 10.0.0.2")...)
 	short.Question[0].Name = "C1.TEST."
-	r.rotated(short, new(reply))
-	if out := r.rotated(short, new(reply)); out == nil || out.Answer[maxChain-1].(*dns.A).A.String() != "10.0.0.2" {
-		t.Errorf("a chain of %d CNAMEs (mixed case) was not rotated: %v", maxChain-1, out)
+	rewrite(t, r, short)
+	if out := rewrite(t, r, short); out.Answer[answer.MaxChain].(*dns.A).A.String() != "10.0.0.2" {
+		t.Errorf("a chain of %d CNAMEs (mixed case) was not rotated: %v", answer.MaxChain, out)
 	}
 }
 
 // The rotated reply is a new message: the header and the other sections are the backend's,
 // the answer section a new slice.
 func TestReplyIsACopy(t *testing.T) {
-	backend := answer("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2")
+	backend := response("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2")
 	backend.Ns = []dns.RR{mustRR("test. 60 IN NS ns.test.")}
 	backend.Extra = []dns.RR{mustRR("ns.test. 60 IN A 10.1.1.1")}
 	backend.SetEdns0(1232, true)
 	backend.Id = 4242
 	r := newRRotate(nil)
-	r.rotated(backend, new(reply))
-	out := r.rotated(backend, new(reply))
+	rewrite(t, r, backend)
+	out := rewrite(t, r, backend)
 	if out == backend || &out.Answer[0] == &backend.Answer[0] {
 		t.Fatal("the reply shares the backend's message or answer slice")
 	}
@@ -393,14 +429,13 @@ func TestReplyIsACopy(t *testing.T) {
 
 // A writer that writes twice writes the rotated form each time, from the same counter.
 func TestWriterCountsRotations(t *testing.T) {
-	backend := answer("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2")
+	backend := response("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2")
 	r := newRRotate(fixed{backend})
 	const server = "dns://:4242"
 	before := counterValue(t, rotations.WithLabelValues(server))
-	req := new(dns.Msg)
-	req.SetQuestion("x.test.", dns.TypeA)
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
-	w := &rotateWriter{ResponseWriter: rec, rotate: r, server: server}
+	ctx := context.WithValue(context.Background(), dnsserver.Key{}, &dnsserver.Server{Addr: server})
+	w := answer.Join(ctx, rec, r)
 	if err := w.WriteMsg(backend); err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +445,7 @@ func TestWriterCountsRotations(t *testing.T) {
 	if got := rdata(rec.Msg.Answer); got != "A 10.0.0.2 | A 10.0.0.1" {
 		t.Errorf("second write: %s", got)
 	}
-	single := answer("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1")
+	single := response("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1")
 	if err := w.WriteMsg(single); err != nil || rec.Msg != single {
 		t.Errorf("a single record answer was not passed as it came (err %v)", err)
 	}
@@ -419,20 +454,90 @@ func TestWriterCountsRotations(t *testing.T) {
 	}
 }
 
-// Rotating an answer of up to inlineRecords records allocates nothing beyond the reply the
-// writer carries: the members' positions stay on the stack. Larger answers pay for their
-// positions and their answer section.
+// Rotating an answer of common size costs one allocation in all, the query's shared writer,
+// which holds the copy of the reply; the positions stay on the stack. Larger answers pay for
+// their answer section and the RRset's scratch space too (at most; the compiler may keep
+// a small one on the stack).
 func TestRotatedAllocations(t *testing.T) {
-	for n, want := range map[int]float64{2: 0, 4: 0, inlineRecords: 0, inlineRecords + 1: 2, 100: 2} {
+	for n, want := range map[int]float64{2: 1, 4: 1, inlineRecords: 1, inlineRecords + 1: 3, 100: 3} {
 		var rrs []string
 		for i := range n {
 			rrs = append(rrs, fmt.Sprintf("x.test. 60 IN A 10.0.0.%d", i))
 		}
-		backend := answer("x.test.", dns.TypeA, rrs...)
-		r := newRRotate(nil)
-		buf := new(reply)
-		if got := testing.AllocsPerRun(50, func() { r.rotated(backend, buf) }); got != want {
+		r := newRRotate(fixedPtr{response("x.test.", dns.TypeA, rrs...)})
+		req := new(dns.Msg)
+		req.SetQuestion("x.test.", dns.TypeA)
+		ctx, w := context.Background(), &discard{}
+		if got := testing.AllocsPerRun(50, func() { r.ServeDNS(ctx, w, req) }); got > want || (n <= inlineRecords && got != want) {
 			t.Errorf("rotating %d records: %v allocations, want %v", n, got, want)
 		}
+	}
+}
+
+// Counters are keyed by the final owner: an alias and the name it points to share one
+// rotation, whichever of them a client asks for.
+func TestAliasSharesTheFinalOwnersRotation(t *testing.T) {
+	cats := []string{"cats.test. 60 IN A 10.0.0.1", "cats.test. 60 IN A 10.0.0.2", "cats.test. 60 IN A 10.0.0.3"}
+	direct := response("cats.test.", dns.TypeA, cats...)
+	alias := response("www.test.", dns.TypeA, append([]string{"www.test. 60 IN CNAME Cats.Test."}, cats...)...)
+	r := newRRotate(nil)
+	lead := func(m *dns.Msg) string {
+		for _, rr := range rewrite(t, r, m).Answer {
+			if a, ok := rr.(*dns.A); ok {
+				return a.A.String()
+			}
+		}
+		return ""
+	}
+	got := []string{lead(direct), lead(alias), lead(direct), lead(alias)}
+	if want := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("leads %v, want %v: one rotation for cats and its alias", got, want)
+	}
+}
+
+// ttl caps the TTL of every record of the answers rrotate rotates (the RRset, the CNAMEs in
+// front, the RRSIGs), with copies: the backend's records keep theirs. Lower TTLs stay.
+func TestTTLCapsRotatedAnswers(t *testing.T) {
+	backend := response("www.test.", dns.TypeA,
+		"www.test. 300 IN CNAME cats.test.",
+		"cats.test. 3 IN A 10.0.0.1",
+		"cats.test. 300 IN A 10.0.0.2",
+		"cats.test. 300 IN RRSIG A 13 2 300 20300101000000 20200101000000 12345 test. c2ln")
+	before := backend.String()
+	r := newRRotate(fixed{backend})
+	r.ttl = 5
+	for i := range 3 { // the first answer is in order already (shift 0): capped all the same
+		m := serve(t, r, "www.test.", dns.TypeA)
+		for _, rr := range m.Answer {
+			want := uint32(5)
+			if a, ok := rr.(*dns.A); ok && a.A.String() == "10.0.0.1" {
+				want = 3
+			}
+			if rr.Header().Ttl != want {
+				t.Errorf("answer %d: %s has TTL %d, want %d", i, rr, rr.Header().Ttl, want)
+			}
+		}
+	}
+	if backend.String() != before {
+		t.Errorf("the backend's records changed:\n%s\nwas\n%s", backend, before)
+	}
+	// Without ttl, TTLs pass as they are.
+	r.ttl = 0
+	for _, rr := range serve(t, r, "www.test.", dns.TypeA).Answer {
+		if rr.Header().Ttl != 300 && rr.Header().Ttl != 3 {
+			t.Errorf("without ttl: %s", rr)
+		}
+	}
+}
+
+// Without ttl, an answer whose rotation leaves it in order is written as it came: no copy.
+func TestInOrderAnswerIsNotCopied(t *testing.T) {
+	backend := response("x.test.", dns.TypeA, "x.test. 60 IN A 10.0.0.1", "x.test. 60 IN A 10.0.0.2")
+	r := newRRotate(nil)
+	if out := rewrite(t, r, backend); out != backend {
+		t.Error("the first answer (shift 0) was copied")
+	}
+	if out := rewrite(t, r, backend); out == backend {
+		t.Error("the second answer was not rotated")
 	}
 }

@@ -7,11 +7,11 @@ import (
 	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/metrics"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
 
@@ -19,10 +19,10 @@ import (
 type RRotate struct {
 	Next plugin.Handler
 
-	zones    []string
+	zones    answer.Zones
 	types    typeSet
 	counters *counters
-	lead     handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
+	ttl      uint32 // the TTL cap of the answers it rotates; 0 leaves TTLs alone
 
 	// lastServer holds the rotations counter of the server last seen: resolving a labelled counter
 	// hashes its label on every query, and a plugin instance nearly always serves one server.
@@ -66,34 +66,14 @@ func (r *RRotate) rotations(server string) prometheus.Counter {
 	return sc.counter
 }
 
-// ServeDNS implements the plugin.Handler interface.
+// ServeDNS implements the plugin.Handler interface. A query of a type that rotates, for a
+// name in its zones, joins the query's shared writer, whose Rewrite rotates the answer.
 func (r *RRotate) ServeDNS(ctx context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
-	r.lead.Pregrow()
-	if len(req.Question) != 1 || !r.types.has(req.Question[0].Qtype) || !inZones(r.zones, req.Question[0].Name) {
-		return handoff.Next(r.Name(), r.Next, ctx, w, req)
+	if len(req.Question) != 1 || !r.types.has(req.Question[0].Qtype) || r.zones.Match(req.Question[0].Name) == "" {
+		return handoff.Next(name, r.Next, ctx, w, req)
 	}
-	rw := &rotateWriter{ResponseWriter: w, rotate: r, server: metrics.WithServer(ctx)}
-	return handoff.Next(r.Name(), r.Next, ctx, rw, req)
+	return handoff.Next(name, r.Next, ctx, answer.Join(ctx, w, r), req)
 }
 
 // Name implements the plugin.Handler interface.
 func (r *RRotate) Name() string { return name }
-
-// rotateWriter rotates the response on its way back to the client. It is not recycled: a
-// handler below may keep it after ServeDNS returns (cache's stale refresh does). It carries
-// the rotated reply, so that a query that rotates costs one allocation in all.
-type rotateWriter struct {
-	dns.ResponseWriter
-	rotate *RRotate
-	server string
-	reply  reply
-}
-
-// WriteMsg implements dns.ResponseWriter.
-func (w *rotateWriter) WriteMsg(res *dns.Msg) error {
-	if out := w.rotate.rotated(res, &w.reply); out != nil {
-		w.rotate.rotations(w.server).Inc()
-		return w.ResponseWriter.WriteMsg(out)
-	}
-	return w.ResponseWriter.WriteMsg(res)
-}

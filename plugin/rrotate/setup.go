@@ -9,6 +9,8 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 const name = "rrotate"
@@ -23,7 +25,6 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(name, err)
 	}
-	c.OnStartup(func() error { r.lead.Decide(dnsserver.GetConfig(c), name); return nil })
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		r.Next = next
 		return r
@@ -36,6 +37,7 @@ func setup(c *caddy.Controller) error {
 //	rrotate [ZONES...] {
 //	    types TYPE...
 //	    max_names N
+//	    ttl SECONDS
 //	}
 func parse(c *caddy.Controller) (*RRotate, error) {
 	r := &RRotate{types: typeSet{dns.TypeA, dns.TypeAAAA}}
@@ -43,10 +45,16 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 	seen := false
 	for c.Next() {
 		if seen {
-			return nil, c.Err("rrotate can only be used once per server block")
+			return nil, plugin.ErrOnce
 		}
 		seen = true
-		r.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
+		args := c.RemainingArgs()
+		for _, a := range args {
+			if len(plugin.Host(a).NormalizeExact()) == 0 {
+				return nil, c.Errf("'%s' is not a zone", a)
+			}
+		}
+		r.zones = answer.NewZones(plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys))
 		for c.NextBlock() {
 			switch c.Val() {
 			case "types":
@@ -75,6 +83,12 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 					return nil, c.Errf("max_names must be a positive integer, not '%s'", args[0])
 				}
 				maxNames = n
+			case "ttl":
+				ttl, err := parseTTL(c)
+				if err != nil {
+					return nil, err
+				}
+				r.ttl = ttl
 			default:
 				return nil, c.Errf("unknown property '%s'", c.Val())
 			}
@@ -82,6 +96,22 @@ func parse(c *caddy.Controller) (*RRotate, error) {
 	}
 	r.counters = newCounters(maxNames)
 	return r, nil
+}
+
+// maxTTL bounds the ttl option: a cap of more than an hour steers nothing a client sees.
+const maxTTL = 3600
+
+// parseTTL reads the seconds of `ttl SECONDS`, from 1 to maxTTL.
+func parseTTL(c *caddy.Controller) (uint32, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.Err("ttl wants one value: seconds")
+	}
+	n, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil || n == 0 || n > maxTTL {
+		return 0, c.Errf("invalid ttl '%s': want seconds from 1 to %d", args[0], maxTTL)
+	}
+	return uint32(n), nil
 }
 
 // typeOf reads a record type as written, in any case ("srv" is SRV).

@@ -46,6 +46,24 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// ttl is off unless given; given, it is the cap in seconds.
+func TestParseTTL(t *testing.T) {
+	for input, want := range map[string]uint32{
+		"rrotate":                 0,
+		"rrotate {\n ttl 5\n}":    5,
+		"rrotate {\n ttl 1\n}":    1,
+		"rrotate {\n ttl 3600\n}": 3600,
+	} {
+		r, err := parse(caddy.NewTestController("dns", input))
+		if err != nil {
+			t.Fatalf("parse(%q): %v", input, err)
+		}
+		if r.ttl != want {
+			t.Errorf("parse(%q): ttl %d, want %d", input, r.ttl, want)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ input, wantErr string }{
 		{"rrotate {\n types\n}", "Wrong argument count"},
@@ -69,6 +87,14 @@ func TestParseErrors(t *testing.T) {
 		{"rrotate {\n max_names lots\n}", "max_names must be a positive integer, not 'lots'"},
 		{"rrotate {\n shuffle\n}", "unknown property 'shuffle'"},
 		{"rrotate\nrrotate", "only be used once"},
+		{"rrotate \"\" {\n}", "'' is not a zone"},
+		{"rrotate example.test :53 {\n}", "':53' is not a zone"},
+		{"rrotate {\n ttl\n}", "ttl wants one value: seconds"},
+		{"rrotate {\n ttl 5 6\n}", "ttl wants one value: seconds"},
+		{"rrotate {\n ttl 0\n}", "invalid ttl '0': want seconds from 1 to 3600"},
+		{"rrotate {\n ttl 3601\n}", "invalid ttl '3601'"},
+		{"rrotate {\n ttl 5s\n}", "invalid ttl '5s'"},
+		{"rrotate {\n ttl -1\n}", "invalid ttl '-1'"},
 	}
 	for _, tc := range tests {
 		c := caddy.NewTestController("dns", tc.input)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
@@ -33,19 +32,22 @@ func FuzzParse(f *testing.F) {
 		"weighted {\n only 0\n}",
 		"weighted\nweighted",
 		"weighted x {\n}",
+		"weighted a.test 10.0.0.1 3",
+		"weighted a.test b.test {\n weight a.test 10.0.0.1 1\n ttl 5\n}",
+		"weighted {\n weight a.test 10.0.0.1 1\n ttl 4294967296\n}",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
-		wt, err := parse(caddy.NewTestController("dns", input))
+		wt, err := parse(caddyController(input))
 		if err != nil {
 			return
 		}
 		if wt.file == "" && len(wt.inline) == 0 {
 			t.Fatalf("parse(%q) accepted a block without weights", input)
 		}
-		if wt.only < 0 || wt.reload < 0 || wt.types == [3]bool{} {
-			t.Fatalf("parse(%q): only %d, reload %v, types %v", input, wt.only, wt.reload, wt.types)
+		if wt.only < 0 || wt.reload < 0 || wt.types == [3]bool{} || wt.ttl > maxTTL || len(wt.zones) == 0 {
+			t.Fatalf("parse(%q): only %d, reload %v, types %v, ttl %d, zones %v", input, wt.only, wt.reload, wt.types, wt.ttl, wt.zones)
 		}
 		checkSpec(t, wt.inline)
 	})
@@ -216,7 +218,7 @@ func FuzzWeighted(f *testing.F) {
 		if len(ops) > 400 {
 			return
 		}
-		wt, err := parse(caddy.NewTestController("dns", fuzzBlock(only)))
+		wt, err := parse(caddyController(fuzzBlock(only)))
 		if err != nil {
 			t.Fatal(err)
 		}

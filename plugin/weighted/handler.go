@@ -12,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
 
@@ -20,10 +21,13 @@ import (
 type Weighted struct {
 	Next plugin.Handler
 
+	zones answer.Zones
 	// types says which record types are weighted, indexed by typeSlot.
 	types [3]bool
 	// only is the number of records an answer keeps; 0 keeps them all (leads mode).
 	only int
+	// ttl caps the TTLs of the answers it orders; 0 leaves them alone.
+	ttl uint32
 
 	weights atomic.Pointer[table]
 
@@ -38,33 +42,22 @@ type Weighted struct {
 
 	stop chan struct{}
 	done sync.WaitGroup
-
-	lead handoff.Lead // whether this plugin grows the query's stack (see handoff.Lead)
 }
 
-// ServeDNS implements the plugin.Handler interface. A query for a name without weights goes
-// straight on, without allocating; others get a ResponseWriter that orders the answer.
+// ServeDNS implements the plugin.Handler interface. A query of a weighted type for a name in
+// its zones joins the query's shared writer: whether its answer has weights is known only
+// from the answer, at the end of its CNAME chain. Any other query goes on without allocating.
 func (wt *Weighted) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	wt.lead.Pregrow()
-	if len(r.Question) != 1 {
-		return wt.next(ctx, w, r)
+	if len(r.Question) != 1 || !wt.handles(r.Question[0]) || wt.zones.Match(r.Question[0].Name) == "" || wt.weights.Load().empty() {
+		return handoff.Next(wt.Name(), wt.Next, ctx, w, r)
 	}
-	q := r.Question[0]
-	slot := typeSlot(q.Qtype)
-	if slot < 0 || !wt.types[slot] || q.Qclass != dns.ClassINET {
-		return wt.next(ctx, w, r)
-	}
-	nw := wt.weights.Load().lookup(q.Name)
-	if nw == nil {
-		return wt.next(ctx, w, r)
-	}
-	rw := &responseWriter{ResponseWriter: w, wt: wt, name: nw, qtype: q.Qtype, slot: slot}
-	return wt.next(ctx, rw, r)
+	return handoff.Next(wt.Name(), wt.Next, ctx, answer.Join(ctx, w, wt), r)
 }
 
-// next calls the next plugin with w.
-func (wt *Weighted) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	return handoff.Next(wt.Name(), wt.Next, ctx, w, r)
+// handles reports whether answers to q are weighted: a weighted type, class IN.
+func (wt *Weighted) handles(q dns.Question) bool {
+	slot := typeSlot(q.Qtype)
+	return slot >= 0 && wt.types[slot] && q.Qclass == dns.ClassINET
 }
 
 // Name implements the plugin.Handler interface.

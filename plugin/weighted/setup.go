@@ -1,6 +1,7 @@
 package weighted
 
 import (
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,11 +13,16 @@ import (
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 var log = clog.NewWithPlugin("weighted")
 
 func init() { plugin.Register("weighted", setup) }
+
+// maxTTL bounds the ttl option: a cap of more than an hour steers nothing a client sees.
+const maxTTL = 3600
 
 // defaultReload is how often the weight file is checked, as `loadbalance weighted` does.
 const defaultReload = 30 * time.Second
@@ -30,7 +36,6 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error("weighted", err)
 	}
 	c.OnStartup(wt.OnStartup)
-	c.OnStartup(func() error { wt.lead.Decide(dnsserver.GetConfig(c), "weighted"); return nil })
 	c.OnShutdown(wt.OnShutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		wt.Next = next
@@ -50,9 +55,11 @@ func parse(c *caddy.Controller) (*Weighted, error) {
 		if blocks++; blocks > 1 {
 			return nil, plugin.ErrOnce
 		}
-		if args := c.RemainingArgs(); len(args) > 0 {
-			return nil, c.Errf("unexpected argument '%s': weights and options go in the block", args[0])
+		zones, err := parseZones(c)
+		if err != nil {
+			return nil, err
 		}
+		wt.zones = zones
 		for c.NextBlock() {
 			if err := parseProperty(c, wt); err != nil {
 				return nil, err
@@ -78,6 +85,21 @@ func parse(c *caddy.Controller) (*Weighted, error) {
 		}
 	}
 	return wt, nil
+}
+
+// parseZones reads the ZONES arguments, the server block's zones when there are none. An
+// address or a number is a weight written on the plugin's line: it goes in the block.
+func parseZones(c *caddy.Controller) (answer.Zones, error) {
+	args := c.RemainingArgs()
+	for _, a := range args {
+		if _, err := netip.ParseAddr(a); err == nil || strings.Trim(a, "0123456789") == "" {
+			return nil, c.Errf("'%s' is not a zone: weights and options go in the block, as 'weight NAME ADDRESS WEIGHT'", a)
+		}
+		if len(plugin.Host(a).NormalizeExact()) == 0 {
+			return nil, c.Errf("'%s' is not a zone", a)
+		}
+	}
+	return answer.NewZones(plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)), nil
 }
 
 func parseProperty(c *caddy.Controller, wt *Weighted) error {
@@ -117,6 +139,16 @@ func parseProperty(c *caddy.Controller, wt *Weighted) error {
 		wt.only = n
 	case "types":
 		return parseTypes(c, wt)
+	case "ttl":
+		args := c.RemainingArgs()
+		if len(args) != 1 {
+			return c.Err("ttl wants one value: seconds")
+		}
+		n, err := strconv.ParseUint(args[0], 10, 32)
+		if err != nil || n == 0 || n > maxTTL {
+			return c.Errf("invalid ttl '%s': want seconds from 1 to %d", args[0], maxTTL)
+		}
+		wt.ttl = uint32(n)
 	default:
 		return c.Errf("unknown property '%s'", c.Val())
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	wt, err := parse(caddy.NewTestController("dns", `weighted {
+	wt, err := parse(caddyController(`weighted {
 		weight Dogs.Example.Test 127.0.0.2 3 127.0.0.3 1
 		weight dogs.example.test. ::1 0
 		only 2
@@ -31,7 +31,7 @@ func TestParse(t *testing.T) {
 		t.Errorf("options: only=%d types=%v file=%q reload=%v", wt.only, wt.types, wt.file, wt.reload)
 	}
 
-	wt, err = parse(caddy.NewTestController("dns", "weighted {\n only 3\n leads\n weight a.test 10.0.0.1 2\n}"))
+	wt, err = parse(caddyController("weighted {\n only 3\n leads\n weight a.test 10.0.0.1 2\n}"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,14 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"weighted", "no weights"},
 		{"weighted {\n}", "no weights"},
-		{"weighted weights.txt", "unexpected argument 'weights.txt'"},
+		{"weighted www.example.test 127.0.0.2 3", "'127.0.0.2' is not a zone: weights and options go in the block"},
+		{"weighted example.test 3 {\n weight a.test 10.0.0.1 1\n}", "'3' is not a zone"},
+		{"weighted ::1 {\n weight a.test 10.0.0.1 1\n}", "'::1' is not a zone"},
+		{"weighted \"\" {\n weight a.test 10.0.0.1 1\n}", "'' is not a zone"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n ttl\n}", "ttl wants one value: seconds"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n ttl 0\n}", "invalid ttl '0': want seconds from 1 to 3600"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n ttl 3601\n}", "invalid ttl '3601'"},
+		{"weighted {\n weight a.test 10.0.0.1 1\n ttl 10s\n}", "invalid ttl '10s'"},
 		{"weighted {\n bogus\n}", "unknown property 'bogus'"},
 		{"weighted {\n weight a.test\n}", "at least one ADDRESS WEIGHT pair"},
 		{"weighted {\n weight a.test 10.0.0.1\n}", "at least one ADDRESS WEIGHT pair"},
@@ -70,9 +77,32 @@ func TestParseErrors(t *testing.T) {
 		{"weighted {\n weight a.test 10.0.0.1 1\n}\nweighted {\n weight a.test 10.0.0.1 1\n}", "this plugin can only be used once per Server Block"},
 	}
 	for _, tc := range tests {
-		_, err := parse(caddy.NewTestController("dns", tc.input))
+		_, err := parse(caddyController(tc.input))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got error %v, want one containing %q", tc.input, err, tc.want)
+		}
+	}
+}
+
+// ZONES default to the server block's; given, they replace them. ttl is off unless given.
+func TestParseZonesAndTTL(t *testing.T) {
+	for _, tc := range []struct {
+		input string
+		zones string
+		ttl   uint32
+	}{
+		{"weighted {\n weight a.test 10.0.0.1 1\n}", "example.org.", 0},
+		{"weighted A.Test b.test. {\n weight a.test 10.0.0.1 1\n ttl 5\n}", "a.test. b.test.", 5},
+		{"weighted 10.0.0.0/24 {\n weight a.test 10.0.0.1 1\n ttl 3600\n}", "0.0.10.in-addr.arpa.", 3600},
+	} {
+		c := caddy.NewTestController("dns", tc.input)
+		c.ServerBlockKeys = []string{"example.org."}
+		wt, err := parse(c)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.input, err)
+		}
+		if got := strings.Join(wt.zones, " "); got != tc.zones || wt.ttl != tc.ttl {
+			t.Errorf("%q: zones %q ttl %d, want %q and %d", tc.input, got, wt.ttl, tc.zones, tc.ttl)
 		}
 	}
 }
@@ -83,7 +113,7 @@ func TestSetupWeightFile(t *testing.T) {
 	if err := os.WriteFile(good, []byte("a.test\n10.0.0.1 4\n10.0.0.2 9\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := caddy.NewTestController("dns", "weighted {\n file "+good+"\n weight a.test 10.0.0.2 2\n}")
+	c := caddyController("weighted {\n file " + good + "\n weight a.test 10.0.0.2 2\n}")
 	if err := setup(c); err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +126,19 @@ func TestSetupWeightFile(t *testing.T) {
 		"weighted {\n file " + bad + "\n}":                      bad + ":2: invalid weight \"heavy\"",
 		"weighted {\n file " + filepath.Join(dir, "no") + "\n}": "no such file",
 	} {
-		err := setup(caddy.NewTestController("dns", input))
+		err := setup(caddyController(input))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got error %v, want one containing %q", input, err, want)
 		}
 	}
 }
 
-func caddyController(input string) *caddy.Controller { return caddy.NewTestController("dns", input) }
+// caddyController reads input as the block of a server for the root zone.
+func caddyController(input string) *caddy.Controller {
+	c := caddy.NewTestController("dns", input)
+	c.ServerBlockKeys = []string{"."}
+	return c
+}
 
 // The reload default is the literal 30 seconds the README promises (as loadbalance), and
 // `reload 0` parses to 0: never.
@@ -114,7 +149,7 @@ func TestReloadSetting(t *testing.T) {
 		"weighted {\n file w\n reload 0s\n}": 0,
 		"weighted {\n file w\n reload 2m\n}": 2 * time.Minute,
 	} {
-		wt, err := parse(caddy.NewTestController("dns", input))
+		wt, err := parse(caddyController(input))
 		if err != nil {
 			t.Fatalf("%q: %v", input, err)
 		}
@@ -137,7 +172,7 @@ func TestFileRelativeToRoot(t *testing.T) {
 		{"", "weights", "weights"},
 	}
 	for _, tc := range tests {
-		c := caddy.NewTestController("dns", "weighted {\n file "+tc.file+"\n}")
+		c := caddyController("weighted {\n file " + tc.file + "\n}")
 		dnsserver.GetConfig(c).Root = tc.root
 		wt, err := parse(c)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/steerdns/steerdns/plugin/internal/dnsname"
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 )
 
 // table is one immutable generation of weights. A reload of the weight file builds a new
@@ -35,18 +35,17 @@ func newTable(spec weightSpec) *table {
 	return t
 }
 
-// lookup finds the weights of name, matching case-insensitively without allocating: a
-// resolver that randomises case (0x20) must not cost an allocation per query.
+// lookup finds the weights of name, in any case.
 func (t *table) lookup(name string) *nameWeights {
-	if t == nil || len(t.names) == 0 {
+	if t.empty() {
 		return nil
 	}
-	var buf dnsname.Buffer
-	if lower := dnsname.Lower(&buf, name); lower != nil {
-		return t.names[string(lower)]
-	}
-	return t.names[name]
+	nw, _ := answer.Lookup(t.names, name)
+	return nw
 }
+
+// empty reports whether there are no weights at all: then no answer is weighted.
+func (t *table) empty() bool { return t == nil || len(t.names) == 0 }
 
 // weightOf returns the weight of a target; targets the configuration does not list weigh 1.
 func (n *nameWeights) weightOf(t target) uint32 {

@@ -62,7 +62,8 @@ func parseName(s string) (string, error) {
 	if _, err := netip.ParseAddr(s); err == nil {
 		return "", fmt.Errorf("%q is an address where a domain name was expected (missing weight value?)", s)
 	}
-	if _, ok := dns.IsDomainName(s); !ok || s == "" {
+	// A trailing backslash escapes the dot that makes the name fully qualified.
+	if _, ok := dns.IsDomainName(s); !ok || s == "" || !dns.IsFqdn(dns.Fqdn(s)) {
 		return "", fmt.Errorf("invalid domain name %q", s)
 	}
 	return strings.ToLower(dns.Fqdn(s)), nil
@@ -77,7 +78,7 @@ func parseTarget(s string) (target, error) {
 	if strings.Trim(s, "0123456789.:") == "" || strings.ContainsAny(s, "/%") {
 		return target{}, fmt.Errorf("invalid IP address %q", s)
 	}
-	if _, ok := dns.IsDomainName(s); !ok {
+	if _, ok := dns.IsDomainName(s); !ok || !dns.IsFqdn(dns.Fqdn(s)) {
 		return target{}, fmt.Errorf("invalid address or SRV target %q", s)
 	}
 	return target{host: strings.ToLower(dns.Fqdn(s))}, nil

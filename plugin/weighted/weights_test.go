@@ -70,6 +70,8 @@ func TestParseWeightFileErrors(t *testing.T) {
 		{"a.test\n10.0.0.300 1\n", "w:2: invalid IP address \"10.0.0.300\""},
 		{"a.test\n10.0.0.1 1 2\n", "w:2: cannot parse \"10.0.0.1 1 2\""},
 		{"a..test\n", "w:1: invalid domain name \"a..test\""},
+		{"a.test\\0\\\n", "w:1: invalid domain name \"a.test\\\\0\\\\\""}, // the backslash escapes the final dot
+		{"a.test\nweb\\0\\ 1\n", "w:2: invalid address or SRV target"},
 	}
 	for _, tc := range tests {
 		_, err := parseWeightFile("w", []byte(tc.data))
