@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -180,6 +181,7 @@ func BenchmarkStoreLoad(b *testing.B) {
 				}
 				tab.store.(*FileStore).Close()
 			}
+			b.ReportMetric(loadedHeapMiB(b, path), "heap-MiB")
 		})
 		b.Run(fmt.Sprint("etcd/", n), func(b *testing.B) {
 			cfg := EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: fmt.Sprintf("/bench-load-%d/", n)}
@@ -201,6 +203,23 @@ func BenchmarkStoreLoad(b *testing.B) {
 			}
 		})
 	}
+}
+
+// loadedHeapMiB is the heap that one loaded table of the file at path keeps: what a replica
+// holds in memory for its overrides (the table, its index and the query path's snapshot).
+func loadedHeapMiB(b *testing.B, path string) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tab := newTable(path, NewFileStore(path), &auditLog{path: path + ".audit.jsonl"})
+	if err := tab.load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	tab.store.(*FileStore).Close()
+	runtime.KeepAlive(tab)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
 }
 
 // awaitReplica waits until other has published rev. The channel is taken before the check, so
