@@ -359,19 +359,19 @@ func (w *nilWriter) WriteMsg(m *dns.Msg) error {
 	return nil
 }
 
-// TestServeDNSNilResponse: a backend that writes no message at all does not make the plugin
-// panic; the nil goes on to the writer below, which decides what it means.
+// TestServeDNSNilResponse: a backend that writes no message at all gets an error back instead
+// of a panic in the writer below, and nothing is written.
 func TestServeDNSNilResponse(t *testing.T) {
 	hc := newTestHC(t, "", map[string]state{"127.0.0.2": stateDown})
 	h := &Handler{HealthCheck: hc, Next: test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
 		return dns.RcodeSuccess, w.WriteMsg(nil)
 	})}
 	w := &nilWriter{}
-	if _, err := h.ServeDNS(context.Background(), w, catsAnswer(dns.TypeA)); err != nil {
-		t.Fatal(err)
+	if _, err := h.ServeDNS(context.Background(), w, catsAnswer(dns.TypeA)); err == nil {
+		t.Error("writing a nil message must be an error")
 	}
-	if !w.gotNil {
-		t.Error("the nil message did not reach the writer below")
+	if w.gotNil {
+		t.Error("the nil message reached the writer below")
 	}
 }
 

@@ -204,6 +204,9 @@ func TestWriterPassesErrorsWhole(t *testing.T) {
 	if len(ran) != 0 {
 		t.Errorf("stages ran on responses they must not see: %v", ran)
 	}
+	if err := w.WriteMsg(nil); err == nil {
+		t.Error("a nil message must be an error")
+	}
 }
 
 // TestWriterSecondWrite: a second response written to the same writer gets room of its own,

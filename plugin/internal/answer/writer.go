@@ -2,6 +2,7 @@ package answer
 
 import (
 	"context"
+	"errors"
 
 	"github.com/miekg/dns"
 )
@@ -44,9 +45,16 @@ func Join(ctx context.Context, w dns.ResponseWriter, stage Stage) dns.ResponseWr
 	return sw
 }
 
+// errNilMsg answers a plugin below that writes no message: the writer beneath would panic
+// packing it (loadbalance does the same).
+var errNilMsg = errors.New("answer: response message is nil")
+
 // WriteMsg implements dns.ResponseWriter. Only a plain answer to a query reaches the stages:
-// errors, truncated responses and transfers pass as they are.
+// errors, truncated responses and transfers pass as they are; a nil message is an error.
 func (w *Writer) WriteMsg(m *dns.Msg) error {
+	if m == nil {
+		return errNilMsg
+	}
 	if !rewritable(m) {
 		return w.ResponseWriter.WriteMsg(m)
 	}
@@ -63,7 +71,7 @@ func (w *Writer) WriteMsg(m *dns.Msg) error {
 }
 
 func rewritable(m *dns.Msg) bool {
-	if m == nil || m.Rcode != dns.RcodeSuccess || m.Truncated || m.Opcode != dns.OpcodeQuery || len(m.Question) != 1 {
+	if m.Rcode != dns.RcodeSuccess || m.Truncated || m.Opcode != dns.OpcodeQuery || len(m.Question) != 1 {
 		return false
 	}
 	switch m.Question[0].Qtype {
