@@ -62,13 +62,4 @@ func rotate(a []dns.RR, set answer.RRset, shift int) {
 // capTTL gives every record of the edited answer section a (the rotated RRset, the CNAMEs in
 // front of it and the RRSIGs over them) a TTL of at most the configured ttl, so that a client
 // behind a caching resolver sees the next rotation within ttl seconds.
-func (r *RRotate) capTTL(res *answer.Response, a []dns.RR) {
-	if r.ttl == 0 {
-		return
-	}
-	for i, rr := range a {
-		if rr.Header().Ttl > r.ttl {
-			a[i] = res.WithTTL(rr, r.ttl)
-		}
-	}
-}
+func (r *RRotate) capTTL(res *answer.Response, a []dns.RR) { res.CapTTL(a, r.ttl) }

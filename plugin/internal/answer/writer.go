@@ -169,6 +169,19 @@ func (r *Response) Replace(m *dns.Msg) {
 	r.msg, r.owned, r.setValid = m, true, false
 }
 
+// CapTTL gives every record of a, an answer section from Edit, a TTL of at most ttl (0: no
+// cap), replacing the records it lowers with copies.
+func (r *Response) CapTTL(a []dns.RR, ttl uint32) {
+	if ttl == 0 {
+		return
+	}
+	for i, rr := range a {
+		if rr.Header().Ttl > ttl {
+			a[i] = r.WithTTL(rr, ttl)
+		}
+	}
+}
+
 // WithTTL returns rr with its TTL set to ttl: rr itself when it has that TTL already, else a
 // copy (rr may be cache's). Copies of the common record types come from room in the Response.
 func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
