@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
@@ -236,16 +237,31 @@ func TestWriterFullStartsAnother(t *testing.T) {
 	}
 }
 
+// TestWriterSize: the shared writer is the one allocation of a query the plugins act on, and
+// its cost grows with its size class.
+func TestWriterSize(t *testing.T) {
+	if size := unsafe.Sizeof(Writer{}); size > 512 {
+		t.Errorf("the shared writer takes %d bytes, more than the 512-byte size class", size)
+	}
+}
+
 func TestWithTTLCopies(t *testing.T) {
-	var r Response
+	r := Response{msg: response()}
 	for _, rr := range []dns.RR{
 		test.A("a.example.test. 300 IN A 192.0.2.1"), test.AAAA("a.example.test. 300 IN AAAA 2001:db8::1"),
 		test.CNAME("a.example.test. 300 IN CNAME b.example.test."), test.MX("a.example.test. 300 IN MX 10 mx.example.test."),
 	} {
-		for range 5 { // past the inline room
-			c := r.WithTTL(rr, 10)
-			if c == rr || c.Header().Ttl != 10 || rr.Header().Ttl != 300 {
+		var copies []dns.RR
+		for i := range 5 { // past the room made for the answer's three addresses
+			c := r.WithTTL(rr, uint32(10+i))
+			if c == rr || c.Header().Ttl != uint32(10+i) || rr.Header().Ttl != 300 {
 				t.Errorf("%s: WithTTL changed the record or returned it", rr)
+			}
+			copies = append(copies, c)
+		}
+		for i, c := range copies { // a later copy never overwrites an earlier one
+			if c.Header().Ttl != uint32(10+i) || c.String()[len(c.Header().String()):] != rr.String()[len(rr.Header().String()):] {
+				t.Errorf("copy %d is now %s", i, c)
 			}
 		}
 		if r.WithTTL(rr, 300) != rr {

@@ -24,11 +24,15 @@ const maxStages = 4
 //
 // It is never recycled: a plugin below may keep it after ServeDNS returns (cache's stale
 // refresh writes to it later).
+//
+// Its size is the price of every query a steerdns plugin joins, and on these machines an
+// allocation costs in proportion to its bytes: it is kept within the 512-byte size class
+// (TestWriterSize), and room that only some answers need is allocated when they need it.
 type Writer struct {
 	dns.ResponseWriter
 	ctx    context.Context
 	stages [maxStages]Stage
-	n      int
+	n      uint8
 	used   bool // a second WriteMsg (unusual) gets a Response of its own
 	resp   Response
 }
@@ -63,8 +67,8 @@ func (w *Writer) WriteMsg(m *dns.Msg) error {
 		r = new(Response)
 	}
 	w.used = true
-	r.reset(w.ctx, w.ResponseWriter, m)
-	for i := w.n - 1; i >= 0; i-- {
+	r.reset(w, m)
+	for i := int(w.n) - 1; i >= 0; i-- {
 		w.stages[i].Rewrite(r)
 	}
 	return w.ResponseWriter.WriteMsg(r.msg)
@@ -89,8 +93,7 @@ const inlineRecords = 8
 // one copy that every stage above then edits in place. The records themselves are never
 // changed, in the copy either: a record whose TTL changes is replaced by a copy (WithTTL).
 type Response struct {
-	ctx   context.Context
-	w     dns.ResponseWriter
+	w     *Writer // the query's context and the writer beneath
 	msg   *dns.Msg
 	owned bool // msg is copy, which the stages may edit
 
@@ -100,26 +103,25 @@ type Response struct {
 
 	copy  dns.Msg
 	slots [inlineRecords]dns.RR
-	as    [4]dns.A
-	aaaas [2]dns.AAAA
-	cname [2]dns.CNAME
-	nA    uint8
-	nAAAA uint8
-	nCN   uint8
+
+	// Copies made by WithTTL, one block per type for a whole answer, allocated by the first
+	// copy an answer needs (a capped TTL is common, but not on every query).
+	as    []dns.A
+	aaaas []dns.AAAA
 }
 
-func (r *Response) reset(ctx context.Context, w dns.ResponseWriter, m *dns.Msg) {
-	r.ctx, r.w, r.msg, r.owned, r.setValid = ctx, w, m, false, false
-	r.nA, r.nAAAA, r.nCN = 0, 0, 0
+func (r *Response) reset(w *Writer, m *dns.Msg) {
+	r.w, r.msg, r.owned, r.setValid = w, m, false, false
+	r.as, r.aaaas = nil, nil
 }
 
 // Context is the query's context.
-func (r *Response) Context() context.Context { return r.ctx }
+func (r *Response) Context() context.Context { return r.w.ctx }
 
 // Writer is the writer the shared one wraps: the client's address is its RemoteAddr, and a
 // stage that asks the chain for more (a CNAME target) builds its sub-query's writer from it.
 // Never write the response to it: WriteMsg does, after the last stage.
-func (r *Response) Writer() dns.ResponseWriter { return r.w }
+func (r *Response) Writer() dns.ResponseWriter { return r.w.ResponseWriter }
 
 // Msg is the response as it stands. Read it; change its answer section only through Edit,
 // and never its other sections: they stay shared with the backend's message.
@@ -183,7 +185,7 @@ func (r *Response) CapTTL(a []dns.RR, ttl uint32) {
 }
 
 // WithTTL returns rr with its TTL set to ttl: rr itself when it has that TTL already, else a
-// copy (rr may be cache's). Copies of the common record types come from room in the Response.
+// copy (rr may be cache's). Copies of addresses come from one block per answer.
 func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
 	if rr.Header().Ttl == ttl {
 		return rr
@@ -191,27 +193,46 @@ func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
 	var c dns.RR
 	switch rr := rr.(type) {
 	case *dns.A:
-		if int(r.nA) < len(r.as) {
-			r.as[r.nA] = *rr
-			c = &r.as[r.nA]
-			r.nA++
-		}
+		r.as = room(r.as, r.msg.Answer)
+		c = copyInto(&r.as, rr)
 	case *dns.AAAA:
-		if int(r.nAAAA) < len(r.aaaas) {
-			r.aaaas[r.nAAAA] = *rr
-			c = &r.aaaas[r.nAAAA]
-			r.nAAAA++
-		}
+		r.aaaas = room(r.aaaas, r.msg.Answer)
+		c = copyInto(&r.aaaas, rr)
 	case *dns.CNAME:
-		if int(r.nCN) < len(r.cname) {
-			r.cname[r.nCN] = *rr
-			c = &r.cname[r.nCN]
-			r.nCN++
-		}
-	}
-	if c == nil {
+		cp := *rr
+		c = &cp
+	default:
 		c = dns.Copy(rr)
 	}
 	c.Header().Ttl = ttl
 	return c
+}
+
+// room returns block, or when it is nil, an empty block with room for every record of T in
+// answer (at least one).
+func room[T any, P interface {
+	*T
+	dns.RR
+}](block []T, answer []dns.RR) []T {
+	if block != nil {
+		return block
+	}
+	n := 0
+	for _, rr := range answer {
+		if _, ok := rr.(P); ok {
+			n++
+		}
+	}
+	return make([]T, 0, max(n, 1))
+}
+
+// copyInto copies rr into the block's spare room and returns the copy; a full block (a record
+// from outside the answer) gets rr copied on its own, so that earlier copies never move.
+func copyInto[T any](block *[]T, rr *T) *T {
+	if len(*block) == cap(*block) {
+		c := *rr
+		return &c
+	}
+	*block = append(*block, *rr)
+	return &(*block)[len(*block)-1]
 }
