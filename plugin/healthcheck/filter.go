@@ -14,7 +14,11 @@ import (
 // Rewrite implements answer.Stage: it filters the answer by the health of its addresses and
 // caps its TTLs, and counts what health changed.
 func (hc *HealthCheck) Rewrite(r *answer.Response) {
-	if o := hc.filter(r); o != unchanged {
+	if rec := r.Explain(); rec != nil {
+		hc.explain(rec, r)
+		return
+	}
+	if o := hc.filter(r, false); o != unchanged {
 		hc.counters.count(metrics.WithServer(r.Context()), o)
 	}
 }
@@ -79,8 +83,9 @@ type tally struct {
 
 // filter applies health and the TTL cap to the response and returns the outcome for the
 // metrics. It changes the response only through r (Edit, WithTTL, Replace), never the
-// message or records the backend handed up.
-func (hc *HealthCheck) filter(r *answer.Response) outcome {
+// message or records the backend handed up. A dry run (dry) changes no state: it reports
+// no address for discovery and marks none as seen.
+func (hc *HealthCheck) filter(r *answer.Response, dry bool) outcome {
 	if qt := r.Question().Qtype; qt != dns.TypeA && qt != dns.TypeAAAA {
 		return unchanged
 	}
@@ -93,7 +98,7 @@ func (hc *HealthCheck) filter(r *answer.Response) outcome {
 		return unchanged
 	}
 	var buf [maxInline]class
-	t, ok := hc.classify(snap, r.Msg().Answer, set, buf[:0])
+	t, ok := hc.classify(snap, r.Msg().Answer, set, buf[:0], dry)
 	if !ok {
 		return unchanged // not a name this plugin judges
 	}
@@ -129,7 +134,7 @@ func (hc *HealthCheck) filter(r *answer.Response) outcome {
 // classify returns the tally of ans, whose RRset is set, with the classes appended to
 // classes (room on the caller's stack). It returns false when the plugin has no word on the
 // set's owner: no name line lists it and discovery is off.
-func (hc *HealthCheck) classify(snap *snapshot, ans []dns.RR, set answer.RRset, classes []class) (t tally, ok bool) {
+func (hc *HealthCheck) classify(snap *snapshot, ans []dns.RR, set answer.RRset, classes []class, dry bool) (t tally, ok bool) {
 	var (
 		check  *checkSpec
 		listed []listedVerdict // verdicts of the addresses the owner's name line lists
@@ -151,7 +156,7 @@ func (hc *HealthCheck) classify(snap *snapshot, ans []dns.RR, set answer.RRset, 
 			if v, ok := find(listed, a); ok {
 				c = classOf(v.backup, hc.judge(v.state))
 			} else {
-				c = classOf(false, hc.isUp(vs, a, check, set.Owner))
+				c = classOf(false, hc.isUp(vs, a, check, set.Owner, dry))
 			}
 		}
 		t.classes = append(t.classes, c)
@@ -243,8 +248,14 @@ func (hc *HealthCheck) static(r *answer.Response, t *tally, set answer.RRset) {
 
 // isUp judges one target. An address without a prober is up unless discovery will probe
 // it, in which case it is as good as the "unknown" setting says until its first verdict.
-func (hc *HealthCheck) isUp(vs verdicts, a [16]byte, check *checkSpec, owner string) bool {
+func (hc *HealthCheck) isUp(vs verdicts, a [16]byte, check *checkSpec, owner string, dry bool) bool {
 	v, ok := vs[a]
+	if dry {
+		if !ok {
+			return hc.cfg.discover == nil || hc.cfg.unknownUp
+		}
+		return hc.judge(v.state)
+	}
 	if !ok {
 		if hc.cfg.discover == nil {
 			return true

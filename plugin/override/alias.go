@@ -41,6 +41,10 @@ func (h *Handler) followAlias(r *answer.Response, w dns.ResponseWriter) {
 		return
 	}
 	h.pinAlias(r, w, owner, q.Qtype, p)
+	if rec := r.Explain(); rec != nil {
+		notePinned(rec, p, owner, q.Name)
+		return
+	}
 	p.served.Inc()
 }
 

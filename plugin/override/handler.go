@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/internal/explain"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 )
 
@@ -35,15 +36,25 @@ func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	}
 	snap := h.tab.snap.Load()
 	if !snap.enabled {
+		if rec := explain.From(w); rec != nil {
+			notePassed(rec, r.Question[0].Name)
+		}
 		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
 	if pins := snap.lookupAnyCase(r.Question[0].Name); pins != nil {
 		if p := choose(pins, func() netip.Addr { return clientAddr(w) }); p != nil {
 			m := h.answer(ctx, w, r, p)
-			p.served.Inc()
+			if rec := explain.From(w); rec != nil {
+				notePinned(rec, p, r.Question[0].Name, "")
+			} else {
+				p.served.Inc()
+			}
 			w.WriteMsg(m)
 			return dns.RcodeSuccess, nil
 		}
+	}
+	if rec := explain.From(w); rec != nil {
+		notePassed(rec, r.Question[0].Name)
 	}
 	return handoff.Next(h.Name(), h.Next, ctx, answer.Join(ctx, w, (*aliasStage)(h)), r)
 }
@@ -127,6 +138,13 @@ func (h *Handler) chase(ctx context.Context, w dns.ResponseWriter, qtype uint16,
 	sub := new(dns.Msg)
 	sub.SetQuestion(target, qtype)
 	sub.RecursionDesired = rd
+	if rec := explain.From(w); rec != nil {
+		sw := rec.Sub() // the plugins below explain the target's answer, in a dry run too
+		if _, err := h.Next.ServeDNS(ctx, sw, sub); err != nil {
+			return nil
+		}
+		return sw.Msg()
+	}
 	nw := nonwriter.New(w)
 	if _, err := h.Next.ServeDNS(ctx, nw, sub); err != nil || nw.Msg == nil {
 		return nil

@@ -74,6 +74,15 @@ func (c *counters) next(name string, qtype uint16) uint64 {
 	return n
 }
 
+// peek returns what next would return, without counting an answer.
+func (c *counters) peek(name string, qtype uint16) uint64 {
+	k := c.key(name, qtype)
+	s := &c.shards[k%uint64(len(c.shards))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count[k]
+}
+
 // key hashes the lower-case form of name, without allocating, and mixes in qtype.
 func (c *counters) key(name string, qtype uint16) uint64 {
 	var h uint64

@@ -16,10 +16,18 @@ func (r *RRotate) Rewrite(res *answer.Response) {
 	}
 	set, ok := res.RRset()
 	if !ok || set.Count < 2 {
+		if rec := res.Explain(); rec != nil {
+			explainUnrotated(rec, set, ok)
+		}
 		return
 	}
-	shift := int(r.counters.next(set.Owner, set.Type) % uint64(set.Count))
-	r.rotations(metrics.WithServer(res.Context())).Inc()
+	var shift int
+	if rec := res.Explain(); rec != nil {
+		shift = r.explain(rec, set)
+	} else {
+		shift = int(r.counters.next(set.Owner, set.Type) % uint64(set.Count))
+		r.rotations(metrics.WithServer(res.Context())).Inc()
+	}
 	if shift == 0 && r.ttl == 0 {
 		return // the answer is in its rotated order already: no copy
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/internal/explain"
 )
 
 // Rewrite implements answer.Stage: the final RRset of the answer (answer.Find's rule) is put
@@ -20,6 +21,9 @@ func (wt *Weighted) Rewrite(res *answer.Response) {
 	}
 	nw := wt.weights.Load().lookup(set.Owner)
 	if nw == nil {
+		if rec := res.Explain(); rec != nil {
+			rec.Note(explain.Step{Plugin: pluginName, Did: "passed", Why: "no weights for " + set.Owner})
+		}
 		return
 	}
 	wt.arrange(res, set, nw, typeSlot(q.Qtype))
@@ -37,8 +41,18 @@ func (wt *Weighted) arrange(res *answer.Response, set answer.RRset, nw *nameWeig
 		out = make([]dns.RR, 0, len(rrs))
 	}
 	out = out[:len(rrs)]
-	live := nw.states[slot].order(nw, rrs, out)
+	rec := res.Explain()
+	var live int
+	if rec != nil {
+		live = nw.states[slot].preview(nw, rrs, out)
+	} else {
+		live = nw.states[slot].order(nw, rrs, out)
+	}
 	if live == 0 {
+		if rec != nil {
+			rec.Note(explain.Step{Plugin: pluginName, Did: "passed", Why: "every address of " + nw.name + " has weight 0 (drained): the answer is left whole"})
+			return
+		}
 		drained.WithLabelValues(nw.name).Inc()
 		return
 	}
@@ -47,9 +61,14 @@ func (wt *Weighted) arrange(res *answer.Response, set answer.RRset, nw *nameWeig
 		keep = min(wt.only, live)
 		if set.Signed && keep < len(out) {
 			// Cutting a signed RRset would make it bogus: reorder only.
-			signedUncut.WithLabelValues(nw.name).Inc()
+			if rec == nil {
+				signedUncut.WithLabelValues(nw.name).Inc()
+			}
 			keep = len(out)
 		}
+	}
+	if rec != nil {
+		wt.explain(rec, nw, rrs, out[:keep], set.Signed)
 	}
 	if keep == len(out) && wt.ttl == 0 && sameOrder(rrs, out) {
 		return // nothing to change: no copy

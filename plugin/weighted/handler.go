@@ -61,4 +61,4 @@ func (wt *Weighted) handles(q dns.Question) bool {
 }
 
 // Name implements the plugin.Handler interface.
-func (wt *Weighted) Name() string { return "weighted" }
+func (wt *Weighted) Name() string { return pluginName }

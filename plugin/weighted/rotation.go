@@ -41,6 +41,32 @@ const stackTargets = 16
 // others by how soon they are due, drained (weight 0) ones last. It returns the number of
 // records that are not drained; 0 means every record is drained and nothing was chosen.
 func (r *rotation) order(n *nameWeights, rrs, out []dns.RR) int {
+	r.mu.Lock()
+	live, chosen := r.step(n, rrs, out)
+	var picks prometheus.Counter
+	if chosen >= 0 {
+		picks = r.entries[chosen].picks
+	}
+	r.mu.Unlock()
+	if picks != nil {
+		picks.Inc()
+	}
+	return live
+}
+
+// preview is order on a copy of the rotation: the order the next answer would get, with the
+// rotation (and the picks counted) left as they are, for a dry run.
+func (r *rotation) preview(n *nameWeights, rrs, out []dns.RR) int {
+	r.mu.Lock()
+	c := &rotation{entries: slices.Clone(r.entries), index: r.index, gen: r.gen}
+	r.mu.Unlock()
+	live, _ := c.step(n, rrs, out)
+	return live
+}
+
+// step is order with r locked (or private); it returns the live count and the index of the
+// chosen entry, -1 for none.
+func (r *rotation) step(n *nameWeights, rrs, out []dns.RR) (live, chosen int) {
 	var idxBuf [stackTargets]int
 	var rankBuf [stackTargets]int
 	idx, rank := idxBuf[:0], rankBuf[:0]
@@ -48,30 +74,22 @@ func (r *rotation) order(n *nameWeights, rrs, out []dns.RR) int {
 		idx = make([]int, 0, len(rrs))
 		rank = make([]int, 0, len(rrs))
 	}
-	r.mu.Lock()
 	idx = r.match(n, rrs, idx)
-	chosen := r.pick()
-	live, distinct := 0, len(r.entries)
-	var picks prometheus.Counter
-	if chosen >= 0 {
-		picks = r.entries[chosen].picks
-		rank = r.ranks(chosen, rank)
-		for _, j := range idx {
-			if r.entries[j].weight > 0 {
-				live++
-			}
+	chosen = r.pick()
+	if chosen < 0 {
+		return 0, -1
+	}
+	rank = r.ranks(chosen, rank)
+	for _, j := range idx {
+		if r.entries[j].weight > 0 {
+			live++
 		}
 	}
-	r.mu.Unlock()
-	if chosen < 0 {
-		return 0
-	}
-	picks.Inc()
-	if distinct == len(rrs) {
+	if len(r.entries) == len(rrs) {
 		for i, rr := range rrs {
 			out[rank[idx[i]]] = rr
 		}
-		return live
+		return live, chosen
 	}
 	// With duplicates (the same address twice), place by rank, duplicates in answer order.
 	pos := make([]int, len(rrs))
@@ -82,7 +100,7 @@ func (r *rotation) order(n *nameWeights, rrs, out []dns.RR) int {
 	for k, i := range pos {
 		out[k] = rrs[i]
 	}
-	return live
+	return live, chosen
 }
 
 // match maps each record to its entry (appended to idx), rebuilding the entries when the

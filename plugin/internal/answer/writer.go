@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/explain"
 )
 
 // A Stage is one plugin's change to the responses of a query. Stages run when the response
@@ -33,7 +35,8 @@ type Writer struct {
 	ctx    context.Context
 	stages [maxStages]Stage
 	n      uint8
-	used   bool // a second WriteMsg (unusual) gets a Response of its own
+	used   bool              // a second WriteMsg (unusual) gets a Response of its own
+	rec    *explain.Recorder // set when the query is a dry run for the console
 	resp   Response
 }
 
@@ -42,7 +45,11 @@ type Writer struct {
 func Join(ctx context.Context, w dns.ResponseWriter, stage Stage) dns.ResponseWriter {
 	sw, ok := w.(*Writer)
 	if !ok || sw.n == maxStages || sw.used {
-		sw = &Writer{ResponseWriter: w, ctx: ctx}
+		rec := explain.From(w)
+		if ok {
+			rec = sw.rec
+		}
+		sw = &Writer{ResponseWriter: w, ctx: ctx, rec: rec}
 	}
 	sw.stages[sw.n] = stage
 	sw.n++
@@ -114,6 +121,11 @@ func (r *Response) reset(w *Writer, m *dns.Msg) {
 	r.w, r.msg, r.owned, r.setValid = w, m, false, false
 	r.as, r.aaaas = nil, nil
 }
+
+// Explain returns the Recorder of a query the console explains, nil for every other query. A
+// stage that finds one notes what it does and why, and changes no state of its own (it
+// computes the answer it would give without advancing a counter or a rotation).
+func (r *Response) Explain() *explain.Recorder { return r.w.rec }
 
 // Context is the query's context.
 func (r *Response) Context() context.Context { return r.w.ctx }
