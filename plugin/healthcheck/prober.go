@@ -213,6 +213,7 @@ func (p *prober) view() healthview.Target {
 		State:       p.st.state.view(),
 		LastCheck:   p.st.lastCheck,
 		LastLatency: p.st.lastLatency,
+		Probes:      p.st.probes.view(),
 		LastError:   p.st.lastErr,
 		Transitions: append([]healthview.Transition(nil), p.st.transitions...),
 	}

@@ -58,6 +58,7 @@ type status struct {
 	lastLatency time.Duration
 	lastErr     string
 	transitions []healthview.Transition
+	probes      history // the last results, for the console's plots
 }
 
 // record applies one probe result. The first result decides the state outright so that a
@@ -80,6 +81,7 @@ func (s *status) record(err error, latency time.Duration, now time.Time, rise, f
 			next = stateDown
 		}
 	}
+	s.probes.add(now, latency, err == nil, next)
 	if next == s.state {
 		return s.state, false
 	}

@@ -42,8 +42,17 @@ type Target struct {
 	State       State         // current verdict
 	LastCheck   time.Time     // when the last probe finished; zero before the first
 	LastLatency time.Duration // how long the last probe took
+	Probes      []Probe       // the last probe results, oldest first (bounded), for plots
 	LastError   string        // why the last probe failed; empty when it succeeded
 	Transitions []Transition  // recent state changes, oldest first
+}
+
+// Probe is one probe result.
+type Probe struct {
+	At      time.Time
+	Latency time.Duration
+	OK      bool
+	State   State // the verdict after this result
 }
 
 // Provider returns the current targets of one healthcheck instance. It must be safe to call

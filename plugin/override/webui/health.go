@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
@@ -27,8 +28,27 @@ type healthTarget struct {
 	State       string             `json:"state"`
 	LastCheck   *time.Time         `json:"last_check,omitempty"`
 	LatencyMS   float64            `json:"latency_ms"`
+	Probes      []probe            `json:"probes"` // the last results, oldest first
 	LastError   string             `json:"last_error,omitempty"`
 	Transitions []healthTransition `json:"transitions"`
+}
+
+// probe is one probe result in the listing, written as an array, [unix ms, latency ms, ok,
+// state], because a target carries dozens of them.
+type probe healthview.Probe
+
+// MarshalJSON implements json.Marshaler.
+func (p probe) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 48)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, p.At.UnixMilli(), 10)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, float64(p.Latency.Microseconds())/1000, 'f', -1, 64)
+	b = append(b, ',')
+	b = strconv.AppendBool(b, p.OK)
+	b = append(b, ',', '"')
+	b = append(b, p.State...)
+	return append(b, '"', ']'), nil
 }
 
 type healthTransition struct {
@@ -69,6 +89,10 @@ func targets(snap []healthview.Target) []healthTarget {
 		}
 		for _, tr := range t.Transitions {
 			ht.Transitions = append(ht.Transitions, healthTransition{At: tr.At.UTC(), From: string(tr.From), To: string(tr.To)})
+		}
+		ht.Probes = make([]probe, 0, len(t.Probes))
+		for _, p := range t.Probes {
+			ht.Probes = append(ht.Probes, probe(p))
 		}
 		out = append(out, ht)
 	}

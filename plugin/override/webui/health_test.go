@@ -120,3 +120,18 @@ func TestHealthEvents(t *testing.T) {
 		t.Errorf("stream did not end cleanly at shutdown: %v", err)
 	}
 }
+
+// TestHealthProbesJSON: the probe results reach the page as compact arrays, oldest first.
+func TestHealthProbesJSON(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_123)
+	got, err := json.Marshal(targets([]healthview.Target{{Address: "127.0.0.2", State: healthview.Up, Probes: []healthview.Probe{
+		{At: at, Latency: 1500 * time.Microsecond, OK: true, State: healthview.Up},
+		{At: at.Add(time.Second), Latency: 2 * time.Second, OK: false, State: healthview.Down},
+	}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"probes":[[1700000000123,1.5,true,"up"],[1700000001123,2000,false,"down"]]`; !strings.Contains(string(got), want) {
+		t.Errorf("listing %s\nwant it to hold %s", got, want)
+	}
+}
