@@ -45,7 +45,7 @@ func (h *Handler) followAlias(r *answer.Response, w dns.ResponseWriter) {
 		notePinned(rec, p, owner, q.Name)
 		return
 	}
-	p.served.Inc()
+	p.count()
 }
 
 // finalOwner is the name at the end of the answer's CNAME chain: the owner of its RRset, or,

@@ -47,7 +47,7 @@ func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 			if rec := explain.From(w); rec != nil {
 				notePinned(rec, p, r.Question[0].Name, "")
 			} else {
-				p.served.Inc()
+				p.count()
 			}
 			w.WriteMsg(m)
 			return dns.RcodeSuccess, nil

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -22,6 +23,18 @@ type pin struct {
 	clients []netip.Prefix
 	expires int64 // Unix nanoseconds; 0 means never
 	served  prometheus.Counter
+	recent  atomic.Pointer[recent] // set at the pin's first answer
+}
+
+// count counts an answer the pin gave: in answers_total and in the console's plot.
+func (p *pin) count() {
+	p.served.Inc()
+	r := p.recent.Load()
+	if r == nil {
+		r = recentOf(p.id)
+		p.recent.Store(r)
+	}
+	r.add(time.Now())
 }
 
 // snapshot indexes the enabled overrides by name. It is immutable once built and replaced as a
@@ -47,6 +60,7 @@ var emptySnapshot = &snapshot{}
 
 func newSnapshot(st State) *snapshot {
 	s := &snapshot{exact: map[string][]*pin{}, wild: map[string][]*pin{}}
+	defer sweepRecents(time.Now())
 	for i := range st.Overrides {
 		o := &st.Overrides[i]
 		if !o.Enabled {
