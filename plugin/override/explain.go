@@ -35,46 +35,10 @@ func notePassed(rec *explain.Recorder, name string) {
 	rec.Note(explain.Step{Plugin: pluginName, Did: "passed", Why: "no enabled override pins " + name + " for this client"})
 }
 
-// Query is a query to explain: a name and type, asked by a client.
-type Query struct {
-	Name   string
-	Type   uint16
-	Client netip.Addr
-	TCP    bool // asked over TCP rather than UDP
-	DO     bool // with the DNSSEC OK bit, as a caching resolver sends it
-}
-
-// Explanation is what a client asking Query is answered, and why: what each steerdns plugin
-// did, and for every override of the names involved, why it answered or not.
-type Explanation struct {
-	Query     explainedQuery    `json:"query"`
-	Rcode     string            `json:"rcode"`
-	Answer    []string          `json:"answer"`
-	Steps     []explain.Step    `json:"steps"`
-	Overrides []overrideVerdict `json:"overrides"`
-}
-
-type explainedQuery struct {
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	Client string `json:"client"`
-	TCP    bool   `json:"tcp"`
-	DO     bool   `json:"do"`
-}
-
-// overrideVerdict says why one override did or did not answer.
-type overrideVerdict struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Group   string `json:"group"`
-	Verdict string `json:"verdict"` // answered, disabled, expired, out of scope, not chosen
-	Why     string `json:"why"`
-}
-
 // Explain runs q through this block's chain from this plugin down, as a dry run: the answer
 // q's client would get now, with what each steerdns plugin did. It changes nothing: no
 // counter, rotation or metric moves.
-func (h *Handler) Explain(ctx context.Context, q Query) Explanation {
+func (h *Handler) Explain(ctx context.Context, q explain.Query) explain.Explanation {
 	fqdn := dns.Fqdn(strings.ToLower(q.Name))
 	m := new(dns.Msg)
 	m.SetQuestion(fqdn, q.Type)
@@ -83,7 +47,7 @@ func (h *Handler) Explain(ctx context.Context, q Query) Explanation {
 	}
 	rec := explain.NewRecorder(q.Client, q.TCP)
 	rcode, err := h.ServeDNS(ctx, rec, m)
-	ex := Explanation{Query: explainedQuery{Name: fqdn, Type: dns.TypeToString[q.Type], Client: q.Client.String(), TCP: q.TCP, DO: q.DO},
+	ex := explain.Explanation{Query: explain.QueryJSON{Name: fqdn, Type: dns.TypeToString[q.Type], Client: q.Client.String(), TCP: q.TCP, DO: q.DO},
 		Steps: rec.Steps(), Answer: []string{}}
 	names := []string{fqdn}
 	if res := rec.Msg(); res != nil {
@@ -117,7 +81,7 @@ func pinnedBy(steps []explain.Step) string {
 }
 
 // overrideVerdicts judges every override for one of names (exactly or by wildcard).
-func (h *Handler) overrideVerdicts(names []string, client netip.Addr, pinned string) []overrideVerdict {
+func (h *Handler) overrideVerdicts(names []string, client netip.Addr, pinned string) []explain.OverrideVerdict {
 	now := time.Now()
 	st := h.tab.current()
 	enabledIn := map[string]string{}
@@ -126,13 +90,13 @@ func (h *Handler) overrideVerdicts(names []string, client netip.Addr, pinned str
 			enabledIn[o.Group] = o.ID
 		}
 	}
-	out := []overrideVerdict{}
+	out := []explain.OverrideVerdict{}
 	for i := range st.Overrides {
 		o := &st.Overrides[i]
 		if !slices.ContainsFunc(names, func(n string) bool { return overrideCovers(o.Name, n) }) {
 			continue
 		}
-		v := overrideVerdict{ID: o.ID, Name: o.Name, Group: o.Group}
+		v := explain.OverrideVerdict{ID: o.ID, Name: o.Name, Group: o.Group}
 		switch {
 		case o.ID == pinned:
 			v.Verdict, v.Why = "answered", "enabled, in force and applies to this client"

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/explain"
 )
 
 // TestExplain: the dry run gives the answer the client would get, names the override that
@@ -23,7 +25,7 @@ func TestExplain(t *testing.T) {
 	}
 	before := served()
 
-	lab := h.Explain(context.Background(), Query{Name: "Cats.Example.Test", Type: dns.TypeA, Client: netip.MustParseAddr("10.1.2.3")})
+	lab := h.Explain(context.Background(), explain.Query{Name: "Cats.Example.Test", Type: dns.TypeA, Client: netip.MustParseAddr("10.1.2.3")})
 	if len(lab.Answer) != 1 || !strings.HasSuffix(lab.Answer[0], "127.0.0.3") || lab.Rcode != "NOERROR" {
 		t.Errorf("lab client: answer %v %s, want the x-lab pin", lab.Answer, lab.Rcode)
 	}
@@ -34,7 +36,7 @@ func TestExplain(t *testing.T) {
 	checkVerdicts(t, "lab client", lab.Overrides, want)
 
 	// The exact name's overrides decide, even out of scope: the wildcard does not step in.
-	other := h.Explain(context.Background(), Query{Name: "cats.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
+	other := h.Explain(context.Background(), explain.Query{Name: "cats.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
 	if len(other.Answer) != 1 || !strings.HasSuffix(other.Answer[0], "192.0.2.1") {
 		t.Errorf("other client: answer %v, want the backend's", other.Answer)
 	}
@@ -42,7 +44,7 @@ func TestExplain(t *testing.T) {
 	if m := serve(t, h, "192.0.2.9", "cats.example.test.", dns.TypeA); len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
 		t.Errorf("real query from the other client: %v", m.Answer)
 	}
-	wild := h.Explain(context.Background(), Query{Name: "birds.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
+	wild := h.Explain(context.Background(), explain.Query{Name: "birds.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
 	checkVerdicts(t, "wildcard", wild.Overrides, map[string]string{"x-wild": "answered"})
 
 	if got := served(); got != before {
@@ -57,7 +59,7 @@ func TestExplain(t *testing.T) {
 // TestExplainPassed: with no override for the name, the backend's answer and a "passed" step.
 func TestExplainPassed(t *testing.T) {
 	h := newTestHandler(t, Override{ID: "y-dogs", Name: "dogs.example.test", Addresses: []string{"127.0.0.7"}, Enabled: true})
-	ex := h.Explain(context.Background(), Query{Name: "cats.example.test", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
+	ex := h.Explain(context.Background(), explain.Query{Name: "cats.example.test", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
 	if len(ex.Answer) != 1 || !strings.HasSuffix(ex.Answer[0], "192.0.2.1") {
 		t.Errorf("answer %v, want the backend's", ex.Answer)
 	}
@@ -66,7 +68,7 @@ func TestExplainPassed(t *testing.T) {
 	}
 }
 
-func checkVerdicts(t *testing.T, what string, got []overrideVerdict, want map[string]string) {
+func checkVerdicts(t *testing.T, what string, got []explain.OverrideVerdict, want map[string]string) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: verdicts %+v, want %v", what, got, want)

@@ -28,6 +28,43 @@ type Step struct {
 	Facts  any    `json:"facts,omitempty"` // the plugin's detail, as JSON
 }
 
+// Query is a query to explain: a name and type, asked by a client.
+type Query struct {
+	Name   string
+	Type   uint16
+	Client netip.Addr
+	TCP    bool // asked over TCP rather than UDP
+	DO     bool // with the DNSSEC OK bit, as a caching resolver sends it
+}
+
+// Explanation is what a client asking a Query is answered, and why: what each steerdns
+// plugin did, and for every override of the names involved, why it answered or not.
+type Explanation struct {
+	Query     QueryJSON         `json:"query"`
+	Rcode     string            `json:"rcode"`
+	Answer    []string          `json:"answer"`
+	Steps     []Step            `json:"steps"`
+	Overrides []OverrideVerdict `json:"overrides"`
+}
+
+// QueryJSON is a Query as the explanation repeats it.
+type QueryJSON struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Client string `json:"client"`
+	TCP    bool   `json:"tcp"`
+	DO     bool   `json:"do"`
+}
+
+// OverrideVerdict says why one override did or did not answer.
+type OverrideVerdict struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Group   string `json:"group"`
+	Verdict string `json:"verdict"` // answered, disabled, expired, out of scope, not chosen
+	Why     string `json:"why"`
+}
+
 // Recorder is the response writer of an explained query.
 type Recorder struct {
 	client netip.Addr
