@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steerdns/steerdns/plugin/override/store"
 	"github.com/steerdns/steerdns/plugin/override/webui"
 )
 
@@ -89,13 +90,13 @@ func jsonOnly(next http.HandlerFunc) http.HandlerFunc {
 }
 
 type api struct {
-	tab  *table
+	tab  *store.Table
 	done <-chan struct{}
 }
 
 // view is an override as the API shows it: with whether it answers right now.
 type view struct {
-	Override
+	store.Override
 	Active bool `json:"active"`
 }
 
@@ -107,7 +108,7 @@ type listing struct {
 // list returns the overrides, filtered by q (a case-insensitive substring of id, name, group
 // or note), group (exact) and enabled (true or false).
 func (a *api) list(w http.ResponseWriter, r *http.Request) {
-	st := a.tab.current()
+	st := a.tab.Current()
 	q := strings.ToLower(r.URL.Query().Get("q"))
 	group := r.URL.Query().Get("group")
 	enabled := r.URL.Query().Get("enabled")
@@ -132,7 +133,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func matches(o *Override, q string) bool {
+func matches(o *store.Override, q string) bool {
 	for _, s := range []string{o.ID, o.Name, o.Group, o.Note} {
 		if strings.Contains(strings.ToLower(s), q) {
 			return true
@@ -142,8 +143,8 @@ func matches(o *Override, q string) bool {
 }
 
 func (a *api) get(w http.ResponseWriter, r *http.Request) {
-	st := a.tab.current()
-	idx := st.find(r.PathValue("id"))
+	st := a.tab.Current()
+	idx := st.Find(r.PathValue("id"))
 	if idx < 0 {
 		writeError(w, http.StatusNotFound, "id", fmt.Sprintf("no override %q", r.PathValue("id")))
 		return
@@ -165,8 +166,8 @@ type input struct {
 	For       string   `json:"for"`
 }
 
-func (in *input) override() Override {
-	return Override{ID: in.ID, Name: in.Name, Group: in.Group, Addresses: in.Addresses,
+func (in *input) override() store.Override {
+	return store.Override{ID: in.ID, Name: in.Name, Group: in.Group, Addresses: in.Addresses,
 		CNAME: in.CNAME, Clients: in.Clients, Note: in.Note}
 }
 
@@ -190,7 +191,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 		x := time.Now().Add(d)
 		o.Expires = &x
 	}
-	o, err := a.tab.create(r.Context(), who(r), o)
+	o, err := a.tab.Create(r.Context(), who(r), o)
 	if err != nil {
 		writeFail(w, err)
 		return
@@ -211,7 +212,7 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "id", "differs from the id in the path")
 		return
 	}
-	o, err := a.tab.update(r.Context(), who(r), r.PathValue("id"), in.override())
+	o, err := a.tab.Update(r.Context(), who(r), r.PathValue("id"), in.override())
 	if err != nil {
 		writeFail(w, err)
 		return
@@ -220,7 +221,7 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) remove(w http.ResponseWriter, r *http.Request) {
-	if err := a.tab.remove(r.Context(), who(r), r.PathValue("id")); err != nil {
+	if err := a.tab.Remove(r.Context(), who(r), r.PathValue("id")); err != nil {
 		writeFail(w, err)
 		return
 	}
@@ -245,7 +246,7 @@ func (a *api) enable(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	o, err := a.tab.enable(r.Context(), who(r), r.PathValue("id"), d)
+	o, err := a.tab.Enable(r.Context(), who(r), r.PathValue("id"), d)
 	if err != nil {
 		writeFail(w, err)
 		return
@@ -257,7 +258,7 @@ func (a *api) disable(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &struct{}{}, true) {
 		return
 	}
-	o, err := a.tab.disable(r.Context(), who(r), r.PathValue("id"))
+	o, err := a.tab.Disable(r.Context(), who(r), r.PathValue("id"))
 	if err != nil {
 		writeFail(w, err)
 		return
@@ -273,7 +274,7 @@ type group struct {
 }
 
 func (a *api) groups(w http.ResponseWriter, _ *http.Request) {
-	st := a.tab.current()
+	st := a.tab.Current()
 	out := []group{}
 	at := map[string]int{}
 	for _, o := range st.Overrides {
@@ -296,7 +297,7 @@ func (a *api) disableGroup(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &struct{}{}, true) {
 		return
 	}
-	disabled, err := a.tab.disableGroup(r.Context(), who(r), r.PathValue("group"))
+	disabled, err := a.tab.DisableGroup(r.Context(), who(r), r.PathValue("group"))
 	if err != nil {
 		writeFail(w, err)
 		return
@@ -320,7 +321,7 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		}
 		n = v
 	}
-	page, err := a.tab.audit.tail(n)
+	page, err := a.tab.AuditTail(n)
 	if err != nil {
 		writeFail(w, err)
 		return
@@ -335,8 +336,8 @@ const defaultAudit = 100
 // so that a console can refresh exactly when something changed.
 func (a *api) events(w http.ResponseWriter, r *http.Request) {
 	webui.Stream(w, r, a.done, "revision", func() (string, <-chan struct{}) {
-		changed := a.tab.wait()
-		return fmt.Sprintf(`{"revision":%d}`, a.tab.revision()), changed
+		changed := a.tab.Wait()
+		return fmt.Sprintf(`{"revision":%d}`, a.tab.Revision()), changed
 	})
 }
 
@@ -344,22 +345,24 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 func parseFor(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fieldErr("for", "%q is not a duration such as 90s, 10m or 2h", s)
+		return 0, &store.FieldError{Field: "for", Msg: fmt.Sprintf("%q is not a duration such as 90s, 10m or 2h", s)}
 	}
 	if d < minFor || d > maxFor {
-		return 0, fieldErr("for", "%s is out of range (%s to %s)", s, minFor, maxFor)
+		return 0, &store.FieldError{Field: "for", Msg: fmt.Sprintf("%s is out of range (%s to %s)", s, minFor, maxFor)}
 	}
 	return d, nil
 }
 
 // who names the person behind a request for the audit log: the X-User header if given.
-func who(r *http.Request) actor {
+func who(r *http.Request) store.Actor {
 	name := strings.TrimSpace(r.Header.Get(headerWho))
 	if name == "" || len(name) > maxWhoLen || strings.ContainsFunc(name, isControl) {
 		name = defaultWho
 	}
-	return actor{Who: name, From: r.RemoteAddr}
+	return store.Actor{Who: name, From: r.RemoteAddr}
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // decode reads a JSON body into v, answering 400 (naming the field where it can) when the body
 // is too large, malformed, or has fields that v lacks. An empty body is allowed when optional.
@@ -414,21 +417,21 @@ type apiError struct {
 
 // writeFail maps the table's errors to status codes.
 func writeFail(w http.ResponseWriter, err error) {
-	var fe *FieldError
+	var fe *store.FieldError
 	switch {
 	case errors.As(err, &fe):
 		writeError(w, http.StatusBadRequest, fe.Field, err.Error())
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "id", err.Error())
-	case errors.Is(err, errConflict):
+	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "id", err.Error())
-	case errors.Is(err, errLimit):
+	case errors.Is(err, store.ErrLimit):
 		writeError(w, http.StatusConflict, "", err.Error()+"; nothing was changed")
-	case errors.Is(err, errTooLarge): // store limits: export.go
+	case errors.Is(err, store.ErrTooLarge): // store limits: export.go
 		writeError(w, http.StatusRequestEntityTooLarge, "", err.Error()+"; nothing was changed")
-	case errors.Is(err, errNoSpace):
+	case errors.Is(err, store.ErrNoSpace):
 		writeError(w, http.StatusInsufficientStorage, "", err.Error()+"; nothing was changed")
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "", err.Error()+"; nothing was changed, try again when it is back")
 	default:
 		writeError(w, http.StatusInternalServerError, "", err.Error())

@@ -7,15 +7,24 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // startAPI serves the API of a fresh table the way the console does, guard included.
-func startAPI(t testing.TB, token string) (*httptest.Server, *table) {
+func startAPI(t testing.TB, token string) (*httptest.Server, *store.Table) {
 	t.Helper()
-	tab := newTestTable(t)
+	return serveAPI(t, token, newTestTable(t))
+}
+
+// serveAPI serves the API of tab the way the console does, guard included.
+func serveAPI(t testing.TB, token string, tab *store.Table) (*httptest.Server, *store.Table) {
+	t.Helper()
 	c := &console{tab: tab, token: token, done: make(chan struct{})}
 	srv := httptest.NewServer(c.server().Handler)
 	t.Cleanup(func() { close(c.done); srv.Close() })
@@ -66,6 +75,16 @@ func (c apiClient) want(status int, method, path, body string) map[string]any {
 	return out
 }
 
+func enabledIDs(st *store.State) []string {
+	var ids []string
+	for _, o := range st.Overrides {
+		if o.Enabled {
+			ids = append(ids, o.ID)
+		}
+	}
+	return ids
+}
+
 func TestAPIFlow(t *testing.T) {
 	srv, tab := startAPI(t, "")
 	c := apiClient{t: t, base: srv.URL}
@@ -95,7 +114,7 @@ func TestAPIFlow(t *testing.T) {
 		t.Errorf("groups: %v", groups)
 	}
 	c.want(200, "POST", "/api/groups/cats/disable", "")
-	if ids := enabledIDs(tab.current()); len(ids) != 0 {
+	if ids := enabledIDs(tab.Current()); len(ids) != 0 {
 		t.Errorf("after group disable: %v", ids)
 	}
 	c.want(204, "DELETE", "/api/overrides/server2", "")
@@ -111,7 +130,7 @@ func TestAPIBadInput(t *testing.T) {
 	srv, tab := startAPI(t, "")
 	c := apiClient{t: t, base: srv.URL}
 	c.want(201, "POST", "/api/overrides", `{"id":"a","name":"cats.example.test","addresses":["127.0.0.2"]}`)
-	rev := tab.current().Revision
+	rev := tab.Current().Revision
 	tests := []struct {
 		method, path, body string
 		status             int
@@ -149,8 +168,8 @@ func TestAPIBadInput(t *testing.T) {
 			t.Errorf("%s %s %s: got %d %v, want %d naming %q", tc.method, tc.path, body, status, out, tc.status, tc.field)
 		}
 	}
-	if tab.current().Revision != rev {
-		t.Errorf("bad requests changed the table: revision %d, was %d", tab.current().Revision, rev)
+	if tab.Current().Revision != rev {
+		t.Errorf("bad requests changed the table: revision %d, was %d", tab.Current().Revision, rev)
 	}
 }
 
@@ -231,7 +250,7 @@ func TestAPIEvents(t *testing.T) {
 	go func() {
 		defer close(created)
 		time.Sleep(10 * time.Millisecond)
-		if _, err := tab.create(context.Background(), tester, Override{Name: "cats.example.test", Addresses: []string{"127.0.0.2"}}); err != nil {
+		if _, err := tab.Create(context.Background(), tester, store.Override{Name: "cats.example.test", Addresses: []string{"127.0.0.2"}}); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -247,7 +266,7 @@ func TestAPIMethodNotAllowed(t *testing.T) {
 	srv, tab := startAPI(t, "")
 	c := apiClient{t: t, base: srv.URL}
 	c.want(201, "POST", "/api/overrides", `{"id":"a","name":"cats.example.test","addresses":["127.0.0.2"]}`)
-	rev := tab.current().Revision
+	rev := tab.Current().Revision
 	for _, tc := range []struct{ method, path, allow string }{
 		{"DELETE", "/api/overrides", "GET, HEAD, POST"},
 		{"PUT", "/api/overrides", "GET, HEAD, POST"},
@@ -276,7 +295,7 @@ func TestAPIMethodNotAllowed(t *testing.T) {
 			t.Errorf("POST %s: status %d, want 404", path, status)
 		}
 	}
-	if tab.current().Revision != rev {
+	if tab.Current().Revision != rev {
 		t.Errorf("refused requests changed the table")
 	}
 }
@@ -288,7 +307,7 @@ func TestAPIRequiresJSON(t *testing.T) {
 	srv, tab := startAPI(t, "")
 	c := apiClient{t: t, base: srv.URL}
 	c.want(201, "POST", "/api/overrides", `{"id":"a","name":"cats.example.test","addresses":["127.0.0.2"]}`)
-	rev := tab.current().Revision
+	rev := tab.Current().Revision
 	routes := []struct{ method, path, body string }{
 		{"POST", "/api/overrides", `{"id":"b","name":"cats.example.test","addresses":["127.0.0.3"]}`},
 		{"PUT", "/api/overrides/a", `{"name":"cats.example.test","addresses":["127.0.0.4"]}`},
@@ -314,8 +333,8 @@ func TestAPIRequiresJSON(t *testing.T) {
 			}
 		}
 	}
-	if tab.current().Revision != rev {
-		t.Fatalf("refused requests changed the table: revision %d, was %d", tab.current().Revision, rev)
+	if tab.Current().Revision != rev {
+		t.Fatalf("refused requests changed the table: revision %d, was %d", tab.Current().Revision, rev)
 	}
 	// With its type (a charset is fine) the same request goes through.
 	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides/a/enable", nil)
@@ -327,5 +346,52 @@ func TestAPIRequiresJSON(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("enable with a JSON content type: status %d", resp.StatusCode)
+	}
+}
+
+// GET /api/audit without a limit answers the newest 100 entries, oldest first; a create past
+// max_overrides is 409 naming the limit.
+func TestAPIAuditDefaultAndLimit(t *testing.T) {
+	// The file store's trail, written before the table opens it: one JSON entry a line.
+	path := filepath.Join(t.TempDir(), "overrides.json")
+	var trail []byte
+	for rev := uint64(1); rev <= 120; rev++ {
+		line, err := json.Marshal(store.AuditEntry{Action: "create", Revision: rev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		trail = append(append(trail, line...), '\n')
+	}
+	if err := os.WriteFile(path+".audit.jsonl", trail, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := store.Open(context.Background(), store.Config{Path: path, MaxOverrides: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := serveAPI(t, "", tab)
+	c := apiClient{t: t, base: srv.URL}
+	entries := c.want(http.StatusOK, "GET", "/api/audit", "")["entries"].([]any)
+	first, last := entries[0].(map[string]any)["revision"], entries[len(entries)-1].(map[string]any)["revision"]
+	if len(entries) != defaultAudit || defaultAudit != 100 || first != 21.0 || last != 120.0 {
+		t.Fatalf("default audit: %d entries, revisions %v to %v; want 100, 21 to 120", len(entries), first, last)
+	}
+
+	if _, err := tab.Create(context.Background(), tester, store.Override{ID: "a", Name: "a.test", Addresses: []string{"10.0.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides", strings.NewReader(`{"id":"b","name":"b.test","addresses":["10.0.0.2"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "max_overrides is 1") {
+		t.Fatalf("create past the limit: %d %s; want 409 naming max_overrides", resp.StatusCode, body)
+	}
+	if len(tab.Current().Overrides) != 1 {
+		t.Fatalf("refused create changed the table: %+v", tab.Current())
 	}
 }

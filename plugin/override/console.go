@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/reuseport"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // console is the HTTP listener of the API (and, later, the web console). There is one per
@@ -20,7 +22,7 @@ import (
 type console struct {
 	addr  string
 	token string
-	tab   *table
+	tab   *store.Table
 
 	// Set on the running copy that consoleSet.start makes.
 	srv  *http.Server
@@ -43,7 +45,7 @@ func (cs *consoleSet) start(c *console) error {
 	defer cs.mu.Unlock()
 	if running, ok := cs.m[c.addr]; ok {
 		if running.tab != c.tab {
-			return fmt.Errorf("console %s already serves %s, not %s", c.addr, running.tab.store, c.tab.store)
+			return fmt.Errorf("console %s already serves %s, not %s", c.addr, running.tab, c.tab)
 		}
 		return nil
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/coredns/caddy"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // FuzzAPIBody feeds raw bodies to the API's state-changing routes, through the real handler in
@@ -34,10 +36,10 @@ func FuzzAPIBody(f *testing.F) {
 			f.Add(uint8(route), []byte(seed))
 		}
 	}
-	srv, tab := startAPI(f, "")
+	tab, path := newFileTable(f, 0)
+	srv, _ := serveAPI(f, "", tab)
 	srv.Config.ErrorLog = stdlog.New(os.Stderr, "api under fuzzing: ", 0) // a handler panic shows with its stack
 	seedFuzz(f, tab)
-	path := tab.store.(*FileStore).path
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		routes := []struct{ method, path string }{
 			{"POST", "/api/overrides"},
@@ -46,7 +48,7 @@ func FuzzAPIBody(f *testing.F) {
 			{"POST", "/api/groups/cats/disable"},
 		}
 		r := routes[int(route)%len(routes)]
-		before := tab.current()
+		before := tab.Current()
 		file, _ := os.ReadFile(path)
 		req, err := http.NewRequest(r.method, srv.URL+r.path, bytes.NewReader(body))
 		if err != nil {
@@ -64,23 +66,23 @@ func FuzzAPIBody(f *testing.F) {
 			t.Fatalf("%s %s %q: status %d", r.method, r.path, body, resp.StatusCode)
 		case resp.StatusCode >= 400:
 			after, _ := os.ReadFile(path)
-			if tab.current().Revision != before.Revision || !bytes.Equal(file, after) {
+			if tab.Current().Revision != before.Revision || !bytes.Equal(file, after) {
 				t.Fatalf("%s %s %q: status %d but the state changed", r.method, r.path, body, resp.StatusCode)
 			}
 		}
 		// Keep the table small and its one fixed member in place, so that each input starts
 		// from about the same state.
-		for _, o := range tab.current().Overrides {
+		for _, o := range tab.Current().Overrides {
 			if o.ID != "a" {
-				tab.remove(t.Context(), tester, o.ID)
+				tab.Remove(t.Context(), tester, o.ID)
 			}
 		}
 	})
 }
 
 // seedFuzz gives the table the override the routes name.
-func seedFuzz(f *testing.F, tab *table) {
-	if _, err := tab.create(f.Context(), tester, Override{ID: "a", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.2"}}); err != nil {
+func seedFuzz(f *testing.F, tab *store.Table) {
+	if _, err := tab.Create(f.Context(), tester, store.Override{ID: "a", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.2"}}); err != nil {
 		f.Fatal(err)
 	}
 }
@@ -117,8 +119,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		st := State{Overrides: append([]Override(nil), cfg.declared...)}
-		if err := st.check(); err != nil {
+		st := store.State{Overrides: append([]store.Override(nil), cfg.declared...)}
+		if err := st.Check(); err != nil {
 			t.Fatalf("%q: accepted, but the store would refuse its overrides: %v", input, err)
 		}
 		if cfg.console != "" && cfg.token == "" && !loopbackHost(cfg.console) {
