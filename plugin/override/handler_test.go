@@ -40,20 +40,12 @@ var tester = store.Actor{Who: "tester", From: "127.0.0.1:1"}
 // newTestTable opens a table on a fresh file store, as setup does.
 func newTestTable(t testing.TB) *store.Table {
 	t.Helper()
-	tab, _ := newFileTable(t, 0)
-	return tab
-}
-
-// newFileTable opens a table on a fresh file store with max_overrides limit (0: the default),
-// and returns the store file's path.
-func newFileTable(t testing.TB, limit int) (*store.Table, string) {
-	t.Helper()
 	path := filepath.Join(t.TempDir(), "overrides.json")
-	tab, err := store.Open(context.Background(), store.Config{Path: path, MaxOverrides: limit})
+	tab, err := store.Open(context.Background(), store.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tab, path
+	return tab
 }
 
 func newTestHandler(t testing.TB, overrides ...store.Override) testHandler {

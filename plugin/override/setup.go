@@ -14,6 +14,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
+	"github.com/steerdns/steerdns/plugin/override/console"
 	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
@@ -58,9 +59,9 @@ func setup(c *caddy.Controller) error {
 	c.OnStartup(func() error { tab.Acquire(); unsubscribe = tab.Subscribe((*subscriber)(h)); return nil })
 	c.OnShutdown(func() error { unsubscribe(); tab.Release(); return nil })
 	if cfg.console != "" {
-		con := &console{addr: cfg.console, token: cfg.token, tab: tab}
-		start := func() error { return consoles.start(con) }
-		stop := func() error { return consoles.stop(con.addr) }
+		con := console.Config{Addr: cfg.console, Token: cfg.token}
+		start := func() error { return console.Start(con, tab) }
+		stop := func() error { return console.Stop(con.Addr) }
 		c.OnStartup(start)
 		c.OnRestartFailed(start)
 		c.OnRestart(stop)
@@ -116,7 +117,7 @@ func finish(c *caddy.Controller, cfg *config, at *lines) error {
 		return errAt(c, at.store, "store %q: %v", cfg.store, err)
 	}
 	cfg.store = abs
-	if cfg.console != "" && cfg.token == "" && !loopbackHost(cfg.console) {
+	if cfg.console != "" && cfg.token == "" && !console.LoopbackHost(cfg.console) {
 		return errAt(c, at.console, "console %s is not a loopback address: set a token", cfg.console)
 	}
 	return checkDeclared(c, cfg.declared, at.declared)

@@ -1,4 +1,4 @@
-package override
+package console
 
 import (
 	"fmt"
@@ -15,8 +15,8 @@ func TestLoopbackHost(t *testing.T) {
 		"127.0.0.9": true, "0.0.0.0:8053": false, ":8053": false, "dns1:8053": false,
 		"10.0.0.1:8053": false, "evil.example": false,
 	} {
-		if got := loopbackHost(host); got != want {
-			t.Errorf("loopbackHost(%q) = %v, want %v", host, got, want)
+		if got := LoopbackHost(host); got != want {
+			t.Errorf("LoopbackHost(%q) = %v, want %v", host, got, want)
 		}
 	}
 }
@@ -26,14 +26,14 @@ func TestLoopbackHost(t *testing.T) {
 func TestConsoleSharing(t *testing.T) {
 	addr := freeport.Addr(t)
 	tab, other := newTestTable(t), newTestTable(t)
-	if err := consoles.start(&console{addr: addr, tab: tab}); err != nil {
+	if err := consoles.start(Config{Addr: addr}, tab); err != nil {
 		t.Fatal(err)
 	}
 	defer consoles.stop(addr)
-	if err := consoles.start(&console{addr: addr, tab: tab}); err != nil {
+	if err := consoles.start(Config{Addr: addr}, tab); err != nil {
 		t.Errorf("second server block on the same store: %v", err)
 	}
-	if err := consoles.start(&console{addr: addr, tab: other}); err == nil || !strings.Contains(err.Error(), "already serves") {
+	if err := consoles.start(Config{Addr: addr}, other); err == nil || !strings.Contains(err.Error(), "already serves") {
 		t.Errorf("second store on the same console: %v", err)
 	}
 	resp, err := http.Get(fmt.Sprintf("http://%s/api/overrides", addr))

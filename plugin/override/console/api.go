@@ -1,4 +1,4 @@
-package override
+package console
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ const (
 	maxBody     = 64 << 10
 	minFor      = time.Second
 	maxFor      = 30 * 24 * time.Hour
-	maxAudit    = 1000
+	maxAudit    = store.MaxAuditTail
 	maxWhoLen   = 64
 	defaultWho  = "api"
 	headerWho   = "X-User"
@@ -29,7 +29,7 @@ const (
 )
 
 // newMux routes the JSON API under /api/ and the web console's page at "/".
-func newMux(c *console) *http.ServeMux {
+func newMux(c *server) *http.ServeMux {
 	a := &api{tab: c.tab, done: c.done}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/overrides", a.list)
@@ -90,7 +90,7 @@ func jsonOnly(next http.HandlerFunc) http.HandlerFunc {
 }
 
 type api struct {
-	tab  *store.Table
+	tab  Table
 	done <-chan struct{}
 }
 

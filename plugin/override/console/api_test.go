@@ -1,4 +1,4 @@
-package override
+package console
 
 import (
 	"bufio"
@@ -16,6 +16,27 @@ import (
 	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
+var tester = store.Actor{Who: "tester", From: "127.0.0.1:1"}
+
+// newTestTable opens a table on a fresh file store, as the plugin's setup does.
+func newTestTable(t testing.TB) *store.Table {
+	t.Helper()
+	tab, _ := newFileTable(t, 0)
+	return tab
+}
+
+// newFileTable opens a table on a fresh file store with max_overrides limit (0: the default),
+// and returns the store file's path.
+func newFileTable(t testing.TB, limit int) (*store.Table, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "overrides.json")
+	tab, err := store.Open(context.Background(), store.Config{Path: path, MaxOverrides: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab, path
+}
+
 // startAPI serves the API of a fresh table the way the console does, guard included.
 func startAPI(t testing.TB, token string) (*httptest.Server, *store.Table) {
 	t.Helper()
@@ -25,8 +46,8 @@ func startAPI(t testing.TB, token string) (*httptest.Server, *store.Table) {
 // serveAPI serves the API of tab the way the console does, guard included.
 func serveAPI(t testing.TB, token string, tab *store.Table) (*httptest.Server, *store.Table) {
 	t.Helper()
-	c := &console{tab: tab, token: token, done: make(chan struct{})}
-	srv := httptest.NewServer(c.server().Handler)
+	c := &server{Config: Config{Token: token}, tab: tab, done: make(chan struct{})}
+	srv := httptest.NewServer(c.httpServer().Handler)
 	t.Cleanup(func() { close(c.done); srv.Close() })
 	return srv, tab
 }

@@ -1,4 +1,4 @@
-package override
+package console
 
 import (
 	"bufio"
@@ -103,7 +103,7 @@ func TestLimitListener(t *testing.T) {
 // token is checked, and the console keeps answering.
 func TestConsoleHeaderLimit(t *testing.T) {
 	addr := freeport.Addr(t)
-	if err := consoles.start(&console{addr: addr, tab: newTestTable(t)}); err != nil {
+	if err := consoles.start(Config{Addr: addr}, newTestTable(t)); err != nil {
 		t.Fatal(err)
 	}
 	defer consoles.stop(addr)
@@ -132,7 +132,7 @@ func TestConsoleHeaderLimit(t *testing.T) {
 
 // TestConsoleServerBounds pins the settings a flood depends on.
 func TestConsoleServerBounds(t *testing.T) {
-	srv := (&console{tab: newTestTable(t)}).server()
+	srv := (&server{tab: newTestTable(t)}).httpServer()
 	if srv.MaxHeaderBytes != 16<<10 || srv.ReadHeaderTimeout != 5*time.Second || srv.IdleTimeout != 15*time.Second || srv.ReadTimeout != 10*time.Second {
 		t.Errorf("MaxHeaderBytes %d, ReadHeaderTimeout %s, IdleTimeout %s, ReadTimeout %s",
 			srv.MaxHeaderBytes, srv.ReadHeaderTimeout, srv.IdleTimeout, srv.ReadTimeout)
@@ -146,7 +146,7 @@ func TestConsoleServerBounds(t *testing.T) {
 // one lets the next in; other requests are never limited.
 func TestStreamLimit(t *testing.T) {
 	tab := newTestTable(t)
-	c := &console{tab: tab, done: make(chan struct{})}
+	c := &server{tab: tab, done: make(chan struct{})}
 	defer close(c.done)
 	h := limitStreams(2, newMux(c))
 	srv := newLoopbackServer(t, h)
