@@ -152,9 +152,9 @@ func TestEtcdAuditStaleDuringOutage(t *testing.T) {
 func BenchmarkEtcdPropagation(b *testing.B) {
 	etcd := etcdtest.Start(b)
 	ctx := context.Background()
-	writer := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench-propagation/"})
+	writer := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench-propagation/"})
 	defer writer.Close()
-	reader := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench-propagation/"})
+	reader := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench-propagation/"})
 	defer reader.Close()
 	for i := range 4 {
 		if _, err := storeUpdate(ctx, writer, etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {

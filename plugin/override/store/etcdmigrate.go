@@ -18,7 +18,7 @@ const migrateBatch = 100
 // The overrides are written first, in batches (writing one twice is harmless); the last
 // transaction writes the audit entry and deletes the old value, if nobody changed it
 // meanwhile, so the migration happens once and is audited once.
-func (s *EtcdStore) migrate(ctx context.Context) error {
+func (s *etcdStore) migrate(ctx context.Context) error {
 	cli, err := s.conn()
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (s *EtcdStore) migrate(ctx context.Context) error {
 
 // migrateOps runs ops if the old value is still at modRev; otherwise an older replica changed
 // it meanwhile, and the migration starts again at the next start.
-func (s *EtcdStore) migrateOps(ctx context.Context, cli *clientv3.Client, modRev int64, ops []clientv3.Op) error {
+func (s *etcdStore) migrateOps(ctx context.Context, cli *clientv3.Client, modRev int64, ops []clientv3.Op) error {
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	resp, err := cli.Txn(rctx).If(clientv3.Compare(clientv3.ModRevision(s.stateKey), "=", modRev)).Then(ops...).Commit()

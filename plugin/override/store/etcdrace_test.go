@@ -14,7 +14,7 @@ import (
 // replica runs it.
 func etcdReplica(t *testing.T, endpoint, prefix string) *Table {
 	t.Helper()
-	s := NewEtcdStore(EtcdConfig{Endpoints: []string{endpoint}, Prefix: prefix})
+	s := newEtcdStore(EtcdConfig{Endpoints: []string{endpoint}, Prefix: prefix})
 	s.probeEvery = 50 * time.Millisecond
 	tab := newTable(s.String(), s, &etcdAudit{store: s})
 	tab.setLimit(MaxMaxOverrides)
@@ -37,7 +37,7 @@ func TestEtcdReplicasRaceAtScale(t *testing.T) {
 	}
 	etcd := etcdtest.Start(t)
 	prefix := "/test/" + t.Name() + "/"
-	seeder := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix})
+	seeder := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix})
 	t.Cleanup(func() { seeder.Close() })
 	cli, err := seeder.conn()
 	if err != nil {
@@ -64,7 +64,7 @@ func TestEtcdReplicasRaceAtScale(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	st, err := loadState(context.Background(), NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix}))
+	st, err := loadState(context.Background(), newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,14 +46,14 @@ type EtcdConfig struct {
 	Password  string
 }
 
-// EtcdStore keeps the overrides in etcd so that every replica shares them, one key per
+// etcdStore keeps the overrides in etcd so that every replica shares them, one key per
 // override (PREFIX/k/o/ID, its JSON) and one per group (PREFIX/k/g/GROUP, the id enabled in it,
 // or empty). A change is a transaction that writes only the keys it changes, if every key it
 // read (the override, its group's key) still has the mod revision it read: two operators
 // enabling two overrides of one group on two replicas both read the group's key, so one of
 // them retries on what the other wrote, and exactly one ends enabled. The audit trail lives
 // under PREFIX/audit/, one key per change, written in the change's transaction.
-type EtcdStore struct {
+type etcdStore struct {
 	cfg      EtcdConfig
 	stateKey string // the whole table as one value, as older versions kept it: migrated
 	keys     string // prefix of the override and group keys
@@ -81,8 +81,8 @@ const (
 	reachDown
 )
 
-// NewEtcdStore returns a store in etcd; nothing is contacted until it is used.
-func NewEtcdStore(cfg EtcdConfig) *EtcdStore {
+// newEtcdStore returns a store in etcd; nothing is contacted until it is used.
+func newEtcdStore(cfg EtcdConfig) *etcdStore {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultEtcdPrefix
 	}
@@ -90,7 +90,7 @@ func NewEtcdStore(cfg EtcdConfig) *EtcdStore {
 		cfg.Prefix += "/"
 	}
 	cfg.Endpoints = append([]string(nil), cfg.Endpoints...)
-	return &EtcdStore{
+	return &etcdStore{
 		cfg:        cfg,
 		stateKey:   cfg.Prefix + "state",
 		keys:       cfg.Prefix + "k/",
@@ -100,14 +100,14 @@ func NewEtcdStore(cfg EtcdConfig) *EtcdStore {
 	}
 }
 
-// String implements Store.
-func (s *EtcdStore) String() string {
+// String implements backend.
+func (s *etcdStore) String() string {
 	return "etcd " + strings.Join(s.cfg.Endpoints, ",") + " " + s.cfg.Prefix
 }
 
 // Close releases the connection to etcd. The store stays usable: the next call reconnects,
 // which is what a table that is acquired again after a final shutdown needs.
-func (s *EtcdStore) Close() error {
+func (s *etcdStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client == nil {
@@ -120,7 +120,7 @@ func (s *EtcdStore) Close() error {
 
 // conn returns the etcd client, making it on first use. With a user name the client logs in
 // as it is made, which fails while etcd is down; it is then tried again on the next call.
-func (s *EtcdStore) conn() (*clientv3.Client, error) {
+func (s *etcdStore) conn() (*clientv3.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client != nil {
@@ -143,15 +143,15 @@ func (s *EtcdStore) conn() (*clientv3.Client, error) {
 	return cli, nil
 }
 
-func (s *EtcdStore) overrideKey(id string) string { return s.keys + "o/" + id }
-func (s *EtcdStore) groupKey(group string) string { return s.keys + "g/" + group }
-func (s *EtcdStore) overridePrefix() string       { return s.keys + "o/" }
-func (s *EtcdStore) groupPrefix() string          { return s.keys + "g/" }
+func (s *etcdStore) overrideKey(id string) string { return s.keys + "o/" + id }
+func (s *etcdStore) groupKey(group string) string { return s.keys + "g/" + group }
+func (s *etcdStore) overridePrefix() string       { return s.keys + "o/" }
+func (s *etcdStore) groupPrefix() string          { return s.keys + "g/" }
 
-// Load implements Store: it migrates a table kept as one value by an older version, then
+// Load implements backend: it migrates a table kept as one value by an older version, then
 // reads every key at one etcd revision. A value that is not a valid override is logged once,
 // counted and skipped: one bad key must not take the others, or the replica, down.
-func (s *EtcdStore) Load(ctx context.Context) (delta, error) {
+func (s *etcdStore) Load(ctx context.Context) (delta, error) {
 	if err := s.migrate(ctx); err != nil {
 		return delta{}, err
 	}
@@ -172,7 +172,7 @@ const (
 )
 
 // readAll reads every override and group key at one etcd revision.
-func (s *EtcdStore) readAll(ctx context.Context) (delta, error) {
+func (s *etcdStore) readAll(ctx context.Context) (delta, error) {
 	cli, err := s.conn()
 	if err != nil {
 		return delta{}, err
@@ -202,7 +202,7 @@ func (s *EtcdStore) readAll(ctx context.Context) (delta, error) {
 
 // readRange reads the keys under prefix page by page at revision *rev, setting it from the
 // first response when it is 0.
-func (s *EtcdStore) readRange(ctx context.Context, cli *clientv3.Client, prefix string, rev *int64, each func(*mvccpb.KeyValue)) error {
+func (s *etcdStore) readRange(ctx context.Context, cli *clientv3.Client, prefix string, rev *int64, each func(*mvccpb.KeyValue)) error {
 	from, end := prefix, clientv3.GetPrefixRangeEnd(prefix)
 	for {
 		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(loadPage)}
@@ -229,7 +229,7 @@ func (s *EtcdStore) readRange(ctx context.Context, cli *clientv3.Client, prefix 
 }
 
 // parseOverride reads an override key; a bad value is refused, logged once and counted.
-func (s *EtcdStore) parseOverride(kv *mvccpb.KeyValue) (record, error) {
+func (s *etcdStore) parseOverride(kv *mvccpb.KeyValue) (record, error) {
 	id := strings.TrimPrefix(string(kv.Key), s.overridePrefix())
 	var o Override
 	err := json.Unmarshal(kv.Value, &o)
@@ -253,7 +253,7 @@ var errBadTable = errors.New("a stored value is refused")
 
 // reject logs a bad value (written by an older replica or by hand) once and counts it; the
 // replica keeps what it had for that key and serves everything else.
-func (s *EtcdStore) reject(key string, modRev int64, err error) {
+func (s *etcdStore) reject(key string, modRev int64, err error) {
 	s.rejectMu.Lock()
 	last, ok := s.rejected[key]
 	s.rejected[key] = modRev
@@ -265,10 +265,10 @@ func (s *EtcdStore) reject(key string, modRev int64, err error) {
 	log.Errorf("skipping a bad value, keeping what this replica had: %v", err)
 }
 
-// Update implements Store. build makes the change on this replica's view; the transaction
+// Update implements backend. build makes the change on this replica's view; the transaction
 // writes it only if every key the change read is as it was read, otherwise build runs again
 // with what the others wrote.
-func (s *EtcdStore) Update(ctx context.Context, build func(map[string]*record, map[string]groupKey) (*change, error)) (delta, error) {
+func (s *etcdStore) Update(ctx context.Context, build func(map[string]*record, map[string]groupKey) (*change, error)) (delta, error) {
 	fresh, freshGroup := map[string]*record{}, map[string]groupKey{}
 	for attempt := 1; ; attempt++ {
 		v, err := build(fresh, freshGroup)
@@ -299,7 +299,7 @@ func (s *EtcdStore) Update(ctx context.Context, build func(map[string]*record, m
 // order of the reads in the else branch.
 // With write false it only checks the reads: the change failed, and its error stands only if
 // what it read was current.
-func (s *EtcdStore) commit(ctx context.Context, v *change, write bool) (*clientv3.TxnResponse, []string, []string, error) {
+func (s *etcdStore) commit(ctx context.Context, v *change, write bool) (*clientv3.TxnResponse, []string, []string, error) {
 	var (
 		cmps     []clientv3.Cmp
 		ops, els []clientv3.Op
@@ -362,7 +362,7 @@ func (s *EtcdStore) commit(ctx context.Context, v *change, write bool) (*clientv
 
 // refresh reads the values that the else branch of a failed transaction returned into fresh
 // and freshGroup.
-func (s *EtcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fresh map[string]*record, freshGroup map[string]groupKey) {
+func (s *etcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fresh map[string]*record, freshGroup map[string]groupKey) {
 	for i, id := range ids {
 		kvs := resp.Responses[i].GetResponseRange().Kvs
 		if len(kvs) == 0 {
@@ -389,7 +389,7 @@ func (s *EtcdStore) refresh(resp *clientv3.TxnResponse, ids, groups []string, fr
 
 // advance records rev as known and reports whether it is newer than anything known before,
 // so that a replica does not rebuild its table for a change it made itself.
-func (s *EtcdStore) advance(rev uint64) bool {
+func (s *etcdStore) advance(rev uint64) bool {
 	for {
 		cur := s.seen.Load()
 		if rev <= cur {
@@ -404,7 +404,7 @@ func (s *EtcdStore) advance(rev uint64) bool {
 // fail turns an etcd error into the store's: one that means etcd cannot be reached wraps
 // ErrUnavailable and marks the store unreachable; any other (permission denied, a bad
 // certificate) says what went wrong.
-func (s *EtcdStore) fail(op string, err error) error {
+func (s *etcdStore) fail(op string, err error) error {
 	if unreachable(err) {
 		s.markUnreachable(err)
 		return fmt.Errorf("%w: %s: %s: %v", ErrUnavailable, s, op, err)
@@ -435,14 +435,14 @@ func unreachable(err error) bool {
 
 // markReachable and markUnreachable keep the metric and log one line per transition, so that
 // an operator sees when a replica started and stopped answering from its last known state.
-func (s *EtcdStore) markReachable() {
+func (s *etcdStore) markReachable() {
 	storeReachable.WithLabelValues(s.String()).Set(1)
 	if s.reachable.Swap(reachUp) == reachDown {
 		log.Infof("%s is reachable again; following its changes from revision %d", s, s.seen.Load())
 	}
 }
 
-func (s *EtcdStore) markUnreachable(err error) {
+func (s *etcdStore) markUnreachable(err error) {
 	storeReachable.WithLabelValues(s.String()).Set(0)
 	if s.reachable.Swap(reachDown) != reachDown {
 		log.Warningf("%s is unreachable, answering from the last known state (revision %d) until it returns: %v", s, s.seen.Load(), err)

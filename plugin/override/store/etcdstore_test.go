@@ -20,9 +20,9 @@ import (
 
 // newTestEtcdStore returns a store on etcd under a prefix of its own, closed when the test
 // ends, that probes often so that tests of recovery do not wait long.
-func newTestEtcdStore(t *testing.T, endpoint string) *EtcdStore {
+func newTestEtcdStore(t *testing.T, endpoint string) *etcdStore {
 	t.Helper()
-	s := NewEtcdStore(EtcdConfig{Endpoints: []string{endpoint}, Prefix: "/test/" + t.Name()})
+	s := newEtcdStore(EtcdConfig{Endpoints: []string{endpoint}, Prefix: "/test/" + t.Name()})
 	s.probeEvery = 50 * time.Millisecond
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -47,7 +47,7 @@ func TestEtcdStoreLoadUpdateShared(t *testing.T) {
 		t.Fatalf("other replica loads %+v, %v; want override one at revision %d", got, err, rev)
 	}
 
-	if _, err := storeUpdate(ctx, b, func(*change) error { return nil }); !errors.Is(err, ErrUnchanged) {
+	if _, err := storeUpdate(ctx, b, func(*change) error { return nil }); !errors.Is(err, errUnchanged) {
 		t.Fatalf("unchanged update: got %v, want ErrUnchanged", err)
 	}
 	if _, err := storeUpdate(ctx, b, etcdEnableUpdate("missing")); !errors.Is(err, ErrNotFound) {
@@ -70,7 +70,7 @@ func TestEtcdStoreLoadUpdateShared(t *testing.T) {
 func TestEtcdStoreConcurrentEnablesLeaveOne(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	ctx := context.Background()
-	replicas := []*EtcdStore{newTestEtcdStore(t, etcd.Endpoint), newTestEtcdStore(t, etcd.Endpoint), newTestEtcdStore(t, etcd.Endpoint)}
+	replicas := []*etcdStore{newTestEtcdStore(t, etcd.Endpoint), newTestEtcdStore(t, etcd.Endpoint), newTestEtcdStore(t, etcd.Endpoint)}
 	const n = 6
 	for i := range n {
 		if _, err := storeUpdate(ctx, replicas[0], etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {
@@ -99,7 +99,7 @@ func TestEtcdStoreConcurrentEnablesLeaveOne(t *testing.T) {
 
 // etcdWatchInto runs s.Watch until the test ends and sends the table after every delivered
 // change to the channel.
-func etcdWatchInto(t *testing.T, s *EtcdStore) <-chan State {
+func etcdWatchInto(t *testing.T, s *etcdStore) <-chan State {
 	t.Helper()
 	ch := make(chan State, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -404,14 +404,14 @@ func etcdCounterValue(t *testing.T, c prometheus.Counter) float64 {
 }
 
 func TestEtcdStoreString(t *testing.T) {
-	s := NewEtcdStore(EtcdConfig{Endpoints: []string{"http://127.0.0.1:2379", "http://127.0.0.2:2379"}, Prefix: "/dns"})
+	s := newEtcdStore(EtcdConfig{Endpoints: []string{"http://127.0.0.1:2379", "http://127.0.0.2:2379"}, Prefix: "/dns"})
 	if got, want := s.String(), "etcd http://127.0.0.1:2379,http://127.0.0.2:2379 /dns/"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 	if s.stateKey != "/dns/state" || s.auditKey != "/dns/audit/" {
 		t.Errorf("keys %q and %q", s.stateKey, s.auditKey)
 	}
-	if d := NewEtcdStore(EtcdConfig{Endpoints: []string{"x"}}); d.cfg.Prefix != DefaultEtcdPrefix {
+	if d := newEtcdStore(EtcdConfig{Endpoints: []string{"x"}}); d.cfg.Prefix != DefaultEtcdPrefix {
 		t.Errorf("default prefix %q", d.cfg.Prefix)
 	}
 }
@@ -441,7 +441,7 @@ func etcdWaitFor(t *testing.T, cond func() bool) {
 // compare-and-put transaction against a real etcd on loopback.
 func BenchmarkEtcdStoreEnable(b *testing.B) {
 	etcd := etcdtest.Start(b)
-	s := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench/"})
+	s := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench/"})
 	defer s.Close()
 	ctx := context.Background()
 	for i := range 4 {

@@ -16,12 +16,12 @@ import (
 // console and etcd's key space stays small however long the replicas run.
 const auditKeep = 10000
 
-// etcdAudit is the audit trail of an EtcdStore, shared by every replica: one key per change,
+// etcdAudit is the audit trail of an etcdStore, shared by every replica: one key per change,
 // PREFIX/audit/ followed by the time and a random suffix, written in the change's own
 // transaction. The change's revision is the key's mod revision, which etcd gives every key of
 // one transaction alike; entries are read in that order.
 type etcdAudit struct {
-	store *EtcdStore
+	store *etcdStore
 
 	// seen is the trail as this replica last read or wrote it, newest last and at most
 	// MaxAuditTail long: what GET /api/audit serves, marked stale, while etcd is unreachable.
@@ -31,7 +31,7 @@ type etcdAudit struct {
 }
 
 // newAuditKey is the key of a new audit entry: in time order, and unique across replicas.
-func (s *EtcdStore) newAuditKey() string {
+func (s *etcdStore) newAuditKey() string {
 	return fmt.Sprintf("%s%020d-%s", s.auditKey, time.Now().UnixNano(), newID())
 }
 

@@ -29,7 +29,7 @@ func TestEtcdStoreTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: tc})
+	s := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: tc})
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
 	if _, err := storeUpdate(ctx, s, etcdAddOverride("one", "g")); err != nil {
@@ -43,7 +43,7 @@ func TestEtcdStoreTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anon := NewEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: caOnly})
+	anon := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: caOnly})
 	t.Cleanup(func() { anon.Close() })
 	if _, err := loadState(ctx, anon); err == nil {
 		t.Fatal("a client without a certificate read the table")

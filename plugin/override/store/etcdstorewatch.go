@@ -10,13 +10,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Watch implements Store: it hands every change that another replica writes to changed, key
+// Watch implements backend: it hands every change that another replica writes to changed, key
 // by key, until ctx is done. The watch carries changes within milliseconds and costs the size
 // of the change. Beside it a probe asks etcd every probeEvery whether it answers: it keeps the
 // reachability metric and log true. When a watch ends (etcd compacted the revision it wanted,
 // lost its leader, or was gone), the table is read again at one revision and the watch
 // resumes from there, so a replica that lost etcd catches up when etcd returns.
-func (s *EtcdStore) Watch(ctx context.Context, changed func(delta)) {
+func (s *etcdStore) Watch(ctx context.Context, changed func(delta)) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -29,7 +29,7 @@ func (s *EtcdStore) Watch(ctx context.Context, changed func(delta)) {
 
 // follow watches the keys, starting each time from a fresh read, so that a watch that ends
 // resumes from the present rather than from a gap.
-func (s *EtcdStore) follow(ctx context.Context, changed func(delta)) {
+func (s *etcdStore) follow(ctx context.Context, changed func(delta)) {
 	for ctx.Err() == nil {
 		safely("watch", func() {
 			d, err := s.readAll(ctx)
@@ -48,7 +48,7 @@ func (s *EtcdStore) follow(ctx context.Context, changed func(delta)) {
 }
 
 // watchFrom follows the keys from etcd revision rev until the watch ends.
-func (s *EtcdStore) watchFrom(ctx context.Context, rev int64, changed func(delta)) {
+func (s *etcdStore) watchFrom(ctx context.Context, rev int64, changed func(delta)) {
 	cli, err := s.conn()
 	if err != nil {
 		return
@@ -76,7 +76,7 @@ func (s *EtcdStore) watchFrom(ctx context.Context, rev int64, changed func(delta
 
 // deltas turns watched events into one delta per etcd revision: the keys of one change
 // arrive together, so a reader never sees half of it.
-func (s *EtcdStore) deltas(events []*clientv3.Event) []delta {
+func (s *etcdStore) deltas(events []*clientv3.Event) []delta {
 	var out []delta
 	for _, ev := range events {
 		rev := ev.Kv.ModRevision
@@ -88,7 +88,7 @@ func (s *EtcdStore) deltas(events []*clientv3.Event) []delta {
 	return out
 }
 
-func (s *EtcdStore) addEvent(d *delta, ev *clientv3.Event) {
+func (s *etcdStore) addEvent(d *delta, ev *clientv3.Event) {
 	key := string(ev.Kv.Key)
 	switch {
 	case strings.HasPrefix(key, s.groupPrefix()):
@@ -107,7 +107,7 @@ func (s *EtcdStore) addEvent(d *delta, ev *clientv3.Event) {
 
 // probe asks etcd every probeEvery whether it answers, until ctx is done. It reads one small
 // key, so its cost does not grow with the table.
-func (s *EtcdStore) probe(ctx context.Context) {
+func (s *etcdStore) probe(ctx context.Context) {
 	tick := time.NewTicker(s.probeEvery)
 	defer tick.Stop()
 	for {

@@ -20,13 +20,13 @@ type Config struct {
 // answers. A store that answers with something wrong is still an error.
 func Open(ctx context.Context, cfg Config) (*Table, error) {
 	key := cfg.Path
-	newStore := func() (Store, auditTrail) {
-		return NewFileStore(cfg.Path), &auditLog{path: cfg.Path + ".audit.jsonl"}
+	newStore := func() (backend, auditTrail) {
+		return newFileStore(cfg.Path), &auditLog{path: cfg.Path + ".audit.jsonl"}
 	}
 	if cfg.Etcd != nil {
-		s := NewEtcdStore(*cfg.Etcd)
+		s := newEtcdStore(*cfg.Etcd)
 		key = s.String()
-		newStore = func() (Store, auditTrail) { return s, &etcdAudit{store: s} }
+		newStore = func() (backend, auditTrail) { return s, &etcdAudit{store: s} }
 	}
 	tab, unreached, err := tables.open(ctx, key, newStore)
 	if err != nil {

@@ -52,7 +52,7 @@ func TestOpenTableEtcdDownServesDeclared(t *testing.T) {
 	}
 
 	release()
-	s := tab.store.(*EtcdStore)
+	s := tab.store.(*etcdStore)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client != nil {

@@ -14,7 +14,7 @@ import (
 	"syscall"
 )
 
-// FileStore keeps the overrides in two JSON files: PATH, a snapshot of the whole table (the
+// fileStore keeps the overrides in two JSON files: PATH, a snapshot of the whole table (the
 // format the store always had, so an existing file is read as it is), and PATH.log, one line
 // per change since the snapshot (the overrides it wrote, the ids it deleted, its audit entry).
 // A change appends one line and syncs it: its cost is the size of the change, whatever the
@@ -22,7 +22,7 @@ import (
 // snapshot, the snapshot is written again (temporary file, sync, rename, sync the directory)
 // and the log emptied, so the log stays shorter than the table and a start reads at most
 // about twice the table. Both files are plain JSON an operator can read and back up.
-type FileStore struct {
+type fileStore struct {
 	path string
 
 	mu       sync.Mutex
@@ -47,17 +47,17 @@ type logLine struct {
 	Audit    *AuditEntry `json:"audit,omitempty"`
 }
 
-// NewFileStore returns a store for the file at path; nothing is read until Load.
-func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
+// newFileStore returns a store for the file at path; nothing is read until Load.
+func newFileStore(path string) *fileStore { return &fileStore{path: path} }
 
-// String implements Store.
-func (s *FileStore) String() string { return "file " + s.path }
+// String implements backend.
+func (s *fileStore) String() string { return "file " + s.path }
 
-func (s *FileStore) logPath() string { return s.path + ".log" }
+func (s *fileStore) logPath() string { return s.path + ".log" }
 
-// Load implements Store. A missing file is an empty table, but its directory must exist,
+// Load implements backend. A missing file is an empty table, but its directory must exist,
 // otherwise the first change could not be saved.
-func (s *FileStore) Load(_ context.Context) (delta, error) {
+func (s *fileStore) Load(_ context.Context) (delta, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.open(); err != nil {
@@ -67,7 +67,7 @@ func (s *FileStore) Load(_ context.Context) (delta, error) {
 }
 
 // Close releases the log file; the next use opens it again.
-func (s *FileStore) Close() error {
+func (s *fileStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loaded = false
@@ -81,7 +81,7 @@ func (s *FileStore) Close() error {
 
 // open reads the snapshot and replays the log; a torn last line (a write that a crash cut
 // short, never acknowledged) is cut off, anything else that does not read is an error.
-func (s *FileStore) open() error {
+func (s *fileStore) open() error {
 	if s.loaded {
 		return nil
 	}
@@ -116,7 +116,7 @@ func (s *FileStore) open() error {
 
 // checkGroups refuses a table whose log left two enabled overrides in one group. Each
 // override was checked as it was read; this costs one pass, not a second check of each.
-func (s *FileStore) checkGroups() error {
+func (s *fileStore) checkGroups() error {
 	enabled := make(map[string]string)
 	for id, o := range s.byID {
 		if !o.Enabled {
@@ -133,7 +133,7 @@ func (s *FileStore) checkGroups() error {
 
 // removeTemps deletes the temporary files that a process killed in the middle of a write left
 // beside the store. Nothing else writes them: a write holds s.mu, as Load does.
-func (s *FileStore) removeTemps() {
+func (s *fileStore) removeTemps() {
 	dir, prefix := filepath.Dir(s.path), tempPrefix(s.path)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -152,7 +152,7 @@ func (s *FileStore) removeTemps() {
 // tempPrefix is how the temporary files of a write to path start.
 func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp" }
 
-func (s *FileStore) readSnapshot() (State, int64, error) {
+func (s *fileStore) readSnapshot() (State, int64, error) {
 	data, err := os.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(s.path)
@@ -172,7 +172,7 @@ func (s *FileStore) readSnapshot() (State, int64, error) {
 }
 
 // fullLocked returns the whole table as a full delta.
-func (s *FileStore) fullLocked() delta {
+func (s *fileStore) fullLocked() delta {
 	st := s.stateLocked()
 	d := st.full()
 	d.audit = s.last
@@ -180,7 +180,7 @@ func (s *FileStore) fullLocked() delta {
 }
 
 // stateLocked returns the table as a State ordered by id.
-func (s *FileStore) stateLocked() State {
+func (s *fileStore) stateLocked() State {
 	st := State{Revision: s.rev, Overrides: make([]Override, 0, len(s.byID))}
 	for _, o := range s.byID {
 		st.Overrides = append(st.Overrides, o)
@@ -189,8 +189,8 @@ func (s *FileStore) stateLocked() State {
 	return st
 }
 
-// Update implements Store.
-func (s *FileStore) Update(_ context.Context, build func(map[string]*record, map[string]groupKey) (*change, error)) (delta, error) {
+// Update implements backend.
+func (s *fileStore) Update(_ context.Context, build func(map[string]*record, map[string]groupKey) (*change, error)) (delta, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.open(); err != nil {
@@ -222,7 +222,7 @@ func (s *FileStore) Update(_ context.Context, build func(map[string]*record, map
 	return v.result(rev, int64(rev), true), nil
 }
 
-func (s *FileStore) fold(line logLine) {
+func (s *fileStore) fold(line logLine) {
 	for _, id := range line.Delete {
 		delete(s.byID, id)
 	}
@@ -233,7 +233,7 @@ func (s *FileStore) fold(line logLine) {
 
 // append writes line to the log and syncs it. A write that fails is cut off again, so the
 // log never keeps half a change in front of the next one.
-func (s *FileStore) append(line logLine) error {
+func (s *fileStore) append(line logLine) error {
 	data, err := json.Marshal(line)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", s.path, err)
@@ -265,7 +265,7 @@ func storageErr(path string, err error) error {
 // compact writes the whole table as the new snapshot and empties the log. A crash in between
 // leaves the new snapshot and the old log, whose lines the snapshot already holds: replay
 // skips them by revision.
-func (s *FileStore) compact() error {
+func (s *fileStore) compact() error {
 	st := s.stateLocked()
 	st.Audit = s.last
 	data, err := json.Marshal(st)
@@ -285,8 +285,8 @@ func (s *FileStore) compact() error {
 	return nil
 }
 
-// Watch implements Store: nobody else writes the files.
-func (s *FileStore) Watch(_ context.Context, _ func(delta)) {}
+// Watch implements backend: nobody else writes the files.
+func (s *fileStore) Watch(_ context.Context, _ func(delta)) {}
 
 // writeFileAtomic replaces path with data so that a crash leaves either the old or the new
 // content, never a mix, and the new content is durable when it returns.

@@ -12,7 +12,7 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "o.json")
-	s := NewFileStore(path)
+	s := newFileStore(path)
 	if st, err := loadState(ctx, s); err != nil || len(st.Overrides) != 0 {
 		t.Fatalf("missing file: %v, %+v", err, st)
 	}
@@ -23,7 +23,7 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := loadState(ctx, NewFileStore(path))
+	st, err := loadState(ctx, newFileStore(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,18 +49,18 @@ func TestFileStoreBadFiles(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := loadState(context.Background(), NewFileStore(path))
+		_, err := loadState(context.Background(), newFileStore(path))
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %v does not name %s", name, err, path)
 		}
 	}
-	_, err := loadState(context.Background(), NewFileStore(filepath.Join(dir, "nodir", "o.json")))
+	_, err := loadState(context.Background(), newFileStore(filepath.Join(dir, "nodir", "o.json")))
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing directory: %v", err)
 	}
 	unreadable := filepath.Join(dir, "dir.json")
 	os.Mkdir(unreadable, 0o700)
-	if _, err := loadState(context.Background(), NewFileStore(unreadable)); err == nil || !strings.Contains(err.Error(), unreadable) {
+	if _, err := loadState(context.Background(), newFileStore(unreadable)); err == nil || !strings.Contains(err.Error(), unreadable) {
 		t.Errorf("unreadable: %v", err)
 	}
 }

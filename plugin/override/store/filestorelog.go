@@ -13,7 +13,7 @@ import (
 // newline, or one that does not parse, is a write that a crash cut short: it was never
 // acknowledged, so it is cut off and logged. A bad line before the last is damage, and the
 // store does not start.
-func (s *FileStore) replay() error {
+func (s *fileStore) replay() error {
 	path := s.logPath()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -52,7 +52,7 @@ func (s *FileStore) replay() error {
 }
 
 // cutTorn truncates the log at good, dropping the torn line n.
-func (s *FileStore) cutTorn(path string, good, n int, why error) error {
+func (s *fileStore) cutTorn(path string, good, n int, why error) error {
 	log.Warningf("store %s: dropping line %d, a write interrupted before it was acknowledged (%v)", path, n, why)
 	if err := os.Truncate(path, int64(good)); err != nil {
 		return fmt.Errorf("store %s: %w", path, err)

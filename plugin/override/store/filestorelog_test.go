@@ -12,11 +12,11 @@ import (
 // fileTable opens a table on the file store at path.
 func fileTable(t testing.TB, path string) *Table {
 	t.Helper()
-	tab := newTable(path, NewFileStore(path), &auditLog{path: path + ".audit.jsonl"})
+	tab := newTable(path, newFileStore(path), &auditLog{path: path + ".audit.jsonl"})
 	if err := tab.load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tab.store.(*FileStore).Close() })
+	t.Cleanup(func() { tab.store.(*fileStore).Close() })
 	return tab
 }
 
@@ -54,7 +54,7 @@ func TestFileStoreChangeAppendsOneLine(t *testing.T) {
 func TestFileStoreCompacts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "overrides.json")
 	tab := fileTable(t, path)
-	s := tab.store.(*FileStore)
+	s := tab.store.(*fileStore)
 	mustCreate(t, tab, "cats", "cats.example.test", 3)
 	s.mu.Lock()
 	oldLog, _ := os.ReadFile(path + ".log")
@@ -115,7 +115,7 @@ func TestFileStoreLogDamage(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "overrides.json")
 	tab := fileTable(t, path)
 	mustCreate(t, tab, "cats", "cats.example.test", 2)
-	tab.store.(*FileStore).Close()
+	tab.store.(*fileStore).Close()
 	good := mustRead(t, path+".log")
 
 	for name, tail := range map[string]string{"torn": `{"revision":3,"put":[{"id":"s3"`, "garbage": "\x00\x00\x00\n"} {
@@ -126,7 +126,7 @@ func TestFileStoreLogDamage(t *testing.T) {
 		if again.Current().Revision != 2 || len(again.Current().Overrides) != 2 {
 			t.Fatalf("%s last line: %+v", name, again.Current())
 		}
-		again.store.(*FileStore).Close()
+		again.store.(*fileStore).Close()
 		if got := mustRead(t, path+".log"); string(got) != string(good) {
 			t.Errorf("%s last line not cut off: %q", name, got)
 		}
@@ -147,7 +147,7 @@ func TestFileStoreLogDamage(t *testing.T) {
 		if err := os.WriteFile(path+".log", []byte(damaged), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := loadState(context.Background(), NewFileStore(path))
+		_, err := loadState(context.Background(), newFileStore(path))
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: start with a damaged log: %v, want an error naming the file", name, err)
 		}

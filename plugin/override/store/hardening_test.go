@@ -46,7 +46,7 @@ func TestFileStoreRemovesTempFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := loadState(context.Background(), NewFileStore(path)); err != nil {
+	if _, err := loadState(context.Background(), newFileStore(path)); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range left {
@@ -66,7 +66,7 @@ func TestFileStoreRemovesTempFiles(t *testing.T) {
 func TestAuditReconciledAtStart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "overrides.json")
-	tab := newTable(path, NewFileStore(path), &auditLog{path: path + ".audit.jsonl"})
+	tab := newTable(path, newFileStore(path), &auditLog{path: path + ".audit.jsonl"})
 	if err := tab.load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestAuditReconciledAtStart(t *testing.T) {
 	}
 
 	for range 2 { // the second start must not add it again
-		again := newTable(path, NewFileStore(path), &auditLog{path: trail})
+		again := newTable(path, newFileStore(path), &auditLog{path: trail})
 		if err := again.load(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestRevisionDoesNotWrap(t *testing.T) {
 	if err := os.WriteFile(path, []byte(start), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tab := newTable(path, NewFileStore(path), &auditLog{path: path + ".audit.jsonl"})
+	tab := newTable(path, newFileStore(path), &auditLog{path: path + ".audit.jsonl"})
 	if err := tab.load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestRevisionDoesNotWrap(t *testing.T) {
 	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "revision") {
 		t.Fatalf("change at the last revision: got %v, want errLimit naming the revision", err)
 	}
-	st, err := loadState(ctx, NewFileStore(path))
+	st, err := loadState(ctx, newFileStore(path))
 	if err != nil || st.Revision != math.MaxUint64 || len(st.Overrides) != 1 {
 		t.Fatalf("store after the refused change: %+v, %v; want unchanged", st, err)
 	}
@@ -174,7 +174,7 @@ func mustCreateOne(t *testing.T, tab *Table, o Override) {
 // panicStore is a file store whose updates panic while armed: a seam for a bug in a
 // background loop, which the real stores do not have on purpose.
 type panicStore struct {
-	*FileStore
+	*fileStore
 	armed chan struct{} // closed: panic
 }
 
@@ -184,7 +184,7 @@ func (p *panicStore) Update(ctx context.Context, build func(map[string]*record, 
 		panic("injected")
 	default:
 	}
-	return p.FileStore.Update(ctx, build)
+	return p.fileStore.Update(ctx, build)
 }
 
 // A panic in the expiry reaper is logged and counted, the table keeps its state, and the
@@ -193,7 +193,7 @@ func TestReaperSurvivesPanic(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "overrides.json")
-	store := &panicStore{FileStore: NewFileStore(path), armed: make(chan struct{})}
+	store := &panicStore{fileStore: newFileStore(path), armed: make(chan struct{})}
 	tab := newTable(path, store, &auditLog{path: path + ".audit.jsonl"})
 	if err := tab.load(ctx); err != nil {
 		t.Fatal(err)
@@ -309,7 +309,7 @@ func TestUpdateMoveEnabledIntoGroup(t *testing.T) {
 		t.Fatalf("enabled after the move: %v, want [mover]", got)
 	}
 	path := tab.key
-	if _, err := loadState(ctx, NewFileStore(path)); err != nil {
+	if _, err := loadState(ctx, newFileStore(path)); err != nil {
 		t.Fatalf("store after the move does not load: %v", err)
 	}
 }

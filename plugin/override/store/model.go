@@ -44,6 +44,7 @@ type FieldError struct {
 	Msg   string
 }
 
+// Error implements error: the field, then what is wrong with it.
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 func fieldErr(field, format string, a ...any) error {

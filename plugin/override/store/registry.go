@@ -23,7 +23,7 @@ type registry struct {
 // (unreadable or corrupt store) is returned with no table, and nothing is kept. A shared store
 // that cannot be reached (ErrUnavailable) is no error: its table is kept, empty, with
 // unreached saying why, and its watch reads the store later.
-func (r *registry) open(ctx context.Context, key string, newStore func() (Store, auditTrail)) (t *Table, unreached, err error) {
+func (r *registry) open(ctx context.Context, key string, newStore func() (backend, auditTrail)) (t *Table, unreached, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t, ok := r.m[key]; ok {

@@ -18,10 +18,10 @@ type State struct {
 	Audit *AuditEntry `json:"audit,omitempty"`
 }
 
-// Store keeps the overrides, one record per override, so that a change costs the size of the
+// backend keeps the overrides, one record per override, so that a change costs the size of the
 // change whatever the size of the table: one full read at start, one atomic write of the keys
 // a change touches, and a way to hear of changes that other replicas made.
-type Store interface {
+type backend interface {
 	// Load returns the stored state as a full delta. A store that exists but cannot be
 	// read is an error; a store that does not exist yet is an empty state.
 	Load(ctx context.Context) (delta, error)
@@ -39,8 +39,8 @@ type Store interface {
 	String() string
 }
 
-// ErrUnchanged tells Store.Update that there is nothing to write.
-var ErrUnchanged = errors.New("unchanged")
+// errUnchanged tells backend.Update that there is nothing to write.
+var errUnchanged = errors.New("unchanged")
 
 // clone returns a deep copy of s.
 func (s State) clone() State {

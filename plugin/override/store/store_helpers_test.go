@@ -8,7 +8,7 @@ import (
 )
 
 // loadState reads s whole, as a table would show it.
-func loadState(ctx context.Context, s Store) (State, error) {
+func loadState(ctx context.Context, s backend) (State, error) {
 	d, err := s.Load(ctx)
 	if err != nil {
 		return State{}, err
@@ -21,14 +21,14 @@ func loadState(ctx context.Context, s Store) (State, error) {
 // storeUpdate makes the change fn builds directly on s, from an empty view as a replica that
 // knows nothing yet: a shared store must bring in what fn reads. It returns the change's
 // revision.
-func storeUpdate(ctx context.Context, s Store, fn func(v *change) error) (uint64, error) {
+func storeUpdate(ctx context.Context, s backend, fn func(v *change) error) (uint64, error) {
 	d, err := s.Update(ctx, func(fresh map[string]*record, freshGroup map[string]groupKey) (*change, error) {
 		v := newChange(newIndex(), fresh, freshGroup)
 		if err := fn(v); err != nil {
 			return v, err
 		}
 		if v.empty() {
-			return v, ErrUnchanged
+			return v, errUnchanged
 		}
 		v.audit = &AuditEntry{Who: "test", Action: "test"}
 		return v, nil

@@ -43,7 +43,7 @@ func seedFile(b testing.TB, path string, n int) {
 }
 
 // seedEtcd writes n overrides under s's keys, 100 to a transaction.
-func seedEtcd(b testing.TB, cli *clientv3.Client, s *EtcdStore, n int) {
+func seedEtcd(b testing.TB, cli *clientv3.Client, s *etcdStore, n int) {
 	var ops []clientv3.Op
 	flush := func() {
 		if _, err := cli.Txn(context.Background()).Then(ops...).Commit(); err != nil {
@@ -121,7 +121,7 @@ func BenchmarkEtcdStoreChange(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			ctx := context.Background()
 			cfg := EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: fmt.Sprintf("/bench-change-%d/", n)}
-			writer, reader := NewEtcdStore(cfg), NewEtcdStore(cfg)
+			writer, reader := newEtcdStore(cfg), newEtcdStore(cfg)
 			defer writer.Close()
 			defer reader.Close()
 			cli, err := writer.conn()
@@ -175,17 +175,17 @@ func BenchmarkStoreLoad(b *testing.B) {
 			seedFile(b, path, n)
 			b.ReportAllocs()
 			for b.Loop() {
-				tab := newTable(path, NewFileStore(path), &auditLog{path: path + ".audit.jsonl"})
+				tab := newTable(path, newFileStore(path), &auditLog{path: path + ".audit.jsonl"})
 				if err := tab.load(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-				tab.store.(*FileStore).Close()
+				tab.store.(*fileStore).Close()
 			}
 			b.ReportMetric(loadedHeapMiB(b, path), "heap-MiB")
 		})
 		b.Run(fmt.Sprint("etcd/", n), func(b *testing.B) {
 			cfg := EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: fmt.Sprintf("/bench-load-%d/", n)}
-			seeder := NewEtcdStore(cfg)
+			seeder := newEtcdStore(cfg)
 			defer seeder.Close()
 			cli, err := seeder.conn()
 			if err != nil {
@@ -194,7 +194,7 @@ func BenchmarkStoreLoad(b *testing.B) {
 			seedEtcd(b, cli, seeder, n)
 			b.ReportAllocs()
 			for b.Loop() {
-				s := NewEtcdStore(cfg)
+				s := newEtcdStore(cfg)
 				tab := newTable(s.String(), s, &etcdAudit{store: s})
 				if err := tab.load(context.Background()); err != nil {
 					b.Fatal(err)
@@ -211,13 +211,13 @@ func loadedHeapMiB(b *testing.B, path string) float64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	tab := newTable(path, NewFileStore(path), &auditLog{path: path + ".audit.jsonl"})
+	tab := newTable(path, newFileStore(path), &auditLog{path: path + ".audit.jsonl"})
 	if err := tab.load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	tab.store.(*FileStore).Close()
+	tab.store.(*fileStore).Close()
 	runtime.KeepAlive(tab)
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
 }

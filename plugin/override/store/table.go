@@ -39,7 +39,7 @@ const (
 // share one table, so that they can never disagree.
 type Table struct {
 	key   string
-	store Store
+	store backend
 	audit auditTrail
 
 	subs []Subscriber // guarded by mu
@@ -62,7 +62,7 @@ type Table struct {
 	limit   atomic.Int64 // max_overrides of the last Corefile that opened the table
 }
 
-func newTable(key string, store Store, audit auditTrail) *Table {
+func newTable(key string, store backend, audit auditTrail) *Table {
 	t := &Table{key: key, store: store, audit: audit, changed: make(chan struct{}), idx: newIndex()}
 	t.limit.Store(defaultMaxOverrides)
 	return t
@@ -239,13 +239,13 @@ func (t *Table) apply(ctx context.Context, by Actor, action string, fn func(v *c
 			return v, err
 		}
 		if v.empty() {
-			return v, ErrUnchanged
+			return v, errUnchanged
 		}
 		stored := entry.clone() // the store gives it the change's revision
 		v.audit = &stored
 		return v, nil
 	})
-	if errors.Is(err, ErrUnchanged) {
+	if errors.Is(err, errUnchanged) {
 		return AuditEntry{}, nil
 	}
 	if err != nil {
@@ -283,6 +283,7 @@ func enableIn(v *change, o Override, by Actor, now time.Time, expires *time.Time
 	return disabled
 }
 
+// Create adds o (with a new id if it has none), enabled at once if o says so.
 func (t *Table) Create(ctx context.Context, by Actor, o Override) (Override, error) {
 	if o.ID == "" {
 		o.ID = newID() // the API lets the server choose; a stored override always has one
@@ -338,6 +339,7 @@ func (t *Table) Update(ctx context.Context, by Actor, id string, o Override) (Ov
 	return derefOverride(e.Override), err
 }
 
+// Remove deletes the override with id.
 func (t *Table) Remove(ctx context.Context, by Actor, id string) error {
 	_, err := t.apply(ctx, by, "delete", func(v *change, _ time.Time, e *AuditEntry) error {
 		if _, ok := v.get(id); !ok {
@@ -376,6 +378,7 @@ func (t *Table) Enable(ctx context.Context, by Actor, id string, d time.Duration
 	return derefOverride(e.Override), err
 }
 
+// Disable switches the override with id off; its group returns to the normal answer.
 func (t *Table) Disable(ctx context.Context, by Actor, id string) (Override, error) {
 	e, err := t.apply(ctx, by, "disable", func(v *change, now time.Time, e *AuditEntry) error {
 		o, ok := v.get(id)
@@ -437,7 +440,7 @@ func (t *Table) expire(ctx context.Context) error {
 			e.Disabled = append(e.Disabled, id)
 		}
 		if len(e.Disabled) == 0 {
-			return ErrUnchanged
+			return errUnchanged
 		}
 		slices.Sort(e.Disabled)
 		return nil
@@ -477,7 +480,7 @@ func (t *Table) seedSome(ctx context.Context, decls []Override) error {
 			added = append(added, d.ID)
 		}
 		if len(added) == 0 {
-			return ErrUnchanged
+			return errUnchanged
 		}
 		if err := t.roomFor(v); err != nil {
 			return fmt.Errorf("declared overrides: %w", err)

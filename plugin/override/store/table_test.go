@@ -14,7 +14,7 @@ import (
 func newTestTable(t testing.TB) *Table {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "overrides.json")
-	tab := newTable(path, NewFileStore(path), &auditLog{path: path + ".audit.jsonl"})
+	tab := newTable(path, newFileStore(path), &auditLog{path: path + ".audit.jsonl"})
 	if err := tab.load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestConcurrentEnables(t *testing.T) {
 	if got, want := tab.Current().Revision, rev+4*rounds; got != want {
 		t.Errorf("revision = %d, want %d: a change was lost", got, want)
 	}
-	reloaded := NewFileStore(tab.key)
+	reloaded := newFileStore(tab.key)
 	st, err := loadState(ctx, reloaded)
 	if err != nil {
 		t.Fatal(err)
@@ -222,8 +222,8 @@ func TestRegistryLifecycle(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "o.json")
 	open := func() *Table {
-		tab, unreached, err := tables.open(ctx, path, func() (Store, auditTrail) {
-			return NewFileStore(path), &auditLog{path: path + ".audit.jsonl"}
+		tab, unreached, err := tables.open(ctx, path, func() (backend, auditTrail) {
+			return newFileStore(path), &auditLog{path: path + ".audit.jsonl"}
 		})
 		if err != nil || unreached != nil {
 			t.Fatal(err, unreached)
