@@ -249,3 +249,18 @@ func TestServeDNSEchoesFlags(t *testing.T) {
 		}
 	}
 }
+
+// Deleting an override drops its answers_total series: a fleet that creates and deletes
+// overrides must not grow the metric without bound.
+func TestRemoveForgetsAnswerCounter(t *testing.T) {
+	h := newTestHandler(t, store.Override{ID: "gone", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	if m := serve(t, h, "", "cats.example.test.", dns.TypeA); len(m.Answer) != 1 {
+		t.Fatalf("no pinned answer: %v", m)
+	}
+	if err := h.tab.Remove(context.Background(), tester, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if answersServed.DeleteLabelValues("gone") {
+		t.Error("answers_total of a deleted override is still exported")
+	}
+}

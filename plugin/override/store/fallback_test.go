@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -74,4 +75,22 @@ func TestOpenTableEtcdCorrupt(t *testing.T) {
 	if err == nil {
 		t.Fatal("a corrupt table in etcd opened")
 	}
+}
+
+// An unreachable shared store is no error of the registry's: it keeps the empty table and
+// says why apart, so that no caller gets a table together with an error.
+func TestRegistryOpenUnreachable(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	etcd.Stop()
+	s := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/test/" + t.Name() + "/"})
+	defer s.Close()
+	tab, unreached, err := tables.open(context.Background(), s.String(), func() (backend, auditTrail) {
+		return s, &etcdAudit{store: s}
+	})
+	if err != nil || tab == nil || !errors.Is(unreached, ErrUnavailable) {
+		t.Fatalf("etcd down: table %v, unreached %v, error %v; want the table, unreached naming the outage, no error", tab, unreached, err)
+	}
+	tables.mu.Lock()
+	delete(tables.m, s.String())
+	tables.mu.Unlock()
 }

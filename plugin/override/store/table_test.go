@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -248,4 +250,96 @@ func TestRegistryLifecycle(t *testing.T) {
 	if kept {
 		t.Error("the table outlived its last instance")
 	}
+}
+
+// A store that cannot be read opens no table and leaves nothing in the registry: a caller
+// must never get a usable table together with an error.
+func TestRegistryOpenRefusesBadStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.json")
+	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tab, unreached, err := tables.open(context.Background(), path, func() (backend, auditTrail) {
+		return newFileStore(path), &auditLog{path: path + ".audit.jsonl"}
+	})
+	if err == nil || tab != nil || unreached != nil {
+		t.Fatalf("corrupt store: table %v, unreached %v, error %v; want only an error", tab, unreached, err)
+	}
+	tables.mu.Lock()
+	_, kept := tables.m[path]
+	tables.mu.Unlock()
+	if kept {
+		t.Error("the registry kept the table of a store it could not read")
+	}
+}
+
+// A subscriber gets the enabled overrides at once and after every change, hears of a
+// delete, and hears nothing once it has cancelled.
+func TestSubscribe(t *testing.T) {
+	ctx := context.Background()
+	tab := newTestTable(t)
+	mustCreate(t, tab, "cats", "cats.example.test", 2)
+	sub := &recording{}
+	cancel := tab.Subscribe(sub)
+	if got := sub.enabled(); len(got) != 0 {
+		t.Fatalf("first publication: %v enabled, want none", got)
+	}
+	if _, err := tab.Enable(ctx, tester, "s1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := sub.enabled(); len(got) != 1 || got[0] != "s1" {
+		t.Fatalf("after enabling s1 the subscriber has %v", got)
+	}
+	if err := tab.Remove(ctx, tester, "s2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := sub.removedIDs(); len(got) != 1 || got[0] != "s2" {
+		t.Fatalf("after removing s2 the subscriber heard %v", got)
+	}
+	cancel()
+	n := sub.count()
+	if _, err := tab.Disable(ctx, tester, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if sub.count() != n {
+		t.Error("a cancelled subscriber still hears of changes")
+	}
+}
+
+// recording is a subscriber that keeps everything it hears.
+type recording struct {
+	mu        sync.Mutex
+	last      State
+	published int
+	removed   []string
+}
+
+func (r *recording) Publish(st State) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last, r.published = st, r.published+1
+}
+
+func (r *recording) Removed(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.removed = append(r.removed, id)
+}
+
+func (r *recording) enabled() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return enabledIDs(&r.last)
+}
+
+func (r *recording) removedIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.removed)
+}
+
+func (r *recording) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.published
 }
