@@ -40,7 +40,7 @@ type config struct {
 	ttl      uint32
 	declared []store.Override
 
-	maxOverrides int // 0: defaultMaxOverrides
+	maxOverrides int // 0: the store's default
 }
 
 func setup(c *caddy.Controller) error {
@@ -55,7 +55,10 @@ func setup(c *caddy.Controller) error {
 	}
 
 	h := newHandler(cfg.ttl)
-	var unsubscribe func()
+	// The handler hears of changes from OnStartup (before the servers listen) to OnShutdown,
+	// like the table's background work: a reload that fails before its start leaves no
+	// subscriber behind on the shared table.
+	unsubscribe := func() {}
 	c.OnStartup(func() error { tab.Acquire(); unsubscribe = tab.Subscribe((*subscriber)(h)); return nil })
 	c.OnShutdown(func() error { unsubscribe(); tab.Release(); return nil })
 	if cfg.console != "" {
