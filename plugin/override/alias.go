@@ -32,7 +32,7 @@ func (h *Handler) followAlias(r *answer.Response, w dns.ResponseWriter) {
 	if !ok || answer.SameName(owner, q.Name) {
 		return // no alias: ServeDNS has decided for the query name already
 	}
-	pins := h.tab.snap.Load().lookupAnyCase(owner)
+	pins := h.snap.Load().lookupAnyCase(owner)
 	if pins == nil {
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // cachedZone stands for file behind cache: it answers from records (zone-file lines) the way
@@ -104,7 +105,7 @@ var aliasZone = []string{
 	"sig.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 1 example.test. AAAA",
 }
 
-func aliasHandler(t testing.TB, overrides ...Override) (*Handler, *cachedZone) {
+func aliasHandler(t testing.TB, overrides ...store.Override) (testHandler, *cachedZone) {
 	t.Helper()
 	h := newTestHandler(t, overrides...)
 	z := newCachedZone(t, aliasZone...)
@@ -141,8 +142,8 @@ func checkAnswer(t *testing.T, what string, m *dns.Msg, want ...string) {
 
 func TestAliasFollowsPin(t *testing.T) {
 	h, _ := aliasHandler(t,
-		Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true},
-		Override{ID: "wild", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5", "::5"}, Enabled: true},
+		store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true},
+		store.Override{ID: "wild", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5", "::5"}, Enabled: true},
 	)
 	served := counterValue(t, answersServed.WithLabelValues("s2"))
 	checkAnswer(t, "direct", serve(t, h, "", "cats.example.test.", dns.TypeA),
@@ -175,8 +176,8 @@ func TestAliasFollowsPin(t *testing.T) {
 // alias's CNAMEs and no address, as a direct query gets NODATA.
 func TestAliasOtherFamilyNoData(t *testing.T) {
 	h, _ := aliasHandler(t,
-		Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true},
-		Override{ID: "v6", Name: "v4.example.test", Addresses: []string{"::4"}, Enabled: true},
+		store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true},
+		store.Override{ID: "v6", Name: "v4.example.test", Addresses: []string{"::4"}, Enabled: true},
 	)
 	checkAnswer(t, "AAAA through the alias", serve(t, h, "", "www.example.test.", dns.TypeAAAA),
 		"www.example.test. 300 IN CNAME cats.example.test.")
@@ -190,7 +191,7 @@ func TestAliasOtherFamilyNoData(t *testing.T) {
 
 func TestAliasScopedPin(t *testing.T) {
 	h, _ := aliasHandler(t,
-		Override{ID: "lan", Name: "cats.example.test", Addresses: []string{"127.0.0.6"}, Clients: []string{"10.240.0.0/16"}, Enabled: true},
+		store.Override{ID: "lan", Name: "cats.example.test", Addresses: []string{"127.0.0.6"}, Clients: []string{"10.240.0.0/16"}, Enabled: true},
 	)
 	checkAnswer(t, "client in the scope", serve(t, h, "10.240.1.1", "www.example.test.", dns.TypeA),
 		"www.example.test. 300 IN CNAME cats.example.test.",
@@ -203,8 +204,8 @@ func TestAliasScopedPin(t *testing.T) {
 }
 
 func TestAliasExpiredPin(t *testing.T) {
-	h, _ := aliasHandler(t, Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
-	if _, err := h.tab.enable(context.Background(), tester, "s2", time.Millisecond); err != nil {
+	h, _ := aliasHandler(t, store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
+	if _, err := h.tab.Enable(context.Background(), tester, "s2", time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -224,7 +225,7 @@ func TestAliasExpiredPin(t *testing.T) {
 // its CNAME, then what the rest of the chain answers for the target.
 func TestAliasCNAMEPin(t *testing.T) {
 	h, _ := aliasHandler(t,
-		Override{ID: "maint", Name: "cats.example.test", CNAME: "maint.example.test", Enabled: true},
+		store.Override{ID: "maint", Name: "cats.example.test", CNAME: "maint.example.test", Enabled: true},
 	)
 	checkAnswer(t, "direct", serve(t, h, "", "cats.example.test.", dns.TypeA),
 		"cats.example.test. 5 IN CNAME maint.example.test.",
@@ -238,7 +239,7 @@ func TestAliasCNAMEPin(t *testing.T) {
 // TestAliasSignedSet: the signature over the replaced RRset goes with it (it would not
 // verify); the CNAME's signature stays; the answer is not marked authenticated.
 func TestAliasSignedSet(t *testing.T) {
-	h, z := aliasHandler(t, Override{ID: "s", Name: "sig.example.test", Addresses: []string{"127.0.0.8"}, Enabled: true})
+	h, z := aliasHandler(t, store.Override{ID: "s", Name: "sig.example.test", Addresses: []string{"127.0.0.8"}, Enabled: true})
 	m := new(dns.Msg)
 	m.SetQuestion("signed.example.test.", dns.TypeA)
 	first := dnstest.NewRecorder(&test.ResponseWriter{})
@@ -255,7 +256,7 @@ func TestAliasSignedSet(t *testing.T) {
 }
 
 func TestAliasLoopPassesWhole(t *testing.T) {
-	h, _ := aliasHandler(t, Override{ID: "l", Name: "loop2.example.test", Addresses: []string{"127.0.0.8"}, Enabled: true})
+	h, _ := aliasHandler(t, store.Override{ID: "l", Name: "loop2.example.test", Addresses: []string{"127.0.0.8"}, Enabled: true})
 	checkAnswer(t, "loop", serve(t, h, "", "loop1.example.test.", dns.TypeA),
 		"loop1.example.test. 300 IN CNAME loop2.example.test.",
 		"loop2.example.test. 300 IN CNAME loop1.example.test.")
@@ -264,7 +265,7 @@ func TestAliasLoopPassesWhole(t *testing.T) {
 // TestAliasLeavesCachedMessage: the message the zone (cache) hands out and its records stay
 // as they were, however often a pin replaces its RRset.
 func TestAliasLeavesCachedMessage(t *testing.T) {
-	h, z := aliasHandler(t, Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3", "::3"}, Enabled: true})
+	h, z := aliasHandler(t, store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3", "::3"}, Enabled: true})
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		serve(t, h, "", "www.example.test.", qtype) // fills the "cache"
 		cached := z.answers[dns.Question{Name: "www.example.test.", Qtype: qtype, Qclass: dns.ClassINET}]
@@ -290,7 +291,7 @@ func TestAliasLeavesCachedMessage(t *testing.T) {
 // TestAliasStageOnlyWhileEnabled: with no override enabled the next plugin gets the query's
 // own writer; with one, the shared answer writer.
 func TestAliasStageOnlyWhileEnabled(t *testing.T) {
-	h, z := aliasHandler(t, Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
+	h, z := aliasHandler(t, store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
 	m := new(dns.Msg)
 	m.SetQuestion("www.example.test.", dns.TypeA)
@@ -298,7 +299,7 @@ func TestAliasStageOnlyWhileEnabled(t *testing.T) {
 	if z.seen != rec {
 		t.Errorf("no override enabled: the next plugin got %T, want the query's writer", z.seen)
 	}
-	if _, err := h.tab.enable(context.Background(), tester, "s2", 0); err != nil {
+	if _, err := h.tab.Enable(context.Background(), tester, "s2", 0); err != nil {
 		t.Fatal(err)
 	}
 	h.ServeDNS(context.Background(), rec, m)
@@ -322,7 +323,7 @@ type udpDiscard struct {
 func (w *udpDiscard) RemoteAddr() net.Addr { return w.addr }
 
 // aliasBench serves qname from a prebuilt, cached answer to a writer that drops it.
-func aliasBench(b *testing.B, qname string, overrides ...Override) {
+func aliasBench(b *testing.B, qname string, overrides ...store.Override) {
 	h, z := aliasHandler(b, overrides...)
 	m := new(dns.Msg)
 	m.SetQuestion(qname, dns.TypeA)
@@ -335,7 +336,7 @@ func aliasBench(b *testing.B, qname string, overrides ...Override) {
 	}
 }
 
-var benchPins = []Override{
+var benchPins = []store.Override{
 	{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true},
 	{ID: "s3", Name: "cats.example.test", Addresses: []string{"127.0.0.4"}},
 }
@@ -356,7 +357,7 @@ func BenchmarkAliasBaseline(b *testing.B) {
 
 // BenchmarkAliasNoneEnabled: no override enabled, the query passes with no wrapper (0 allocs).
 func BenchmarkAliasNoneEnabled(b *testing.B) {
-	aliasBench(b, "mail.example.test.", Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
+	aliasBench(b, "mail.example.test.", store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
 }
 
 // BenchmarkAliasEnabledNotMatching: one override enabled, the answer's chain ends elsewhere:
@@ -375,7 +376,7 @@ func BenchmarkAliasHit(b *testing.B) { aliasBench(b, "www.example.test.", benchP
 // BenchmarkAliasHitScoped: with a client-scoped pin enabled, the stage carries the writer
 // (one more allocation).
 func BenchmarkAliasHitScoped(b *testing.B) {
-	aliasBench(b, "www.example.test.", Override{ID: "lan", Name: "cats.example.test",
+	aliasBench(b, "www.example.test.", store.Override{ID: "lan", Name: "cats.example.test",
 		Addresses: []string{"127.0.0.3"}, Clients: []string{"10.240.0.0/16"}, Enabled: true})
 }
 
@@ -399,10 +400,10 @@ func FuzzAliasStage(f *testing.F) {
 		f.Add(packed)
 	}
 	h, _ := aliasHandler(f,
-		Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3", "::3"}, Enabled: true},
-		Override{ID: "wild", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5"}, Enabled: true},
-		Override{ID: "lan", Name: "sig.example.test", Addresses: []string{"127.0.0.6"}, Clients: []string{"10.240.0.0/16"}, Enabled: true},
-		Override{ID: "maint", Name: "dogs.example.test", CNAME: "maint.example.test", Enabled: true},
+		store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3", "::3"}, Enabled: true},
+		store.Override{ID: "wild", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5"}, Enabled: true},
+		store.Override{ID: "lan", Name: "sig.example.test", Addresses: []string{"127.0.0.6"}, Clients: []string{"10.240.0.0/16"}, Enabled: true},
+		store.Override{ID: "maint", Name: "dogs.example.test", CNAME: "maint.example.test", Enabled: true},
 	)
 	f.Fuzz(func(t *testing.T, packed []byte) {
 		in := new(dns.Msg)
@@ -411,7 +412,7 @@ func FuzzAliasStage(f *testing.F) {
 		}
 		before := in.String()
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
-		w := answer.Join(context.Background(), rec, (*aliasStage)(h))
+		w := answer.Join(context.Background(), rec, (*aliasStage)(h.Handler))
 		if err := w.WriteMsg(in); err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +437,7 @@ func chainZone(links int) []string {
 func TestAliasChainBound(t *testing.T) {
 	for _, links := range []int{answer.MaxChain, answer.MaxChain + 1} {
 		end := fmt.Sprintf("n%d.example.test", links)
-		h := newTestHandler(t, Override{ID: fmt.Sprint("end", links), Name: end, Addresses: []string{"127.0.0.8"}, Enabled: true})
+		h := newTestHandler(t, store.Override{ID: fmt.Sprint("end", links), Name: end, Addresses: []string{"127.0.0.8"}, Enabled: true})
 		h.Next = newCachedZone(t, chainZone(links)...)
 		m := serve(t, h, "", "n0.example.test.", dns.TypeA)
 		pinned := len(m.Answer) == links+1 && m.Answer[links].Header().Rrtype == dns.TypeA
@@ -449,7 +450,7 @@ func TestAliasChainBound(t *testing.T) {
 // TestAliasPinnedInPlace: the pinned records take the place of the RRset they replace, also
 // in an answer that lists the CNAME after the addresses.
 func TestAliasPinnedInPlace(t *testing.T) {
-	h := newTestHandler(t, Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	h := newTestHandler(t, store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
 	h.Next = test.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		m := new(dns.Msg)
 		m.SetReply(r)
@@ -469,7 +470,7 @@ func TestAliasPinnedInPlace(t *testing.T) {
 // TestAliasSeveralAddresses: a pin with several addresses of a family puts all of them, in
 // its order, where the RRset was.
 func TestAliasSeveralAddresses(t *testing.T) {
-	h, _ := aliasHandler(t, Override{ID: "two", Name: "cats.example.test",
+	h, _ := aliasHandler(t, store.Override{ID: "two", Name: "cats.example.test",
 		Addresses: []string{"127.0.0.3", "127.0.0.4", "::3", "::4"}, Enabled: true})
 	checkAnswer(t, "A", serve(t, h, "", "www.example.test.", dns.TypeA),
 		"www.example.test. 300 IN CNAME cats.example.test.",
@@ -484,13 +485,13 @@ func TestAliasSeveralAddresses(t *testing.T) {
 // TestLookupFewWildcards: up to maxSuffixScan wildcards are found by suffix, the closest
 // enclosing one first, whatever the order they were created in.
 func TestLookupFewWildcards(t *testing.T) {
-	st := State{}
+	st := store.State{}
 	for i := range maxSuffixScan - 1 {
-		st.Overrides = append(st.Overrides, Override{ID: fmt.Sprint("w", i), Name: fmt.Sprintf("*.zone%d.example.test.", i),
+		st.Overrides = append(st.Overrides, store.Override{ID: fmt.Sprint("w", i), Name: fmt.Sprintf("*.zone%d.example.test.", i),
 			Group: fmt.Sprint("g", i), Addresses: []string{"10.0.0.1"}, Enabled: true})
 	}
 	st.Overrides = append(st.Overrides,
-		Override{ID: "outer", Name: "*.example.test.", Group: "outer", Addresses: []string{"10.0.0.2"}, Enabled: true})
+		store.Override{ID: "outer", Name: "*.example.test.", Group: "outer", Addresses: []string{"10.0.0.2"}, Enabled: true})
 	s := newSnapshot(st)
 	if len(s.wild) != maxSuffixScan {
 		t.Fatalf("%d wildcards, want %d", len(s.wild), maxSuffixScan)

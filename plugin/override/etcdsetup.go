@@ -10,12 +10,14 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	mwtls "github.com/coredns/coredns/plugin/pkg/tls"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // parseStore reads "store PATH" (the file store) or
 // "store etcd ENDPOINT... { prefix PATH; tls [CERT KEY] [CA]; username USER; password PASS }",
 // and returns the file's path or etcd's configuration.
-func parseStore(c *caddy.Controller) (string, *EtcdConfig, error) {
+func parseStore(c *caddy.Controller) (string, *store.EtcdConfig, error) {
 	args := c.RemainingArgs()
 	if len(args) == 0 {
 		return "", nil, c.ArgErr()
@@ -36,26 +38,26 @@ func parseStore(c *caddy.Controller) (string, *EtcdConfig, error) {
 	return args[0], nil, nil
 }
 
-func parseEtcdStore(c *caddy.Controller, endpoints []string) (EtcdConfig, error) {
+func parseEtcdStore(c *caddy.Controller, endpoints []string) (store.EtcdConfig, error) {
 	if len(endpoints) == 0 {
-		return EtcdConfig{}, c.Errf("store etcd: give at least one endpoint, such as http://127.0.0.1:2379")
+		return store.EtcdConfig{}, c.Errf("store etcd: give at least one endpoint, such as http://127.0.0.1:2379")
 	}
 	for _, ep := range endpoints {
 		if err := checkEndpoint(ep); err != nil {
-			return EtcdConfig{}, c.Errf("store etcd: endpoint %q: %s", ep, err)
+			return store.EtcdConfig{}, c.Errf("store etcd: endpoint %q: %s", ep, err)
 		}
 	}
-	ec := EtcdConfig{Endpoints: endpoints, Prefix: defaultEtcdPrefix}
+	ec := store.EtcdConfig{Endpoints: endpoints, Prefix: store.DefaultEtcdPrefix}
 	if err := subBlock(c, func() error { return parseEtcdProperty(c, &ec) }); err != nil {
-		return EtcdConfig{}, err
+		return store.EtcdConfig{}, err
 	}
 	if (ec.Username == "") != (ec.Password == "") {
-		return EtcdConfig{}, c.Errf("store etcd: username and password go together")
+		return store.EtcdConfig{}, c.Errf("store etcd: username and password go together")
 	}
 	return ec, nil
 }
 
-func parseEtcdProperty(c *caddy.Controller, ec *EtcdConfig) error {
+func parseEtcdProperty(c *caddy.Controller, ec *store.EtcdConfig) error {
 	switch c.Val() {
 	case "prefix":
 		v, err := oneArg(c)

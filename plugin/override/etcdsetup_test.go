@@ -1,10 +1,23 @@
 package override
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 func TestParseEtcdStore(t *testing.T) {
@@ -35,7 +48,7 @@ func TestParseEtcdStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.etcd == nil || cfg.etcd.Prefix != defaultEtcdPrefix || cfg.ttl != 9 {
+	if cfg.etcd == nil || cfg.etcd.Prefix != store.DefaultEtcdPrefix || cfg.ttl != 9 {
 		t.Errorf("without a block: %+v, ttl %d", cfg.etcd, cfg.ttl)
 	}
 
@@ -93,4 +106,41 @@ func TestParseEtcdStoreTLS(t *testing.T) {
 	if cfg, err = parse(c); err != nil || cfg.etcd.TLS == nil || len(cfg.etcd.TLS.Certificates) != 0 {
 		t.Errorf("tls with a CA only: %+v, %v", cfg, err)
 	}
+}
+
+// etcdTestCert writes a self-signed certificate for 127.0.0.1 and its key into dir (as the
+// store's TLS test does, where a real etcd uses it).
+func etcdTestCert(t *testing.T, dir string) (certPath, keyPath string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "steerdns test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPath, keyPath
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
@@ -13,6 +14,7 @@ import (
 	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/explain"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // Handler answers A and AAAA queries for names that an enabled override pins, and passes
@@ -20,8 +22,24 @@ import (
 type Handler struct {
 	Next plugin.Handler
 	ttl  uint32
-	tab  *table
+	snap atomic.Pointer[snapshot] // what the table last published
 }
+
+func newHandler(ttl uint32) *Handler {
+	h := &Handler{ttl: ttl}
+	h.snap.Store(emptySnapshot)
+	return h
+}
+
+// subscriber is the Handler as its table's subscriber: it builds the snapshot that queries
+// read, and forgets the answer counter of a deleted override.
+type subscriber Handler
+
+// Publish implements store.Subscriber.
+func (s *subscriber) Publish(enabled store.State) { s.snap.Store(newSnapshot(enabled)) }
+
+// Removed implements store.Subscriber.
+func (s *subscriber) Removed(id string) { answersServed.DeleteLabelValues(id) }
 
 // Name implements plugin.Handler.
 func (h *Handler) Name() string { return pluginName }
@@ -34,7 +52,7 @@ func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if !addressQuery(r) {
 		return handoff.Next(h.Name(), h.Next, ctx, w, r)
 	}
-	snap := h.tab.snap.Load()
+	snap := h.snap.Load()
 	if !snap.enabled {
 		if rec := explain.From(w); rec != nil {
 			notePassed(rec, r.Question[0].Name)

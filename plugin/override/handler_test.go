@@ -2,6 +2,7 @@ package override
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // backend stands for the rest of the chain: it answers every A query with 192.0.2.1 and
@@ -26,18 +29,40 @@ func backend() test.HandlerFunc {
 	}
 }
 
-func newTestHandler(t testing.TB, overrides ...Override) *Handler {
+// testHandler is a Handler subscribed to a table of its own, as setup wires them.
+type testHandler struct {
+	*Handler
+	tab *store.Table
+}
+
+var tester = store.Actor{Who: "tester", From: "127.0.0.1:1"}
+
+// newTestTable opens a table on a fresh file store, as setup does.
+func newTestTable(t testing.TB) *store.Table {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "overrides.json")
+	tab, err := store.Open(context.Background(), store.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func newTestHandler(t testing.TB, overrides ...store.Override) testHandler {
 	t.Helper()
 	tab := newTestTable(t)
 	for _, o := range overrides {
-		if _, err := tab.create(context.Background(), tester, o); err != nil {
+		if _, err := tab.Create(context.Background(), tester, o); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &Handler{Next: backend(), ttl: defaultTTL, tab: tab}
+	h := newHandler(defaultTTL)
+	h.Next = backend()
+	t.Cleanup(tab.Subscribe((*subscriber)(h)))
+	return testHandler{Handler: h, tab: tab}
 }
 
-func serve(t testing.TB, h *Handler, client, name string, qtype uint16) *dns.Msg {
+func serve(t testing.TB, h plugin.Handler, client, name string, qtype uint16) *dns.Msg {
 	t.Helper()
 	rec := dnstest.NewRecorder(&test.ResponseWriter{RemoteIP: client})
 	m := new(dns.Msg)
@@ -50,13 +75,13 @@ func serve(t testing.TB, h *Handler, client, name string, qtype uint16) *dns.Msg
 
 func TestServeDNS(t *testing.T) {
 	h := newTestHandler(t,
-		Override{ID: "v4", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true},
-		Override{ID: "off", Name: "dogs.example.test", Addresses: []string{"127.0.0.9"}},
-		Override{ID: "dual", Name: "dual.example.test", Addresses: []string{"127.0.0.4", "::4"}, Enabled: true},
-		Override{ID: "wild", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5"}, Enabled: true},
-		Override{ID: "lan", Name: "lan.example.test", Addresses: []string{"127.0.0.6"}, Clients: []string{"10.240.0.0/16"}, Enabled: true},
-		Override{ID: "wan", Name: "wan.example.test", Addresses: []string{"127.0.0.7"}, Clients: []string{"192.168.0.0/16"}, Enabled: true},
-		Override{ID: "alias", Name: "alias.example.test", CNAME: "www.example.test", Enabled: true},
+		store.Override{ID: "v4", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true},
+		store.Override{ID: "off", Name: "dogs.example.test", Addresses: []string{"127.0.0.9"}},
+		store.Override{ID: "dual", Name: "dual.example.test", Addresses: []string{"127.0.0.4", "::4"}, Enabled: true},
+		store.Override{ID: "wild", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5"}, Enabled: true},
+		store.Override{ID: "lan", Name: "lan.example.test", Addresses: []string{"127.0.0.6"}, Clients: []string{"10.240.0.0/16"}, Enabled: true},
+		store.Override{ID: "wan", Name: "wan.example.test", Addresses: []string{"127.0.0.7"}, Clients: []string{"192.168.0.0/16"}, Enabled: true},
+		store.Override{ID: "alias", Name: "alias.example.test", CNAME: "www.example.test", Enabled: true},
 	)
 	tests := []test.Case{
 		{Qname: "cats.example.test.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("cats.example.test. 5 IN A 127.0.0.3")}},
@@ -85,8 +110,8 @@ func TestServeDNS(t *testing.T) {
 }
 
 func TestServeDNSExpired(t *testing.T) {
-	h := newTestHandler(t, Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
-	if _, err := h.tab.enable(context.Background(), tester, "a", time.Millisecond); err != nil {
+	h := newTestHandler(t, store.Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}})
+	if _, err := h.tab.Enable(context.Background(), tester, "a", time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	// The pin lasts a millisecond: poll until it has passed, without a sleep standing for it.
@@ -106,7 +131,7 @@ func TestServeDNSExpired(t *testing.T) {
 // TestServeDNSDoesNotMutateRequest proves the query is left as it came: the server and the
 // plugins above us may still hold it.
 func TestServeDNSDoesNotMutateRequest(t *testing.T) {
-	h := newTestHandler(t, Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	h := newTestHandler(t, store.Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
 	m := new(dns.Msg)
 	m.SetQuestion("cats.example.test.", dns.TypeA)
 	before := m.Copy()
@@ -123,7 +148,7 @@ func TestServeDNSDoesNotMutateRequest(t *testing.T) {
 }
 
 func TestServeDNSOddQueries(t *testing.T) {
-	h := newTestHandler(t, Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	h := newTestHandler(t, store.Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
 	m := new(dns.Msg) // no question at all
 	if _, err := h.ServeDNS(context.Background(), rec, m); err != nil {
@@ -144,11 +169,11 @@ type discard struct{ test.ResponseWriter }
 
 func (discard) WriteMsg(*dns.Msg) error { return nil }
 
-func benchHandler(b *testing.B) *Handler {
+func benchHandler(b *testing.B) testHandler {
 	h := newTestHandler(b,
-		Override{ID: "s2", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.3"}, Enabled: true},
-		Override{ID: "s3", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.4"}},
-		Override{ID: "w", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5"}, Enabled: true},
+		store.Override{ID: "s2", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.3"}, Enabled: true},
+		store.Override{ID: "s3", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.4"}},
+		store.Override{ID: "w", Name: "*.wild.example.test", Addresses: []string{"127.0.0.5"}, Enabled: true},
 	)
 	h.Next = test.HandlerFunc(func(context.Context, dns.ResponseWriter, *dns.Msg) (int, error) {
 		return dns.RcodeSuccess, nil
@@ -202,7 +227,7 @@ func BenchmarkMissLookup(b *testing.B) {
 	h := benchHandler(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if h.tab.snap.Load().lookup("dogs.example.test.") != nil {
+		if h.snap.Load().lookup("dogs.example.test.") != nil {
 			b.Fatal("hit")
 		}
 	}
@@ -211,7 +236,7 @@ func BenchmarkMissLookup(b *testing.B) {
 // TestServeDNSEchoesFlags: a pinned answer echoes the query's RD and CD flags, as SetReply
 // does, and is authoritative.
 func TestServeDNSEchoesFlags(t *testing.T) {
-	h := newTestHandler(t, Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	h := newTestHandler(t, store.Override{ID: "a", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
 	for _, flag := range []bool{true, false} {
 		m := new(dns.Msg)
 		m.SetQuestion("cats.example.test.", dns.TypeA)
@@ -222,5 +247,20 @@ func TestServeDNSEchoesFlags(t *testing.T) {
 			t.Errorf("query RD=CD=%v: answer RD=%v CD=%v AA=%v id %d (query %d)", flag,
 				r.RecursionDesired, r.CheckingDisabled, r.Authoritative, r.Id, m.Id)
 		}
+	}
+}
+
+// Deleting an override drops its answers_total series: a fleet that creates and deletes
+// overrides must not grow the metric without bound.
+func TestRemoveForgetsAnswerCounter(t *testing.T) {
+	h := newTestHandler(t, store.Override{ID: "gone", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	if m := serve(t, h, "", "cats.example.test.", dns.TypeA); len(m.Answer) != 1 {
+		t.Fatalf("no pinned answer: %v", m)
+	}
+	if err := h.tab.Remove(context.Background(), tester, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if answersServed.DeleteLabelValues("gone") {
+		t.Error("answers_total of a deleted override is still exported")
 	}
 }

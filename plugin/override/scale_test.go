@@ -7,19 +7,21 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // scaleState returns n enabled overrides, one name each, every hundredth a wildcard (the
 // second one first, so that a small table has one too): a large fleet where operators pin
 // many names at once.
-func scaleState(n int) State {
-	st := State{Overrides: make([]Override, 0, n)}
+func scaleState(n int) store.State {
+	st := store.State{Overrides: make([]store.Override, 0, n)}
 	for i := range n {
 		name := fmt.Sprintf("host%d.example.test.", i)
 		if i%100 == 1 {
 			name = fmt.Sprintf("*.zone%d.example.test.", i)
 		}
-		st.Overrides = append(st.Overrides, Override{
+		st.Overrides = append(st.Overrides, store.Override{
 			ID: fmt.Sprintf("o%d", i), Name: name, Group: name,
 			Addresses: []string{fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)}, Enabled: true,
 		})
@@ -51,8 +53,8 @@ func scaleHandler(b *testing.B, n int) scaleTable {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(st)
-	h.tab.snap.Store(snap)
-	t := scaleTable{h: h, used: float64(after.HeapAlloc) - float64(before.HeapAlloc)}
+	h.snap.Store(snap)
+	t := scaleTable{h: h.Handler, used: float64(after.HeapAlloc) - float64(before.HeapAlloc)}
 	scaleTables[n] = t
 	return t
 }
@@ -69,7 +71,7 @@ func benchScale(b *testing.B, n int, name string, serve bool) {
 		if serve {
 			t.h.ServeDNS(ctx, w, m)
 		} else {
-			t.h.tab.snap.Load().lookup(name)
+			t.h.snap.Load().lookup(name)
 		}
 	}
 	// Reported after the loop: b.Loop's first call resets the metrics reported before it.
@@ -97,7 +99,7 @@ func BenchmarkScale(b *testing.B) {
 // there are more wildcards than a suffix scan handles, with wildcards at several depths.
 func TestLookupManyWildcards(t *testing.T) {
 	st := scaleState(1000) // ten wildcards, *.zone1.example.test. among them
-	st.Overrides = append(st.Overrides, Override{ID: "top", Name: "*.example.test.", Addresses: []string{"10.9.9.9"}, Enabled: true})
+	st.Overrides = append(st.Overrides, store.Override{ID: "top", Name: "*.example.test.", Addresses: []string{"10.9.9.9"}, Enabled: true})
 	s := newSnapshot(st)
 	if len(s.wild) <= maxSuffixScan {
 		t.Fatalf("%d wildcards: the test needs more than %d", len(s.wild), maxSuffixScan)

@@ -13,6 +13,9 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+
+	"github.com/steerdns/steerdns/plugin/override/console"
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 const pluginName = "override"
@@ -30,14 +33,14 @@ const (
 
 // config is what one override block in a Corefile says.
 type config struct {
-	store    string      // absolute path of the store file
-	etcd     *EtcdConfig // the shared store in etcd instead of the file, when set
-	console  string      // host:port of the API, "" for none
+	store    string            // absolute path of the store file
+	etcd     *store.EtcdConfig // the shared store in etcd instead of the file, when set
+	console  string            // host:port of the API, "" for none
 	token    string
 	ttl      uint32
-	declared []Override
+	declared []store.Override
 
-	maxOverrides int // 0: defaultMaxOverrides
+	maxOverrides int // 0: the store's default
 }
 
 func setup(c *caddy.Controller) error {
@@ -46,24 +49,28 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	ctx := context.Background()
-	tab, err := openTable(ctx, cfg)
+	tab, err := store.Open(ctx, store.Config{Path: cfg.store, Etcd: cfg.etcd, MaxOverrides: cfg.maxOverrides, Declared: cfg.declared})
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
 
-	c.OnStartup(func() error { tables.acquire(tab); return nil })
-	c.OnShutdown(func() error { tables.release(tab); return nil })
+	h := newHandler(cfg.ttl)
+	// The handler hears of changes from OnStartup (before the servers listen) to OnShutdown,
+	// like the table's background work: a reload that fails before its start leaves no
+	// subscriber behind on the shared table.
+	unsubscribe := func() {}
+	c.OnStartup(func() error { tab.Acquire(); unsubscribe = tab.Subscribe((*subscriber)(h)); return nil })
+	c.OnShutdown(func() error { unsubscribe(); tab.Release(); return nil })
 	if cfg.console != "" {
-		con := &console{addr: cfg.console, token: cfg.token, tab: tab}
-		start := func() error { return consoles.start(con) }
-		stop := func() error { return consoles.stop(con.addr) }
+		con := console.Config{Addr: cfg.console, Token: cfg.token}
+		start := func() error { return console.Start(con, tab) }
+		stop := func() error { return console.Stop(con.Addr) }
 		c.OnStartup(start)
 		c.OnRestartFailed(start)
 		c.OnRestart(stop)
 		c.OnFinalShutdown(stop)
 	}
 
-	h := &Handler{ttl: cfg.ttl, tab: tab}
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		h.Next = next
 		return h
@@ -113,7 +120,7 @@ func finish(c *caddy.Controller, cfg *config, at *lines) error {
 		return errAt(c, at.store, "store %q: %v", cfg.store, err)
 	}
 	cfg.store = abs
-	if cfg.console != "" && cfg.token == "" && !loopbackHost(cfg.console) {
+	if cfg.console != "" && cfg.token == "" && !console.LoopbackHost(cfg.console) {
 		return errAt(c, at.console, "console %s is not a loopback address: set a token", cfg.console)
 	}
 	return checkDeclared(c, cfg.declared, at.declared)
@@ -160,8 +167,8 @@ func parseProperty(c *caddy.Controller, cfg *config, at *lines) error {
 			return err
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxMaxOverrides {
-			return c.Errf("max_overrides %q: must be a number from 1 to %d", v, maxMaxOverrides)
+		if err != nil || n < 1 || n > store.MaxMaxOverrides {
+			return c.Errf("max_overrides %q: must be a number from 1 to %d", v, store.MaxMaxOverrides)
 		}
 		cfg.maxOverrides = n
 	case "declare":
@@ -222,19 +229,19 @@ func oneArg(c *caddy.Controller) (string, error) {
 
 // parseDeclare reads "declare ID NAME TARGET... [group GROUP] [clients CIDR...] [note TEXT] [on]".
 // A target that is an IP address is an address; any other is the CNAME target.
-func parseDeclare(c *caddy.Controller) (Override, error) {
+func parseDeclare(c *caddy.Controller) (store.Override, error) {
 	args := c.RemainingArgs()
 	if len(args) < 3 {
-		return Override{}, c.Errf("declare needs an id, a name and at least one address or cname target")
+		return store.Override{}, c.Errf("declare needs an id, a name and at least one address or cname target")
 	}
-	o := Override{ID: args[0], Name: args[1]}
+	o := store.Override{ID: args[0], Name: args[1]}
 	for k := 2; k < len(args); k++ {
 		switch a := args[k]; a {
 		case "on":
 			o.Enabled = true
 		case "group", "note":
 			if k+1 >= len(args) {
-				return Override{}, c.Errf("declare %s: %s needs a value", o.ID, a)
+				return store.Override{}, c.Errf("declare %s: %s needs a value", o.ID, a)
 			}
 			k++
 			if a == "group" {
@@ -250,17 +257,17 @@ func parseDeclare(c *caddy.Controller) (Override, error) {
 		default:
 			if _, err := netip.ParseAddr(a); err == nil {
 				o.Addresses = append(o.Addresses, a)
-			} else if looksLikeAddress(a) {
-				return Override{}, c.Errf("declare %s: address %q is not a valid IP address", o.ID, a)
+			} else if store.LooksLikeAddress(a) {
+				return store.Override{}, c.Errf("declare %s: address %q is not a valid IP address", o.ID, a)
 			} else if o.CNAME == "" {
 				o.CNAME = a
 			} else {
-				return Override{}, c.Errf("declare %s: %q is neither an address nor a keyword, and the cname is %q already", o.ID, a, o.CNAME)
+				return store.Override{}, c.Errf("declare %s: %q is neither an address nor a keyword, and the cname is %q already", o.ID, a, o.CNAME)
 			}
 		}
 	}
-	if err := o.normalize(); err != nil {
-		return Override{}, c.Errf("declare %s: %v", o.ID, err)
+	if err := o.Normalize(); err != nil {
+		return store.Override{}, c.Errf("declare %s: %v", o.ID, err)
 	}
 	return o, nil
 }
@@ -271,7 +278,7 @@ func declareKeyword(s string) bool {
 
 // checkDeclared refuses duplicate ids and two overrides of one group marked on, naming the
 // line of the second declare.
-func checkDeclared(c *caddy.Controller, decls []Override, at []int) error {
+func checkDeclared(c *caddy.Controller, decls []store.Override, at []int) error {
 	ids := make(map[string]int, len(decls))
 	enabled := map[string]string{}
 	for i, o := range decls {
@@ -288,8 +295,8 @@ func checkDeclared(c *caddy.Controller, decls []Override, at []int) error {
 		enabled[o.Group] = o.ID
 	}
 	// What the store will check on load, so that a declared set it would refuse fails here.
-	st := State{Overrides: decls}
-	if err := st.check(); err != nil {
+	st := store.State{Overrides: decls}
+	if err := st.Check(); err != nil {
 		return c.Err(err.Error())
 	}
 	return nil

@@ -155,3 +155,29 @@ func TestParseTokenUnsetEnv(t *testing.T) {
 		t.Errorf("token {$UNSET}: error %v, want it on line 4 saying the token is empty", err)
 	}
 }
+
+// A mistyped address in a declare says the address is invalid, not that it is a bad cname.
+func TestDeclareBadAddressMessage(t *testing.T) {
+	c := caddy.NewTestController("dns", "override {\n declare s1 name.test 300.1.1.1\n}")
+	c.Next()
+	c.NextBlock()
+	_, err := parseDeclare(c)
+	if err == nil || !strings.Contains(err.Error(), `"300.1.1.1" is not a valid IP address`) {
+		t.Fatalf("declare s1 name.test 300.1.1.1: got %v, want the address named invalid", err)
+	}
+}
+
+// max_overrides parses, and its bounds are refused with the line.
+func TestParseMaxOverrides(t *testing.T) {
+	c := caddy.NewTestController("dns", "override {\n max_overrides 3\n}")
+	cfg, err := parse(c)
+	if err != nil || cfg.maxOverrides != 3 {
+		t.Fatalf("max_overrides 3: got %+v, %v", cfg, err)
+	}
+	for _, bad := range []string{"0", "-1", "x", "1 2", ""} {
+		c := caddy.NewTestController("dns", "override {\n max_overrides "+bad+"\n}")
+		if _, err := parse(c); err == nil {
+			t.Errorf("max_overrides %q accepted", bad)
+		}
+	}
+}

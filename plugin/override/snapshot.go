@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // pin is an enabled override in the form the query path wants: parsed addresses, parsed
@@ -58,7 +59,7 @@ const maxSuffixScan = 8
 
 var emptySnapshot = &snapshot{}
 
-func newSnapshot(st State) *snapshot {
+func newSnapshot(st store.State) *snapshot {
 	s := &snapshot{exact: map[string][]*pin{}, wild: map[string][]*pin{}}
 	defer sweepRecents(time.Now())
 	for i := range st.Overrides {
@@ -109,7 +110,7 @@ func boolRank(b bool) int {
 
 // newPin parses a stored override. It was normalised on the way in, but it is stored data:
 // an error here is reported, never a panic.
-func newPin(o *Override) (*pin, error) {
+func newPin(o *store.Override) (*pin, error) {
 	p := &pin{id: o.ID, cname: o.CNAME}
 	for _, a := range o.Addresses {
 		ip, err := netip.ParseAddr(a)
@@ -124,7 +125,7 @@ func newPin(o *Override) (*pin, error) {
 	}
 
 	for _, c := range o.Clients {
-		pfx, err := parseClient(c)
+		pfx, err := store.ParseClient(c)
 		if err != nil {
 			return nil, err
 		}

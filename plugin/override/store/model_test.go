@@ -1,0 +1,59 @@
+package store
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// Every way in normalises through one function, and its result is accepted again unchanged:
+// otherwise a value accepted by the API makes the next start fail.
+func TestNormalizeIdempotent(t *testing.T) {
+	for _, o := range []Override{
+		{ID: "a", Name: "Cats.Example.TEST", Addresses: []string{"::ffff:10.0.0.1", "2001:DB8::1"}},
+		{ID: "b.c", Name: "*.example.test", CNAME: "Dogs.Example.test", Clients: []string{"10.1.2.3/8", "::ffff:10.0.0.0/104", "192.0.2.7", "2001:db8::1/32"}},
+		{ID: "d", Name: "x.test.", Group: "g", Addresses: []string{"127.0.0.1"}, Clients: []string{"::ffff:0:0/96"}},
+	} {
+		once := o.clone()
+		if err := once.Normalize(); err != nil {
+			t.Fatalf("normalize(%+v): %v", o, err)
+		}
+		twice := once.clone()
+		if err := twice.Normalize(); err != nil {
+			t.Fatalf("normalize(normalize(%+v)) = %v, want accepted", o, err)
+		}
+		if !reflect.DeepEqual(once, twice) {
+			t.Errorf("normalize not idempotent:\n once %+v\ntwice %+v", once, twice)
+		}
+	}
+}
+
+// Values that normalisation used to turn into something it refuses later, or that are not
+// a path segment of the API, are refused with the field named.
+func TestNormalizeRefuses(t *testing.T) {
+	base := func() Override { return Override{ID: "a", Name: "a.test.", Addresses: []string{"10.0.0.1"}} }
+	for _, tc := range []struct {
+		change func(*Override)
+		field  string
+		msg    string
+	}{
+		{func(o *Override) { o.Clients = []string{"::ffff:0:0/90"} }, "clients", "IPv4-mapped prefix must be /96 or longer"},
+		{func(o *Override) { o.Clients = []string{"::ffff:0:0/0"} }, "clients", "IPv4-mapped"},
+		{func(o *Override) { o.Clients = []string{"fe80::1%eth0"} }, "clients", "zone"},
+		{func(o *Override) { o.Clients = []string{"invalid Prefix"} }, "clients", "not an address or CIDR prefix"},
+		{func(o *Override) { o.ID = "." }, "id", "not allowed"},
+		{func(o *Override) { o.ID = ".." }, "id", "not allowed"},
+		{func(o *Override) { o.ID = "" }, "id", "is empty"},
+		{func(o *Override) { o.Addresses, o.CNAME = nil, "300.1.1.1" }, "addresses", "not a valid IPv4 or IPv6 address"},
+		{func(o *Override) { o.Addresses, o.CNAME = nil, "2001:db8::zz" }, "addresses", "not a valid IPv4 or IPv6 address"},
+		{func(o *Override) { o.Addresses, o.CNAME = nil, "bad name.test" }, "cname", "not a domain name"},
+	} {
+		o := base()
+		tc.change(&o)
+		err := o.Normalize()
+		fe, ok := err.(*FieldError)
+		if !ok || fe.Field != tc.field || !strings.Contains(fe.Msg, tc.msg) {
+			t.Errorf("%+v: got %v, want a %s error saying %q", o, err, tc.field, tc.msg)
+		}
+	}
+}
