@@ -11,6 +11,7 @@ import (
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/explain"
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // pinFacts names the override that answered.
@@ -38,7 +39,8 @@ func notePassed(rec *explain.Recorder, name string) {
 // Explain runs q through this block's chain from this plugin down, as a dry run: the answer
 // q's client would get now, with what each steerdns plugin did. It changes nothing: no
 // counter, rotation or metric moves.
-func (h *Handler) Explain(ctx context.Context, q explain.Query) explain.Explanation {
+// The overrides judged are those of table, the block's whole override table as it stands.
+func (h *Handler) Explain(ctx context.Context, q explain.Query, table *store.State) explain.Explanation {
 	fqdn := dns.Fqdn(strings.ToLower(q.Name))
 	m := new(dns.Msg)
 	m.SetQuestion(fqdn, q.Type)
@@ -66,7 +68,7 @@ func (h *Handler) Explain(ctx context.Context, q explain.Query) explain.Explanat
 			ex.Steps = append(ex.Steps, explain.Step{Plugin: "chain", Did: "failed", Why: err.Error()})
 		}
 	}
-	ex.Overrides = h.overrideVerdicts(names, q.Client, pinnedBy(ex.Steps))
+	ex.Overrides = overrideVerdicts(table, names, q.Client, pinnedBy(ex.Steps))
 	return ex
 }
 
@@ -81,9 +83,8 @@ func pinnedBy(steps []explain.Step) string {
 }
 
 // overrideVerdicts judges every override for one of names (exactly or by wildcard).
-func (h *Handler) overrideVerdicts(names []string, client netip.Addr, pinned string) []explain.OverrideVerdict {
+func overrideVerdicts(st *store.State, names []string, client netip.Addr, pinned string) []explain.OverrideVerdict {
 	now := time.Now()
-	st := h.tab.current()
 	enabledIn := map[string]string{}
 	for i := range st.Overrides {
 		if o := &st.Overrides[i]; o.Enabled {
@@ -131,7 +132,7 @@ func inScope(clients []string, client netip.Addr) bool {
 		return true
 	}
 	for _, c := range clients {
-		if p, err := parseClient(c); err == nil && p.Contains(client) {
+		if p, err := store.ParseClient(c); err == nil && p.Contains(client) {
 			return true
 		}
 	}

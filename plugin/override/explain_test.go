@@ -8,6 +8,8 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/steerdns/steerdns/plugin/override/store"
+
 	"github.com/steerdns/steerdns/plugin/internal/explain"
 )
 
@@ -15,17 +17,17 @@ import (
 // answered and says why each other one of the name did not, and counts no answer.
 func TestExplain(t *testing.T) {
 	h := newTestHandler(t,
-		Override{ID: "x-old", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.8"}},
-		Override{ID: "x-lab", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.3"}, Clients: []string{"10.1.0.0/16"}, Enabled: true},
-		Override{ID: "x-wild", Name: "*.example.test", Group: "wild", Addresses: []string{"127.0.0.9"}, Enabled: true},
-		Override{ID: "x-dogs", Name: "dogs.example.test", Addresses: []string{"127.0.0.7"}, Enabled: true},
+		store.Override{ID: "x-old", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.8"}},
+		store.Override{ID: "x-lab", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.3"}, Clients: []string{"10.1.0.0/16"}, Enabled: true},
+		store.Override{ID: "x-wild", Name: "*.example.test", Group: "wild", Addresses: []string{"127.0.0.9"}, Enabled: true},
+		store.Override{ID: "x-dogs", Name: "dogs.example.test", Addresses: []string{"127.0.0.7"}, Enabled: true},
 	)
 	served := func() float64 {
 		return counterValue(t, answersServed.WithLabelValues("x-lab")) + counterValue(t, answersServed.WithLabelValues("x-wild"))
 	}
 	before := served()
 
-	lab := h.Explain(context.Background(), explain.Query{Name: "Cats.Example.Test", Type: dns.TypeA, Client: netip.MustParseAddr("10.1.2.3")})
+	lab := h.Explain(context.Background(), explain.Query{Name: "Cats.Example.Test", Type: dns.TypeA, Client: netip.MustParseAddr("10.1.2.3")}, h.tab.Current())
 	if len(lab.Answer) != 1 || !strings.HasSuffix(lab.Answer[0], "127.0.0.3") || lab.Rcode != "NOERROR" {
 		t.Errorf("lab client: answer %v %s, want the x-lab pin", lab.Answer, lab.Rcode)
 	}
@@ -36,7 +38,7 @@ func TestExplain(t *testing.T) {
 	checkVerdicts(t, "lab client", lab.Overrides, want)
 
 	// The exact name's overrides decide, even out of scope: the wildcard does not step in.
-	other := h.Explain(context.Background(), explain.Query{Name: "cats.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
+	other := h.Explain(context.Background(), explain.Query{Name: "cats.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")}, h.tab.Current())
 	if len(other.Answer) != 1 || !strings.HasSuffix(other.Answer[0], "192.0.2.1") {
 		t.Errorf("other client: answer %v, want the backend's", other.Answer)
 	}
@@ -44,7 +46,7 @@ func TestExplain(t *testing.T) {
 	if m := serve(t, h, "192.0.2.9", "cats.example.test.", dns.TypeA); len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
 		t.Errorf("real query from the other client: %v", m.Answer)
 	}
-	wild := h.Explain(context.Background(), explain.Query{Name: "birds.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
+	wild := h.Explain(context.Background(), explain.Query{Name: "birds.example.test.", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")}, h.tab.Current())
 	checkVerdicts(t, "wildcard", wild.Overrides, map[string]string{"x-wild": "answered"})
 
 	if got := served(); got != before {
@@ -58,8 +60,8 @@ func TestExplain(t *testing.T) {
 
 // TestExplainPassed: with no override for the name, the backend's answer and a "passed" step.
 func TestExplainPassed(t *testing.T) {
-	h := newTestHandler(t, Override{ID: "y-dogs", Name: "dogs.example.test", Addresses: []string{"127.0.0.7"}, Enabled: true})
-	ex := h.Explain(context.Background(), explain.Query{Name: "cats.example.test", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")})
+	h := newTestHandler(t, store.Override{ID: "y-dogs", Name: "dogs.example.test", Addresses: []string{"127.0.0.7"}, Enabled: true})
+	ex := h.Explain(context.Background(), explain.Query{Name: "cats.example.test", Type: dns.TypeA, Client: netip.MustParseAddr("192.0.2.9")}, h.tab.Current())
 	if len(ex.Answer) != 1 || !strings.HasSuffix(ex.Answer[0], "192.0.2.1") {
 		t.Errorf("answer %v, want the backend's", ex.Answer)
 	}

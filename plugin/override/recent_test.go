@@ -3,6 +3,8 @@ package override
 import (
 	"testing"
 	"time"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // TestRecentCounts: answers land in the bucket of their time, a lap of the ring later a
@@ -34,7 +36,7 @@ func TestRecentCounts(t *testing.T) {
 // TestRecentThroughQueries: pinned answers reach Recent by the override's id, and an idle
 // override is forgotten by the next sweep.
 func TestRecentThroughQueries(t *testing.T) {
-	h := newTestHandler(t, Override{ID: "r-cats", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
+	h := newTestHandler(t, store.Override{ID: "r-cats", Name: "cats.example.test", Addresses: []string{"127.0.0.3"}, Enabled: true})
 	for range 4 {
 		serve(t, h, "192.0.2.1", "cats.example.test.", 1)
 	}
