@@ -79,12 +79,24 @@ func sweepRecents(now time.Time) {
 	})
 }
 
-// Recent returns override id's answers per recentBucket over the last minutes, oldest
-// first, and the start of the first bucket; all zero for an override that has not answered.
-func Recent(id string, now time.Time) ([]uint64, time.Time) {
-	r, ok := recents.Load(id)
-	if !ok {
-		return (&recent{}).counts(now)
+// AllRecent returns the answers of every override that answered in the last minutes, per
+// recentBucket, oldest first, from start (the console's plot).
+func AllRecent(now time.Time) (start time.Time, bucket time.Duration, counts map[string][]uint64) {
+	counts = map[string][]uint64{}
+	start = now
+	recents.Range(func(id, r any) bool {
+		c, s := r.(*recent).counts(now)
+		for _, n := range c {
+			if n > 0 {
+				counts[id.(string)] = c
+				break
+			}
+		}
+		start = s
+		return true
+	})
+	if len(counts) == 0 {
+		_, start = (&recent{}).counts(now)
 	}
-	return r.(*recent).counts(now)
+	return start, recentBucket, counts
 }

@@ -40,13 +40,13 @@ func TestRecentThroughQueries(t *testing.T) {
 	for range 4 {
 		serve(t, h, "192.0.2.1", "cats.example.test.", 1)
 	}
-	got, _ := Recent("r-cats", time.Now())
-	if sum(got) != 4 {
-		t.Errorf("Recent = %v, want 4 answers", got)
+	_, _, counts := AllRecent(time.Now())
+	if got := counts["r-cats"]; sum(got) != 4 {
+		t.Errorf("AllRecent = %v, want 4 answers", counts)
 	}
 	sweepRecents(time.Now().Add(recentBuckets * recentBucket))
-	if got, _ := Recent("r-cats", time.Now()); sum(got) != 0 {
-		t.Errorf("after a sweep a window later: %v", got)
+	if _, _, counts := AllRecent(time.Now()); counts["r-cats"] != nil {
+		t.Errorf("after a sweep a window later: %v", counts)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
+	"github.com/steerdns/steerdns/plugin/internal/explain"
 	"github.com/steerdns/steerdns/plugin/override/console"
 	"github.com/steerdns/steerdns/plugin/override/store"
 )
@@ -63,7 +64,11 @@ func setup(c *caddy.Controller) error {
 	c.OnShutdown(func() error { unsubscribe(); tab.Release(); return nil })
 	if cfg.console != "" {
 		con := console.Config{Addr: cfg.console, Token: cfg.token}
-		start := func() error { return console.Start(con, tab) }
+		block := console.Block{Zones: blockZones(c), Recent: AllRecent,
+			Explain: func(ctx context.Context, q explain.Query) explain.Explanation {
+				return h.Explain(ctx, q, tab.Current())
+			}}
+		start := func() error { return console.Start(con, tab, block) }
 		stop := func() error { return console.Stop(con.Addr) }
 		c.OnStartup(start)
 		c.OnRestartFailed(start)
@@ -76,6 +81,16 @@ func setup(c *caddy.Controller) error {
 		return h
 	})
 	return nil
+}
+
+// blockZones returns the zones of the server block being set up, for the console to find the
+// block that serves a name it explains.
+func blockZones(c *caddy.Controller) []string {
+	zones := make([]string, 0, len(c.ServerBlockKeys))
+	for _, key := range c.ServerBlockKeys {
+		zones = append(zones, plugin.Host(key).NormalizeExact()...)
+	}
+	return zones
 }
 
 // lines remembers where properties were given, so that an error found once the block is read

@@ -30,7 +30,7 @@ const (
 
 // newMux routes the JSON API under /api/ and the web console's page at "/".
 func newMux(c *server) *http.ServeMux {
-	a := &api{tab: c.tab, done: c.done}
+	a := &api{tab: c.tab, done: c.done, server: c}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/overrides", a.list)
 	mux.HandleFunc("POST /api/overrides", jsonOnly(a.create))
@@ -43,7 +43,9 @@ func newMux(c *server) *http.ServeMux {
 	mux.HandleFunc("POST /api/groups/{group}/disable", jsonOnly(a.disableGroup))
 	mux.HandleFunc("GET /api/audit", a.audit)
 	mux.HandleFunc("GET /api/events", a.events)
-	mux.HandleFunc("GET /api/export", a.export) // export.go
+	mux.HandleFunc("GET /api/export", a.export)           // export.go
+	mux.HandleFunc("GET /api/explain", a.explain)         // explain.go
+	mux.HandleFunc("GET /api/overrides/recent", a.recent) // explain.go
 	webui.Register(mux, c.done)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { notRouted(mux, w, r) })
 	return mux
@@ -90,8 +92,9 @@ func jsonOnly(next http.HandlerFunc) http.HandlerFunc {
 }
 
 type api struct {
-	tab  Table
-	done <-chan struct{}
+	tab    Table
+	done   <-chan struct{}
+	server *server // the server blocks behind the console, for explain and recent
 }
 
 // view is an override as the API shows it: with whether it answers right now.

@@ -46,9 +46,12 @@ type Table interface {
 // it, and a reload closes and reopens it the way the ready plugin does.
 type server struct {
 	Config
-	tab  Table
-	srv  *http.Server
-	done chan struct{} // closed at shutdown so that event streams end and Shutdown can finish
+	tab Table
+	srv *http.Server
+
+	mu     sync.Mutex
+	blocks []Block       // the server blocks that named this console
+	done   chan struct{} // closed at shutdown so that event streams end and Shutdown can finish
 }
 
 // log names the plugin the console belongs to, as its other log lines do.
@@ -63,9 +66,9 @@ type consoleSet struct {
 	m  map[string]*server
 }
 
-// Start opens the console of cfg for tab, unless its address is served already (call it from
-// OnStartup and OnRestartFailed).
-func Start(cfg Config, tab Table) error { return consoles.start(cfg, tab) }
+// Start opens the console of cfg for tab, unless its address is served already, and adds the
+// server block b to it (call it from OnStartup and OnRestartFailed).
+func Start(cfg Config, tab Table, b Block) error { return consoles.start(cfg, tab, b) }
 
 // Stop closes the console listening at addr, if one runs (call it from OnRestart and
 // OnFinalShutdown).
@@ -74,13 +77,16 @@ func Stop(addr string) error { return consoles.stop(addr) }
 // start opens cfg's listener unless its address is served already. Two server blocks may
 // share a console only if they share the store, otherwise the API would show one and hide the
 // other.
-func (cs *consoleSet) start(cfg Config, tab Table) error {
+func (cs *consoleSet) start(cfg Config, tab Table, b Block) error {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if running, ok := cs.m[cfg.Addr]; ok {
 		if running.tab != tab {
 			return fmt.Errorf("console %s already serves %s, not %s", cfg.Addr, running.tab, tab)
 		}
+		running.mu.Lock()
+		running.blocks = append(running.blocks, b)
+		running.mu.Unlock()
 		return nil
 	}
 	ln, err := reuseport.Listen("tcp", cfg.Addr)
@@ -89,7 +95,7 @@ func (cs *consoleSet) start(cfg Config, tab Table) error {
 	}
 	// Each start serves a fresh server: the configuration stays shared, the server and its
 	// shutdown signal belong to this run only.
-	run := &server{Config: cfg, tab: tab, done: make(chan struct{})}
+	run := &server{Config: cfg, tab: tab, done: make(chan struct{}), blocks: []Block{b}}
 	run.srv = run.httpServer()
 	run.srv.RegisterOnShutdown(func() { close(run.done) })
 	go run.srv.Serve(newLimitListener(ln, maxConns, maxConnsPerClient))

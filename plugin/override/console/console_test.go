@@ -26,14 +26,14 @@ func TestLoopbackHost(t *testing.T) {
 func TestConsoleSharing(t *testing.T) {
 	addr := freeport.Addr(t)
 	tab, other := newTestTable(t), newTestTable(t)
-	if err := consoles.start(Config{Addr: addr}, tab); err != nil {
+	if err := consoles.start(Config{Addr: addr}, tab, Block{}); err != nil {
 		t.Fatal(err)
 	}
 	defer consoles.stop(addr)
-	if err := consoles.start(Config{Addr: addr}, tab); err != nil {
+	if err := consoles.start(Config{Addr: addr}, tab, Block{}); err != nil {
 		t.Errorf("second server block on the same store: %v", err)
 	}
-	if err := consoles.start(Config{Addr: addr}, other); err == nil || !strings.Contains(err.Error(), "already serves") {
+	if err := consoles.start(Config{Addr: addr}, other, Block{}); err == nil || !strings.Contains(err.Error(), "already serves") {
 		t.Errorf("second store on the same console: %v", err)
 	}
 	resp, err := http.Get(fmt.Sprintf("http://%s/api/overrides", addr))

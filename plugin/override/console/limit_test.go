@@ -103,7 +103,7 @@ func TestLimitListener(t *testing.T) {
 // token is checked, and the console keeps answering.
 func TestConsoleHeaderLimit(t *testing.T) {
 	addr := freeport.Addr(t)
-	if err := consoles.start(Config{Addr: addr}, newTestTable(t)); err != nil {
+	if err := consoles.start(Config{Addr: addr}, newTestTable(t), Block{}); err != nil {
 		t.Fatal(err)
 	}
 	defer consoles.stop(addr)
