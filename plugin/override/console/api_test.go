@@ -418,8 +418,8 @@ func TestAPIAuditDefaultAndLimit(t *testing.T) {
 	}
 }
 
-// The edges of the API's answers: the first override by id is found, the audit limit's bounds
-// are inclusive, and disabling a group with nothing on lists no overrides as [], not null.
+// The edges of the API's answers: the first override by id is found, the bounds of an enable's
+// duration and of the audit limit are inclusive, and disabling a group with nothing on lists no overrides as [], not null.
 func TestAPIEdges(t *testing.T) {
 	srv, _ := startAPI(t, "")
 	c := apiClient{t: t, base: srv.URL}
@@ -427,6 +427,9 @@ func TestAPIEdges(t *testing.T) {
 	if got := c.want(200, "GET", "/api/overrides/a", "")["id"]; got != "a" {
 		t.Errorf("GET the first override: id %v", got)
 	}
+	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"1s"}`)   // minFor
+	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"720h"}`) // maxFor
+	c.want(200, "POST", "/api/overrides/a/disable", "")
 	c.want(200, "GET", "/api/audit?limit=1", "")
 	c.want(200, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit), "")
 	c.want(400, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit+1), "")
