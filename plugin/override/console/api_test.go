@@ -419,7 +419,7 @@ func TestAPIAuditDefaultAndLimit(t *testing.T) {
 }
 
 // The edges of the API's answers: the first override by id is found, the bounds of an enable's
-// duration and of the audit limit are inclusive, and disabling a group with nothing on lists no overrides as [], not null.
+// duration, of the audit limit and of X-User are inclusive, and disabling a group with nothing on lists no overrides as [], not null.
 func TestAPIEdges(t *testing.T) {
 	srv, _ := startAPI(t, "")
 	c := apiClient{t: t, base: srv.URL}
@@ -430,6 +430,20 @@ func TestAPIEdges(t *testing.T) {
 	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"1s"}`)   // minFor
 	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"720h"}`) // maxFor
 	c.want(200, "POST", "/api/overrides/a/disable", "")
+	long := strings.Repeat("u", maxWhoLen) // the longest X-User kept
+	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides/a/disable", nil)
+	req.Header.Set("Content-Type", contentJSON)
+	req.Header.Set(headerWho, long)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o store.Override
+	json.NewDecoder(resp.Body).Decode(&o)
+	resp.Body.Close()
+	if o.ChangedBy != long {
+		t.Errorf("X-User of %d characters recorded as %q", maxWhoLen, o.ChangedBy)
+	}
 	c.want(200, "GET", "/api/audit?limit=1", "")
 	c.want(200, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit), "")
 	c.want(400, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit+1), "")
