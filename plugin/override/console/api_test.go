@@ -430,7 +430,7 @@ func TestAPIEdges(t *testing.T) {
 	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"1s"}`)   // minFor
 	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"720h"}`) // maxFor
 	c.want(200, "POST", "/api/overrides/a/disable", "")
-	long := strings.Repeat("u", maxWhoLen) // the longest X-User kept
+	long := "u u" + strings.Repeat("u", maxWhoLen-3) // the longest X-User kept; a space is no control character
 	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides/a/disable", nil)
 	req.Header.Set("Content-Type", contentJSON)
 	req.Header.Set(headerWho, long)
