@@ -445,6 +445,13 @@ func TestAPIEdges(t *testing.T) {
 		t.Errorf("X-User of %d characters recorded as %q", maxWhoLen, o.ChangedBy)
 	}
 	c.want(200, "GET", "/api/audit?limit=1", "")
+	same, _ := http.NewRequest("GET", srv.URL+"/api/overrides", nil)
+	same.Header.Set("Origin", srv.URL) // the console's own page
+	if resp, err := http.DefaultClient.Do(same); err != nil || resp.StatusCode != 200 {
+		t.Errorf("same-origin request: %v %v, want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	c.want(200, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit), "")
 	c.want(400, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit+1), "")
 	status, body := c.raw("POST", "/api/groups/cats/disable", "")
