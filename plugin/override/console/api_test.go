@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -415,4 +416,63 @@ func TestAPIAuditDefaultAndLimit(t *testing.T) {
 	if len(tab.Current().Overrides) != 1 {
 		t.Fatalf("refused create changed the table: %+v", tab.Current())
 	}
+}
+
+// The edges of the API's answers: the first override by id is found, the bounds of an enable's
+// duration, of the audit limit and of X-User are inclusive, and disabling a group with nothing on lists no overrides as [], not null.
+func TestAPIEdges(t *testing.T) {
+	srv, _ := startAPI(t, "")
+	c := apiClient{t: t, base: srv.URL}
+	c.want(201, "POST", "/api/overrides", `{"id":"a","name":"cats.example.test","group":"cats","addresses":["127.0.0.2"]}`)
+	if got := c.want(200, "GET", "/api/overrides/a", "")["id"]; got != "a" {
+		t.Errorf("GET the first override: id %v", got)
+	}
+	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"1s"}`)   // minFor
+	c.want(200, "POST", "/api/overrides/a/enable", `{"for":"720h"}`) // maxFor
+	c.want(200, "POST", "/api/overrides/a/disable", "")
+	long := "u u" + strings.Repeat("u", maxWhoLen-3) // the longest X-User kept; a space is no control character
+	req, _ := http.NewRequest("POST", srv.URL+"/api/overrides/a/disable", nil)
+	req.Header.Set("Content-Type", contentJSON)
+	req.Header.Set(headerWho, long)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o store.Override
+	json.NewDecoder(resp.Body).Decode(&o)
+	resp.Body.Close()
+	if o.ChangedBy != long {
+		t.Errorf("X-User of %d characters recorded as %q", maxWhoLen, o.ChangedBy)
+	}
+	c.want(200, "GET", "/api/audit?limit=1", "")
+	same, _ := http.NewRequest("GET", srv.URL+"/api/overrides", nil)
+	same.Header.Set("Origin", srv.URL) // the console's own page
+	if resp, err := http.DefaultClient.Do(same); err != nil || resp.StatusCode != 200 {
+		t.Errorf("same-origin request: %v %v, want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	c.want(200, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit), "")
+	c.want(400, "GET", fmt.Sprintf("/api/audit?limit=%d", maxAudit+1), "")
+	status, body := c.raw("POST", "/api/groups/cats/disable", "")
+	if status != 200 || !strings.Contains(body, `"disabled": []`) {
+		t.Errorf("disable a group with nothing on: %d %s; want 200 with \"disabled\": []", status, body)
+	}
+}
+
+// raw sends a request and returns the status and the body as sent.
+func (c apiClient) raw(method, path, body string) (int, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentJSON)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
 }
