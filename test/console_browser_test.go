@@ -6,6 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/miekg/dns"
 )
 
 // TestConsoleBrowser drives the web console in a real headless Chromium against a real
@@ -137,10 +138,39 @@ func TestConsoleBrowser(t *testing.T) {
 		consoleWaitCats(t, s, "127.0.0.2", "127.0.0.3", "127.0.0.4")
 	})
 
-	// The picture for the README: server2 pinned for an hour, server 4 down.
+	t.Run("try a name", func(t *testing.T) {
+		// Server 4 is down: the explanation shows its address struck out by healthcheck, and
+		// the answer without it.
+		consoleDo(t, ctx, "asking why cats.example.test answers as it does",
+			chromedp.SendKeys("#x-name", "cats.example.test", chromedp.ByQuery),
+			chromedp.SendKeys("#x-client", "192.0.2.7", chromedp.ByQuery),
+			chromedp.Click("#x-go", chromedp.ByQuery))
+		consoleUntil(t, ctx, "the explanation", `!!document.querySelector("#x-steps li[data-plugin='healthcheck']")`)
+		if got := consoleText(t, ctx, "#x-steps li[data-plugin='healthcheck'] .x-addr[data-kept='false']"); got != "127.0.0.5 down" {
+			t.Errorf("struck-out address %q, want %q", got, "127.0.0.5 down")
+		}
+		if got := consoleText(t, ctx, "#x-answer"); strings.Contains(got, "127.0.0.5") || !strings.Contains(got, "127.0.0.2") {
+			t.Errorf("explained answer %q, want the live servers only", got)
+		}
+		consoleDo(t, ctx, "asking for a name no server block serves",
+			chromedp.SetValue("#x-name", "cats.example.org", chromedp.ByQuery), chromedp.Click("#x-go", chromedp.ByQuery))
+		consoleUntil(t, ctx, "the error", `/no server block/.test(document.querySelector("#explain").textContent)`)
+		consoleDo(t, ctx, "asking again",
+			chromedp.SetValue("#x-name", "cats.example.test", chromedp.ByQuery), chromedp.Click("#x-go", chromedp.ByQuery))
+		consoleUntil(t, ctx, "the explanation again", `!!document.querySelector("#x-steps li[data-plugin='healthcheck']")`)
+	})
+
+	// The picture for the README: server2 pinned for an hour, server 4 down, an explanation,
+	// and server2's answers plotted.
 	consoleDo(t, ctx, "pinning server2 for the screenshot",
 		chromedp.SetValue(`[data-override='server2'] select.enable-for`, "1h", chromedp.ByQuery))
 	consoleUntil(t, ctx, "server2 on", consoleChecked("server2", true))
+	consoleWaitCats(t, s, "127.0.0.3")
+	for range 20 {
+		s.srv.Query(t, "cats.example.test.", dns.TypeA)
+	}
+	consoleUntil(t, ctx, "server2's answers plotted",
+		`(() => { const g = document.querySelector("svg[data-recent='server2']"); return !!g && Number(g.dataset.total) >= 20 && g.querySelectorAll("rect:not(.zero)").length > 0; })()`)
 	var png []byte
 	consoleDo(t, ctx, "taking a screenshot",
 		chromedp.MouseClickXY(1, 1), // off any button, so that none shows its hover border

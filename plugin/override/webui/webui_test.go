@@ -86,7 +86,9 @@ func TestNothingFetchedFromOutside(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if m := external.FindString(string(data)); m != "" {
+		// The SVG namespace is a name that createElementNS needs, never fetched.
+		text := strings.ReplaceAll(string(data), "'http://www.w3.org/2000/svg'", "")
+		if m := external.FindString(text); m != "" {
 			t.Errorf("%s refers to %q outside the page", path, m)
 		}
 		return nil

@@ -7,6 +7,7 @@
   const TOKEN_KEY = 'steerdns.token'; // sessionStorage: the token lives in this tab only
   const WHO_KEY = 'steerdns.who';     // localStorage: a name is no secret, keep it across visits
   const HEALTH_EVERY = 5000;          // latency and last-check change without an event
+  const RECENT_EVERY = 10000;         // answers per override: one bucket is 10 s
 
   const state = {
     revision: -1, overrides: [], audit: [], auditStale: '', health: null,
@@ -224,6 +225,8 @@
     state.live = { 'api/events': false, 'api/health/events': false };
     follow('api/events', refreshOverrides);
     follow('api/health/events', refreshHealth);
+    quietly(loadRecent)();
+    setInterval(() => { if (!document.hidden) quietly(loadRecent)(); }, RECENT_EVERY);
     setInterval(tick, 1000);
     setInterval(() => { if (!document.hidden) refreshHealth(); }, HEALTH_EVERY);
   }
@@ -301,6 +304,7 @@
       if (shown.length) cards.push(groupCard(name, members, shown));
     }
     $('#groups').replaceChildren(...cards);
+    drawRecent();
     const empty = $('#empty');
     empty.hidden = cards.length > 0;
     empty.textContent = state.overrides.length
@@ -340,6 +344,7 @@
         el('div', { class: 'title' }, el('strong', { text: o.id }), el('span', { class: 'name', text: o.name }), until),
         el('div', { class: 'targets', text: target }),
         o.note ? el('div', { class: 'note', text: o.note }) : null,
+        svgEl('svg', { class: 'spark', 'data-recent': o.id, role: 'img', 'aria-label': `answers by ${o.id} over the last minutes` }),
         meta.length ? el('div', { class: 'meta' }, meta.flatMap((m, i) => (i ? [' · ', m] : [m]))) : null),
       el('div', { class: 'actions' },
         el('select', { class: 'enable-for', 'aria-label': `Enable ${o.id} for a while` },
@@ -404,6 +409,85 @@
     const id = sel.closest('[data-override]').dataset.override;
     const dur = sel.value;
     act(sel, () => api('POST', `api/overrides/${enc(id)}/enable`, { for: dur }));
+  }
+
+  // ---- Plots ---------------------------------------------------------------------------
+
+  const SVG = 'http://www.w3.org/2000/svg';
+  function svgEl(tag, attrs, ...children) {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+    for (const c of children) e.append(c);
+    return e;
+  }
+
+  // bars draws counts as an SVG bar chart in svg (100 x 20 user units, stretched to fit).
+  function bars(svg, counts, title) {
+    const max = Math.max(1, ...counts);
+    const w = 100 / counts.length;
+    svg.setAttribute('viewBox', '0 0 100 20');
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.replaceChildren(svgEl('title', {}, title), ...counts.map((n, i) => {
+      const h = n ? Math.max(1.5, (n / max) * 20) : 1;
+      return svgEl('rect', { x: i * w + w * 0.1, y: 20 - h, width: w * 0.8, height: h, class: n ? '' : 'zero' });
+    }));
+  }
+
+  // drawRecent draws each override's answers per bucket over the last minutes.
+  function drawRecent() {
+    const r = state.recent;
+    for (const svg of document.querySelectorAll('svg[data-recent]')) {
+      const counts = (r && r.counts[svg.dataset.recent]) || new Array(30).fill(0);
+      const total = counts.reduce((a, b) => a + b, 0);
+      const mins = r ? Math.round((counts.length * r.bucket_seconds) / 60) : 5;
+      svg.dataset.total = String(total);
+      bars(svg, counts, `${total} answers in the last ${mins} min`);
+    }
+  }
+
+  async function loadRecent() {
+    state.recent = await api('GET', 'api/overrides/recent');
+    drawRecent();
+  }
+
+  // ---- Explain -------------------------------------------------------------------------
+
+  async function explain(ev) {
+    ev.preventDefault();
+    const q = new URLSearchParams({ name: $('#x-name').value.trim(), type: $('#x-type').value });
+    const client = $('#x-client').value.trim();
+    if (client) q.set('client', client);
+    const out = $('#explain');
+    $('#x-go').disabled = true;
+    try {
+      renderExplain(await api('GET', `api/explain?${q}`));
+    } catch (e) {
+      if (e.status !== 401) out.replaceChildren(el('p', { class: 'error', role: 'alert', text: e.message }));
+    } finally {
+      $('#x-go').disabled = false;
+    }
+  }
+
+  function renderExplain(x) {
+    const answer = x.answer.length ? x.answer.join('\n') : `${x.rcode}, no records`;
+    const steps = x.steps.map((s) => {
+      const f = s.facts || {};
+      const addrs = (f.addresses || []).map((a) => el('span', {
+        class: 'x-addr', dataset: { kept: String(a.kept), state: a.state },
+        title: `${a.tier}, ${a.state}${a.last_error ? ': ' + a.last_error : ''}`, text: `${a.address} ${a.state}`,
+      }));
+      return el('li', { dataset: { plugin: s.plugin, acted: String(s.did !== 'passed') } },
+        el('strong', { text: s.plugin }), ' ', s.did,
+        s.why ? el('div', { class: 'why', text: s.why }) : null,
+        addrs.length ? el('div', {}, addrs) : null);
+    });
+    const verdicts = x.overrides.map((v) => el('li', { dataset: { verdict: v.verdict } },
+      el('strong', { text: v.id }), ` ${v.verdict}: `, el('span', { class: 'muted', text: v.why })));
+    $('#explain').replaceChildren(
+      el('div', { class: 'muted small', text: `${x.query.name} ${x.query.type} asked by ${x.query.client}` }),
+      el('div', { class: 'x-answer', id: 'x-answer', text: answer }),
+      el('ol', { class: 'x-steps', id: 'x-steps' }, steps),
+      verdicts.length ? el('div', {}, el('div', { class: 'small', text: 'Overrides of this name:' }), el('ul', { class: 'x-verdicts' }, verdicts)) : null);
   }
 
   // ---- Editor --------------------------------------------------------------------------
@@ -548,6 +632,7 @@
     $('#editor-cancel').addEventListener('click', closeEditor);
     $('#editor').addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeEditor(); });
     $('#login-form').addEventListener('submit', login);
+    $('#explain-form').addEventListener('submit', explain);
     start();
   });
 })();
