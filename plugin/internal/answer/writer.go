@@ -67,6 +67,9 @@ func (w *Writer) WriteMsg(m *dns.Msg) error {
 	for i := w.n - 1; i >= 0; i-- {
 		w.stages[i].Rewrite(r)
 	}
+	if r.nResign > 0 && !r.signAgain() {
+		r.msg = r.orig // a changed RRset left unsigned would not validate: the original does
+	}
 	return w.ResponseWriter.WriteMsg(r.msg)
 }
 
@@ -92,7 +95,8 @@ type Response struct {
 	ctx   context.Context
 	w     dns.ResponseWriter
 	msg   *dns.Msg
-	owned bool // msg is copy, which the stages may edit
+	orig  *dns.Msg // the message the backend wrote
+	owned bool     // msg is copy, which the stages may edit
 
 	set      RRset
 	setOK    bool
@@ -106,11 +110,16 @@ type Response struct {
 	nA    uint8
 	nAAAA uint8
 	nCN   uint8
+
+	resign  [maxResign]resignMark
+	nResign uint8
+	sig     dns.RRSIG // room for the one RRSIG of a set signed again with one key
+	nSig    uint8
 }
 
 func (r *Response) reset(ctx context.Context, w dns.ResponseWriter, m *dns.Msg) {
-	r.ctx, r.w, r.msg, r.owned, r.setValid = ctx, w, m, false, false
-	r.nA, r.nAAAA, r.nCN = 0, 0, 0
+	r.ctx, r.w, r.msg, r.orig, r.owned, r.setValid = ctx, w, m, m, false, false
+	r.nA, r.nAAAA, r.nCN, r.nResign, r.nSig = 0, 0, 0, 0, 0
 }
 
 // Context is the query's context.
@@ -207,6 +216,12 @@ func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
 			r.cname[r.nCN] = *rr
 			c = &r.cname[r.nCN]
 			r.nCN++
+		}
+	case *dns.RRSIG:
+		if r.nSig == 0 {
+			r.sig = *rr
+			c = &r.sig
+			r.nSig++
 		}
 	}
 	if c == nil {

@@ -1,0 +1,110 @@
+package answer
+
+import (
+	"slices"
+
+	"github.com/miekg/dns"
+)
+
+// A Signer signs an RRset anew (plugin/internal/sign.Signer is the one the plugins use).
+// Sign returns RRSIGs over rrset with origTTL as their original TTL; they may be shared with
+// other answers, so they are copied before their TTL is changed.
+type Signer interface {
+	Sign(rrset []dns.RR, origTTL uint32) ([]dns.RR, error)
+}
+
+// resignMark is one RRset a stage changed and asked to have signed again.
+type resignMark struct {
+	signer Signer
+	owner  string
+	rrtype uint16
+}
+
+// maxResign bounds the RRsets signed again per response: each stage changes at most one.
+const maxResign = maxStages
+
+// Resign asks that the RRset of owner and rrtype in the answer be signed again with s when the
+// response is written, after the last stage: its old RRSIGs go, and fresh ones over the
+// records it has by then take the place of the first of them. A stage calls it when it
+// changes an RRset that was signed (RRset.Signed), so that the answer validates; an RRset
+// that several stages change is signed once. If signing fails, the backend's response is
+// written as it came, whole and valid, in place of the changed one.
+func (r *Response) Resign(s Signer, owner string, rrtype uint16) {
+	for i := range r.nResign {
+		if m := r.resign[i]; m.rrtype == rrtype && SameName(m.owner, owner) {
+			r.resign[i].signer = s
+			return
+		}
+	}
+	if int(r.nResign) < len(r.resign) {
+		r.resign[r.nResign] = resignMark{s, owner, rrtype}
+		r.nResign++
+	}
+}
+
+// signAgain does what the stages asked of Resign. It reports false when an RRset could not be
+// signed.
+func (r *Response) signAgain() bool {
+	for i := range r.nResign {
+		m := r.resign[i]
+		if !r.signSet(m.signer, RRset{Owner: m.owner, Type: m.rrtype}) {
+			return false
+		}
+	}
+	return true
+}
+
+// signSet replaces the RRSIGs over set in the edited answer with new ones from s.
+func (r *Response) signSet(s Signer, set RRset) bool {
+	a := r.Edit()
+	var buf [inlineRecords]dns.RR
+	members := buf[:0]
+	out := a[:0]
+	var origTTL, maxTTL uint32
+	minTTL := ^uint32(0)
+	at := -1 // where the new RRSIGs go in out
+	for _, rr := range a {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == set.Type && SameName(sig.Hdr.Name, set.Owner) {
+			if at < 0 {
+				at, origTTL = len(out), sig.OrigTtl
+			}
+			continue
+		}
+		if set.Member(rr) {
+			members = append(members, rr)
+			ttl := rr.Header().Ttl
+			minTTL, maxTTL = min(minTTL, ttl), max(maxTTL, ttl)
+		}
+		out = append(out, rr)
+	}
+	if len(members) == 0 {
+		r.msg.Answer = out // nothing left to sign: the old signatures go with the records
+		return true
+	}
+	if origTTL == 0 {
+		origTTL = maxTTL // a new RRset (a pin): the TTL it is served with is its own
+	}
+	sigs, err := s.Sign(members, origTTL)
+	if err != nil {
+		return false
+	}
+	if at < 0 {
+		at = lastMember(out, set) + 1
+	}
+	ttl := min(minTTL, origTTL)
+	for i, sig := range sigs {
+		out = slices.Insert(out, at+i, r.WithTTL(sig, ttl))
+	}
+	r.msg.Answer = out
+	return true
+}
+
+func lastMember(a []dns.RR, set RRset) int {
+	last := len(a) - 1
+	for i, rr := range a {
+		if set.Member(rr) {
+			last = i
+		}
+	}
+	return last
+}
