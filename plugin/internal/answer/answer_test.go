@@ -241,6 +241,7 @@ func TestWithTTLCopies(t *testing.T) {
 	for _, rr := range []dns.RR{
 		test.A("a.example.test. 300 IN A 192.0.2.1"), test.AAAA("a.example.test. 300 IN AAAA 2001:db8::1"),
 		test.CNAME("a.example.test. 300 IN CNAME b.example.test."), test.MX("a.example.test. 300 IN MX 10 mx.example.test."),
+		test.RRSIG("a.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 1 example.test. AAAA"),
 	} {
 		for range 5 { // past the inline room
 			c := r.WithTTL(rr, 10)

@@ -23,6 +23,17 @@ type resignMark struct {
 // maxResign bounds the RRsets signed again per response: each stage changes at most one.
 const maxResign = maxStages
 
+// signing is what a response that is signed again needs: the RRsets to sign, and room for the
+// set's records and its new RRSIGs (one per key; two cover a key rollover), so that a
+// signature from the cache costs no allocation beyond this one.
+type signing struct {
+	marks   [maxResign]resignMark
+	n       uint8
+	members [inlineRecords]dns.RR
+	sigs    [2]dns.RRSIG
+	nSig    uint8
+}
+
 // Resign asks that the RRset of owner and rrtype in the answer be signed again with s when the
 // response is written, after the last stage: its old RRSIGs go, and fresh ones over the
 // records it has by then take the place of the first of them. A stage calls it when it
@@ -30,23 +41,28 @@ const maxResign = maxStages
 // that several stages change is signed once. If signing fails, the backend's response is
 // written as it came, whole and valid, in place of the changed one.
 func (r *Response) Resign(s Signer, owner string, rrtype uint16) {
-	for i := range r.nResign {
-		if m := r.resign[i]; m.rrtype == rrtype && SameName(m.owner, owner) {
-			r.resign[i].signer = s
+	if r.signing == nil {
+		r.signing = new(signing)
+	}
+	g := r.signing
+	for i := range g.n {
+		if m := g.marks[i]; m.rrtype == rrtype && SameName(m.owner, owner) {
+			g.marks[i].signer = s
 			return
 		}
 	}
-	if int(r.nResign) < len(r.resign) {
-		r.resign[r.nResign] = resignMark{s, owner, rrtype}
-		r.nResign++
+	if int(g.n) < len(g.marks) {
+		g.marks[g.n] = resignMark{s, owner, rrtype}
+		g.n++
 	}
 }
 
 // signAgain does what the stages asked of Resign. It reports false when an RRset could not be
 // signed.
 func (r *Response) signAgain() bool {
-	for i := range r.nResign {
-		m := r.resign[i]
+	g := r.signing
+	for i := range g.n {
+		m := g.marks[i]
 		if !r.signSet(m.signer, RRset{Owner: m.owner, Type: m.rrtype}) {
 			return false
 		}
@@ -57,8 +73,7 @@ func (r *Response) signAgain() bool {
 // signSet replaces the RRSIGs over set in the edited answer with new ones from s.
 func (r *Response) signSet(s Signer, set RRset) bool {
 	a := r.Edit()
-	var buf [inlineRecords]dns.RR
-	members := buf[:0]
+	members := r.signing.members[:0]
 	out := a[:0]
 	var origTTL, maxTTL uint32
 	minTTL := ^uint32(0)

@@ -67,7 +67,7 @@ func (w *Writer) WriteMsg(m *dns.Msg) error {
 	for i := w.n - 1; i >= 0; i-- {
 		w.stages[i].Rewrite(r)
 	}
-	if r.nResign > 0 && !r.signAgain() {
+	if r.signing != nil && !r.signAgain() {
 		r.msg = r.orig // a changed RRset left unsigned would not validate: the original does
 	}
 	return w.ResponseWriter.WriteMsg(r.msg)
@@ -111,15 +111,12 @@ type Response struct {
 	nAAAA uint8
 	nCN   uint8
 
-	resign  [maxResign]resignMark
-	nResign uint8
-	sig     dns.RRSIG // room for the one RRSIG of a set signed again with one key
-	nSig    uint8
+	signing *signing // made by the first Resign: answers that need no signing are not bigger
 }
 
 func (r *Response) reset(ctx context.Context, w dns.ResponseWriter, m *dns.Msg) {
 	r.ctx, r.w, r.msg, r.orig, r.owned, r.setValid = ctx, w, m, m, false, false
-	r.nA, r.nAAAA, r.nCN, r.nResign, r.nSig = 0, 0, 0, 0, 0
+	r.nA, r.nAAAA, r.nCN, r.signing = 0, 0, 0, nil
 }
 
 // Context is the query's context.
@@ -218,10 +215,10 @@ func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
 			r.nCN++
 		}
 	case *dns.RRSIG:
-		if r.nSig == 0 {
-			r.sig = *rr
-			c = &r.sig
-			r.nSig++
+		if g := r.signing; g != nil && int(g.nSig) < len(g.sigs) {
+			g.sigs[g.nSig] = *rr
+			c = &g.sigs[g.nSig]
+			g.nSig++
 		}
 	}
 	if c == nil {

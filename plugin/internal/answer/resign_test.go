@@ -1,0 +1,262 @@
+package answer_test
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
+)
+
+// zoneKey writes a fresh ECDSA key of example.test. and returns the real signer of it (from a
+// `key file` line, as the plugins read it) and its public half.
+func zoneKey(t testing.TB) (*sign.Signer, *dns.DNSKEY) {
+	t.Helper()
+	k := &dns.DNSKEY{
+		Hdr:   dns.RR_Header{Name: "example.test.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256,
+	}
+	priv, err := k.Generate(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(t.TempDir(), fmt.Sprintf("Kexample.test.+013+%05d", k.KeyTag()))
+	if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv.(crypto.PrivateKey))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := caddy.NewTestController("dns", "key file "+base)
+	c.Next()
+	var ks sign.Keys
+	if err := ks.Parse(c); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ks.Signer(answer.NewZones([]string{"example.test."}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, k
+}
+
+// cut is a stage that removes the first record of the RRset, as health does to a dead
+// address, and asks for the set to be signed again.
+type cut struct{ s answer.Signer }
+
+func (c *cut) Rewrite(r *answer.Response) {
+	set, ok := r.RRset()
+	if !ok {
+		return
+	}
+	a := r.Edit()
+	r.SetAnswer(append(a[:set.First], a[set.First+1:]...))
+	r.Resign(c.s, set.Owner, set.Type)
+}
+
+const oldSig = "cats.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 1 example.test. AAAA"
+
+// signedResponse is www CNAME cats, cats with three addresses; both RRsets carry an RRSIG
+// (the CNAME's is kept as it came: nothing changes the CNAME).
+func signedResponse() *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion("www.example.test.", dns.TypeA)
+	m.Response = true
+	m.Answer = []dns.RR{
+		test.CNAME("www.example.test. 300 IN CNAME cats.example.test."),
+		test.RRSIG("www.example.test. 300 IN RRSIG CNAME 13 3 300 20300101000000 20200101000000 1 example.test. AAAA"),
+		test.A("cats.example.test. 250 IN A 192.0.2.1"),
+		test.A("cats.example.test. 250 IN A 192.0.2.2"),
+		test.A("cats.example.test. 250 IN A 192.0.2.3"),
+		test.RRSIG(oldSig),
+	}
+	return m
+}
+
+// sigsOver returns the RRSIGs of m's answer over owner's records of type t.
+func sigsOver(m *dns.Msg, owner string, t uint16) []*dns.RRSIG {
+	var sigs []*dns.RRSIG
+	for _, rr := range m.Answer {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == t && sig.Hdr.Name == owner {
+			sigs = append(sigs, sig)
+		}
+	}
+	return sigs
+}
+
+func records(m *dns.Msg, owner string, t uint16) []dns.RR {
+	var rrs []dns.RR
+	for _, rr := range m.Answer {
+		if h := rr.Header(); h.Rrtype == t && h.Name == owner {
+			rrs = append(rrs, rr)
+		}
+	}
+	return rrs
+}
+
+func TestResignAfterCut(t *testing.T) {
+	s, pub := zoneKey(t)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	w := answer.Join(context.Background(), rec, &cut{s})
+	in := signedResponse()
+	before := in.String()
+	if err := w.WriteMsg(in); err != nil {
+		t.Fatal(err)
+	}
+	if in.String() != before {
+		t.Errorf("the backend's message changed:\n%s", in)
+	}
+	got := rec.Msg
+	addrs := records(got, "cats.example.test.", dns.TypeA)
+	if len(addrs) != 2 {
+		t.Fatalf("answer %v, want two addresses", got.Answer)
+	}
+	sigs := sigsOver(got, "cats.example.test.", dns.TypeA)
+	if len(sigs) != 1 {
+		t.Fatalf("%d RRSIGs over the cut set, want the new one only: %v", len(sigs), got.Answer)
+	}
+	if err := sigs[0].Verify(pub, addrs); err != nil {
+		t.Errorf("the new RRSIG does not verify: %v", err)
+	}
+	if !sigs[0].ValidityPeriod(time.Now()) {
+		t.Errorf("the new RRSIG is not valid now: %v", sigs[0])
+	}
+	// The original TTL is the zone's, from the old RRSIG; the RRSIG's own TTL is the set's.
+	if sigs[0].OrigTtl != 300 || sigs[0].Hdr.Ttl != 250 {
+		t.Errorf("RRSIG original TTL %d and TTL %d, want 300 and 250", sigs[0].OrigTtl, sigs[0].Hdr.Ttl)
+	}
+	// It takes the old RRSIG's place; the CNAME and its signature are as they came.
+	if got.Answer[len(got.Answer)-1] != dns.RR(sigs[0]) {
+		t.Errorf("the new RRSIG is not where the old one was: %v", got.Answer)
+	}
+	if got.Answer[0] != in.Answer[0] || got.Answer[1] != in.Answer[1] {
+		t.Errorf("the CNAME or its RRSIG changed: %v", got.Answer[:2])
+	}
+}
+
+// Three stages change one set: it is signed once, after the last of them, over what the
+// last one left.
+func TestResignOnceForSeveralStages(t *testing.T) {
+	s, pub := zoneKey(t)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	w := answer.Join(context.Background(), rec, &cut{s})
+	w = answer.Join(context.Background(), w, &cut{s})
+	before := s.Signings("example.test.")
+	if err := w.WriteMsg(signedResponse()); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Signings("example.test.") - before; n != 1 {
+		t.Errorf("%d signings for two stages, want 1", n)
+	}
+	addrs := records(rec.Msg, "cats.example.test.", dns.TypeA)
+	sigs := sigsOver(rec.Msg, "cats.example.test.", dns.TypeA)
+	if len(addrs) != 1 || len(sigs) != 1 {
+		t.Fatalf("answer %v, want one address and one RRSIG", rec.Msg.Answer)
+	}
+	if err := sigs[0].Verify(pub, addrs); err != nil {
+		t.Errorf("the RRSIG does not verify: %v", err)
+	}
+	// The same answer again: the signature comes from the cache.
+	w = answer.Join(context.Background(), dnstest.NewRecorder(&test.ResponseWriter{}), &cut{s})
+	w = answer.Join(context.Background(), w, &cut{s})
+	w.WriteMsg(signedResponse())
+	if n := s.Signings("example.test.") - before; n != 1 {
+		t.Errorf("%d signings after the same answer twice, want 1", n)
+	}
+}
+
+// A set the signer has no key for cannot be signed again: the backend's answer is written
+// whole, which validates, rather than a cut one that would not.
+func TestResignFailureWritesOriginal(t *testing.T) {
+	s, _ := zoneKey(t)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	w := answer.Join(context.Background(), rec, &cut{s})
+	in := signedResponse()
+	for _, rr := range in.Answer {
+		rr.Header().Name = "other.test."
+	}
+	in.Answer[0].(*dns.CNAME).Target = "other.test."
+	in.Question[0].Name = "other.test."
+	if err := w.WriteMsg(in); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Msg != in {
+		t.Errorf("got %v, want the backend's message as it came", rec.Msg)
+	}
+}
+
+// replace is a stage that puts new records in place of the set and of its signatures, as a
+// pin does, and asks for them to be signed.
+type replace struct {
+	s     answer.Signer
+	addrs []string
+}
+
+func (p replace) Rewrite(r *answer.Response) {
+	set, _ := r.RRset()
+	a := r.Edit()
+	out := a[:0]
+	for _, rr := range a {
+		if set.Member(rr) || rr.Header().Rrtype == dns.TypeRRSIG && rr.Header().Name == set.Owner {
+			continue
+		}
+		out = append(out, rr)
+	}
+	for _, addr := range p.addrs {
+		out = append(out, test.A("cats.example.test. 5 IN A "+addr))
+	}
+	r.SetAnswer(out)
+	r.Resign(p.s, set.Owner, set.Type)
+}
+
+// A set new to the answer has no old RRSIG: its own TTL is the original TTL, and the RRSIG
+// follows it. A set removed entirely takes its signatures with it.
+func TestResignNewAndEmptySets(t *testing.T) {
+	s, pub := zoneKey(t)
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	w := answer.Join(context.Background(), rec, replace{s, []string{"198.51.100.7"}})
+	w.WriteMsg(signedResponse())
+	addrs := records(rec.Msg, "cats.example.test.", dns.TypeA)
+	sigs := sigsOver(rec.Msg, "cats.example.test.", dns.TypeA)
+	if len(addrs) != 1 || len(sigs) != 1 {
+		t.Fatalf("answer %v, want the pinned address and one RRSIG", rec.Msg.Answer)
+	}
+	if err := sigs[0].Verify(pub, addrs); err != nil || sigs[0].OrigTtl != 5 || sigs[0].Hdr.Ttl != 5 {
+		t.Errorf("RRSIG %v: %v, want one over the new set with TTLs 5", sigs[0], err)
+	}
+	if last := rec.Msg.Answer[len(rec.Msg.Answer)-1]; last != dns.RR(sigs[0]) {
+		t.Errorf("the RRSIG does not follow the set: %v", rec.Msg.Answer)
+	}
+
+	rec = dnstest.NewRecorder(&test.ResponseWriter{})
+	w = answer.Join(context.Background(), rec, replace{s, nil})
+	w.WriteMsg(signedResponse())
+	if len(rec.Msg.Answer) != 2 || len(sigsOver(rec.Msg, "cats.example.test.", dns.TypeA)) != 0 {
+		t.Errorf("answer %v, want the CNAME and its RRSIG only", rec.Msg.Answer)
+	}
+}
+
+// BenchmarkWriterResignCached is the steady state of a health-cut signed answer: one cut,
+// one signature from the cache, two allocations: the shared writer, and the room for signing.
+func BenchmarkWriterResignCached(b *testing.B) {
+	s, _ := zoneKey(b)
+	in := signedResponse()
+	rw := &test.ResponseWriter{}
+	stage := &cut{s}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := answer.Join(context.Background(), rw, stage)
+		w.WriteMsg(in)
+	}
+}
