@@ -13,6 +13,9 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+
+	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
 )
 
 const pluginName = "override"
@@ -36,6 +39,8 @@ type config struct {
 	token    string
 	ttl      uint32
 	declared []Override
+	keys     sign.Keys    // the 'key file' lines
+	signer   *sign.Signer // the zone keys that sign pinned answers; nil: they go unsigned
 
 	maxOverrides int // 0: defaultMaxOverrides
 }
@@ -63,7 +68,7 @@ func setup(c *caddy.Controller) error {
 		c.OnFinalShutdown(stop)
 	}
 
-	h := &Handler{ttl: cfg.ttl, tab: tab}
+	h := &Handler{ttl: cfg.ttl, tab: tab, signer: cfg.signer}
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		h.Next = next
 		return h
@@ -75,7 +80,7 @@ func setup(c *caddy.Controller) error {
 // (two declares with one id, a console that needs a token) names the line at fault rather
 // than the closing brace.
 type lines struct {
-	console, store int
+	console, store, key int
 	declared       []int // the line of each of config.declared
 }
 
@@ -113,6 +118,10 @@ func finish(c *caddy.Controller, cfg *config, at *lines) error {
 		return errAt(c, at.store, "store %q: %v", cfg.store, err)
 	}
 	cfg.store = abs
+	zones := answer.NewZones(plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys))
+	if cfg.signer, err = cfg.keys.Signer(zones); err != nil {
+		return errAt(c, at.key, "%v", err)
+	}
 	if cfg.console != "" && cfg.token == "" && !loopbackHost(cfg.console) {
 		return errAt(c, at.console, "console %s is not a loopback address: set a token", cfg.console)
 	}
@@ -164,6 +173,9 @@ func parseProperty(c *caddy.Controller, cfg *config, at *lines) error {
 			return c.Errf("max_overrides %q: must be a number from 1 to %d", v, maxMaxOverrides)
 		}
 		cfg.maxOverrides = n
+	case "key":
+		at.key = c.Line()
+		return cfg.keys.Parse(c)
 	case "declare":
 		line := c.Line()
 		o, err := parseDeclare(c)
