@@ -81,7 +81,7 @@ func setup(c *caddy.Controller) error {
 // than the closing brace.
 type lines struct {
 	console, store, key int
-	declared       []int // the line of each of config.declared
+	declared            []int // the line of each of config.declared
 }
 
 func parse(c *caddy.Controller) (*config, error) {
