@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
@@ -119,6 +120,8 @@ func TestSignCachedWhateverOrderAndCase(t *testing.T) {
 	for _, rrset := range [][]dns.RR{
 		addrSet("cats.example.test.", 30, "192.0.2.3", "192.0.2.1", "192.0.2.2"), // rotated
 		addrSet("CaTs.ExAmPlE.test.", 7, "192.0.2.2", "192.0.2.3", "192.0.2.1"),  // 0x20, a lower TTL
+		addrSet("CATS.EXAMPLE.TEST.", 30, "192.0.2.1", "192.0.2.2", "192.0.2.3"),  // every letter, A to Z
+		addrSet("cats.exaMPLE.tesT.", 30, "192.0.2.1", "192.0.2.2", "192.0.2.3"),
 	} {
 		sigs, err := s.Sign(rrset, 300)
 		if err != nil {
@@ -310,6 +313,17 @@ func TestKeysParse(t *testing.T) {
 			t.Errorf("%s: the same key made another Signer", name)
 		}
 	}
+	// A relative name is under the root, as the dnssec plugin reads it.
+	c := caddy.NewTestController("dns", "key file "+filepath.Base(base))
+	dnsserver.GetConfig(c).Root = dir
+	c.Next()
+	var rel Keys
+	if err := rel.Parse(c); err != nil {
+		t.Fatalf("relative key under the root: %v", err)
+	}
+	if s, err := rel.Signer(zones); err != nil || s != first {
+		t.Errorf("a relative key under the root is another Signer: %v", err)
+	}
 	ks, err := parseKeys(t, "p {\n}")
 	if err != nil {
 		t.Fatal(err)
@@ -404,5 +418,18 @@ func BenchmarkSignCold(b *testing.B) {
 		if _, err := s.Sign(rrset, 300); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Names are compared in any case, A to Z, in owners and in record data.
+func TestCanonicalCase(t *testing.T) {
+	x := canonical(nil, nil, []dns.RR{test.CNAME("AZaz.example.test. 30 IN CNAME Zoo.example.test.")}, 30)
+	y := canonical(nil, nil, []dns.RR{test.CNAME("azAZ.example.test. 30 IN CNAME zOO.example.test.")}, 30)
+	if string(x) != string(y) {
+		t.Errorf("case makes a difference: %q %q", x, y)
+	}
+	z := canonical(nil, nil, []dns.RR{test.CNAME("azaz.example.test. 30 IN CNAME [oo.example.test.")}, 30)
+	if string(x) == string(z) {
+		t.Error("[ is not the lower case of Z")
 	}
 }
