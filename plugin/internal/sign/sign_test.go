@@ -172,7 +172,7 @@ func TestSignRefreshesOldSignatures(t *testing.T) {
 	if _, err := s.Sign(rrset, 300); err != nil || s.Signings("example.test.") != 1 {
 		t.Fatalf("a signature younger than %v was made again (%d signings, %v)", refreshAfter, s.Signings("example.test."), err)
 	}
-	now = now.Add(2 * time.Second)
+	now = now.Add(time.Second) // refreshAfter exactly: due
 	sigs, err := s.Sign(rrset, 300)
 	if err != nil {
 		t.Fatal(err)
