@@ -77,7 +77,8 @@ func (r *Response) signSet(s Signer, set RRset) bool {
 	out := a[:0]
 	var origTTL, maxTTL uint32
 	minTTL := ^uint32(0)
-	at := -1 // where the new RRSIGs go in out
+	at := -1   // where the new RRSIGs go in out: the place of the first old one,
+	after := 0 // or else after the last record of the set
 	for _, rr := range a {
 		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == set.Type && SameName(sig.Hdr.Name, set.Owner) {
 			if at < 0 {
@@ -85,12 +86,13 @@ func (r *Response) signSet(s Signer, set RRset) bool {
 			}
 			continue
 		}
+		out = append(out, rr)
 		if set.Member(rr) {
 			members = append(members, rr)
 			ttl := rr.Header().Ttl
 			minTTL, maxTTL = min(minTTL, ttl), max(maxTTL, ttl)
+			after = len(out)
 		}
-		out = append(out, rr)
 	}
 	if len(members) == 0 {
 		r.msg.Answer = out // nothing left to sign: the old signatures go with the records
@@ -104,7 +106,7 @@ func (r *Response) signSet(s Signer, set RRset) bool {
 		return false
 	}
 	if at < 0 {
-		at = lastMember(out, set) + 1
+		at = after
 	}
 	ttl := min(minTTL, origTTL)
 	for i, sig := range sigs {
@@ -112,14 +114,4 @@ func (r *Response) signSet(s Signer, set RRset) bool {
 	}
 	r.msg.Answer = out
 	return true
-}
-
-func lastMember(a []dns.RR, set RRset) int {
-	last := len(a) - 1
-	for i, rr := range a {
-		if set.Member(rr) {
-			last = i
-		}
-	}
-	return last
 }

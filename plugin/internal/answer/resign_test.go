@@ -22,23 +22,36 @@ import (
 // zoneKey writes a fresh ECDSA key of example.test. and returns the real signer of it (from a
 // `key file` line, as the plugins read it) and its public half.
 func zoneKey(t testing.TB) (*sign.Signer, *dns.DNSKEY) {
+	s, pubs := zoneKeys(t, 1)
+	return s, pubs[0]
+}
+
+// zoneKeys is zoneKey with n keys, as during a key rollover: each RRset gets n RRSIGs.
+func zoneKeys(t testing.TB, n int) (*sign.Signer, []*dns.DNSKEY) {
 	t.Helper()
-	k := &dns.DNSKEY{
-		Hdr:   dns.RR_Header{Name: "example.test.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
-		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256,
+	dir := t.TempDir()
+	line := "key file"
+	var pubs []*dns.DNSKEY
+	for range n {
+		k := &dns.DNSKEY{
+			Hdr:   dns.RR_Header{Name: "example.test.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+			Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256,
+		}
+		priv, err := k.Generate(256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := filepath.Join(dir, fmt.Sprintf("Kexample.test.+013+%05d", k.KeyTag()))
+		if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv.(crypto.PrivateKey))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		line += " " + base
+		pubs = append(pubs, k)
 	}
-	priv, err := k.Generate(256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := filepath.Join(t.TempDir(), fmt.Sprintf("Kexample.test.+013+%05d", k.KeyTag()))
-	if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv.(crypto.PrivateKey))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := caddy.NewTestController("dns", "key file "+base)
+	c := caddy.NewTestController("dns", line)
 	c.Next()
 	var ks sign.Keys
 	if err := ks.Parse(c); err != nil {
@@ -48,7 +61,7 @@ func zoneKey(t testing.TB) (*sign.Signer, *dns.DNSKEY) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, k
+	return s, pubs
 }
 
 // cut is a stage that removes the first record of the RRset, as health does to a dead
@@ -259,4 +272,99 @@ func BenchmarkWriterResignCached(b *testing.B) {
 		w := answer.Join(context.Background(), rw, stage)
 		w.WriteMsg(in)
 	}
+}
+
+// marks is a stage that cuts nothing and asks for the RRsets of the given owners and types to
+// be signed again.
+type marks struct {
+	s     answer.Signer
+	names []string
+	types []uint16
+}
+
+func (m *marks) Rewrite(r *answer.Response) {
+	r.Edit()
+	for i := range m.names {
+		r.Resign(m.s, m.names[i], m.types[i])
+	}
+}
+
+// Each RRset marked is signed; one marked twice is signed once; marks past the room (one
+// RRset per stage) are dropped, not a crash.
+func TestResignSeveralSets(t *testing.T) {
+	s, pub := zoneKey(t)
+	in := new(dns.Msg)
+	in.SetQuestion("cats.example.test.", dns.TypeA)
+	in.Answer = []dns.RR{
+		test.A("cats.example.test. 300 IN A 192.0.2.1"),
+		test.RRSIG(oldSig),
+		test.AAAA("cats.example.test. 300 IN AAAA 2001:db8::1"),
+		test.RRSIG("cats.example.test. 300 IN RRSIG AAAA 13 3 300 20300101000000 20200101000000 1 example.test. AAAA"),
+	}
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	st := &marks{s: s,
+		names: []string{"cats.example.test.", "CATS.example.test.", "cats.example.test.", "a.example.test.", "b.example.test.", "c.example.test."},
+		types: []uint16{dns.TypeA, dns.TypeA, dns.TypeAAAA, dns.TypeA, dns.TypeA, dns.TypeA}}
+	before := s.Signings("example.test.")
+	if err := answer.Join(context.Background(), rec, st).WriteMsg(in); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		sigs := sigsOver(rec.Msg, "cats.example.test.", typ)
+		if len(sigs) != 1 {
+			t.Fatalf("%d RRSIGs over %s, want 1: %v", len(sigs), dns.TypeToString[typ], rec.Msg.Answer)
+		}
+		if err := sigs[0].Verify(pub, records(rec.Msg, "cats.example.test.", typ)); err != nil {
+			t.Errorf("%s: %v", dns.TypeToString[typ], err)
+		}
+	}
+	if n := s.Signings("example.test.") - before; n != 2 {
+		t.Errorf("%d signings, want 2 (A once, AAAA once)", n)
+	}
+}
+
+// Signatures in front of the set: the new ones take the first one's place, with its original
+// TTL; with two keys, both follow each other there, and each verifies.
+func TestResignInPlaceTwoKeys(t *testing.T) {
+	s, pubs := zoneKeys(t, 2)
+	in := new(dns.Msg)
+	in.SetQuestion("cats.example.test.", dns.TypeA)
+	in.Answer = []dns.RR{
+		test.RRSIG(oldSig), // original TTL 300
+		test.RRSIG("cats.example.test. 300 IN RRSIG A 13 3 600 20300101000000 20200101000000 2 example.test. AAAA"),
+		test.A("cats.example.test. 250 IN A 192.0.2.1"),
+		test.A("cats.example.test. 250 IN A 192.0.2.2"),
+		test.A("cats.example.test. 250 IN A 192.0.2.3"),
+	}
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	if err := answer.Join(context.Background(), rec, &cut{s}).WriteMsg(in); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.Msg.Answer
+	if len(got) != 4 {
+		t.Fatalf("answer %v, want two RRSIGs and two addresses", got)
+	}
+	addrs := records(rec.Msg, "cats.example.test.", dns.TypeA)
+	for i, pub := range pubs {
+		sig, ok := got[i].(*dns.RRSIG)
+		if !ok {
+			t.Fatalf("answer[%d] = %v, want a new RRSIG in the old ones' place", i, got[i])
+		}
+		if sig.OrigTtl != 300 || sig.Hdr.Ttl != 250 {
+			t.Errorf("RRSIG %d: original TTL %d, TTL %d, want 300 (the first old one's) and 250", i, sig.OrigTtl, sig.Hdr.Ttl)
+		}
+		if err := sigsOver(rec.Msg, "cats.example.test.", dns.TypeA)[keyIndex(got[:2], pub)].Verify(pub, addrs); err != nil {
+			t.Errorf("the RRSIG of key %d: %v", pub.KeyTag(), err)
+		}
+	}
+}
+
+// keyIndex is the index of the RRSIG by pub among sigs; the test fails without one.
+func keyIndex(sigs []dns.RR, pub *dns.DNSKEY) int {
+	for i, rr := range sigs {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.KeyTag == pub.KeyTag() {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("no RRSIG of key %d in %v", pub.KeyTag(), sigs))
 }

@@ -120,7 +120,7 @@ func TestSignCachedWhateverOrderAndCase(t *testing.T) {
 	for _, rrset := range [][]dns.RR{
 		addrSet("cats.example.test.", 30, "192.0.2.3", "192.0.2.1", "192.0.2.2"), // rotated
 		addrSet("CaTs.ExAmPlE.test.", 7, "192.0.2.2", "192.0.2.3", "192.0.2.1"),  // 0x20, a lower TTL
-		addrSet("CATS.EXAMPLE.TEST.", 30, "192.0.2.1", "192.0.2.2", "192.0.2.3"),  // every letter, A to Z
+		addrSet("CATS.EXAMPLE.TEST.", 30, "192.0.2.1", "192.0.2.2", "192.0.2.3"), // every letter, A to Z
 		addrSet("cats.exaMPLE.tesT.", 30, "192.0.2.1", "192.0.2.2", "192.0.2.3"),
 	} {
 		sigs, err := s.Sign(rrset, 300)
