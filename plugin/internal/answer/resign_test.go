@@ -260,6 +260,18 @@ func TestResignNewAndEmptySets(t *testing.T) {
 	}
 }
 
+// A set signed again from the cache costs the shared writer and the room for signing, no
+// more, with two keys too (a rollover).
+func TestResignAllocations(t *testing.T) {
+	s, _ := zoneKeys(t, 2)
+	in := signedResponse()
+	rw := &test.ResponseWriter{}
+	stage := &cut{s}
+	if got := testing.AllocsPerRun(50, func() { answer.Join(context.Background(), rw, stage).WriteMsg(in) }); got != 2 {
+		t.Errorf("%v allocations, want 2", got)
+	}
+}
+
 // BenchmarkWriterResignCached is the steady state of a health-cut signed answer: one cut,
 // one signature from the cache, two allocations: the shared writer, and the room for signing.
 func BenchmarkWriterResignCached(b *testing.B) {
@@ -324,9 +336,10 @@ func TestResignSeveralSets(t *testing.T) {
 }
 
 // Signatures in front of the set: the new ones take the first one's place, with its original
-// TTL; with two keys, both follow each other there, and each verifies.
-func TestResignInPlaceTwoKeys(t *testing.T) {
-	s, pubs := zoneKeys(t, 2)
+// TTL; with three keys (past the response's room for two), all follow each other there, and
+// each verifies.
+func TestResignInPlaceThreeKeys(t *testing.T) {
+	s, pubs := zoneKeys(t, 3)
 	in := new(dns.Msg)
 	in.SetQuestion("cats.example.test.", dns.TypeA)
 	in.Answer = []dns.RR{
@@ -341,8 +354,8 @@ func TestResignInPlaceTwoKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := rec.Msg.Answer
-	if len(got) != 4 {
-		t.Fatalf("answer %v, want two RRSIGs and two addresses", got)
+	if len(got) != 5 {
+		t.Fatalf("answer %v, want three RRSIGs and two addresses", got)
 	}
 	addrs := records(rec.Msg, "cats.example.test.", dns.TypeA)
 	for i, pub := range pubs {
@@ -353,7 +366,7 @@ func TestResignInPlaceTwoKeys(t *testing.T) {
 		if sig.OrigTtl != 300 || sig.Hdr.Ttl != 250 {
 			t.Errorf("RRSIG %d: original TTL %d, TTL %d, want 300 (the first old one's) and 250", i, sig.OrigTtl, sig.Hdr.Ttl)
 		}
-		if err := sigsOver(rec.Msg, "cats.example.test.", dns.TypeA)[keyIndex(got[:2], pub)].Verify(pub, addrs); err != nil {
+		if err := sigsOver(rec.Msg, "cats.example.test.", dns.TypeA)[keyIndex(got[:3], pub)].Verify(pub, addrs); err != nil {
 			t.Errorf("the RRSIG of key %d: %v", pub.KeyTag(), err)
 		}
 	}
