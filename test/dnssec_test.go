@@ -168,16 +168,16 @@ func delv(t *testing.T, s *dnssecSetup, anchor, name, qtype string) delvResult {
 	return r
 }
 
-// resignCount reads the signatures made for example.test. so far (a series only this test
-// produces: its keys are its own, and no other test signs example.test. with steerdns).
-func resignCount(t *testing.T) float64 {
+// resignCount reads the signer's counter name for example.test. (a series only these tests
+// produce: no other test signs example.test. with steerdns).
+func resignCount(t *testing.T, name string) float64 {
 	t.Helper()
 	families, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() != "coredns_steerdns_resign_signatures_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
@@ -243,13 +243,18 @@ func TestDNSSECChangedAnswersValidate(t *testing.T) {
 	// Steady load: after a warm-up (weighted's five-answer cycle leads with each of dogs'
 	// addresses), every answer above again, many times: the signatures come from the cache.
 	dnssecLoad(t, s, 5)
-	before := resignCount(t)
+	const signed, hits = "coredns_steerdns_resign_signatures_total", "coredns_steerdns_resign_cache_hits_total"
+	before, hitsBefore := resignCount(t, signed), resignCount(t, hits)
 	if before == 0 {
 		t.Fatal("no signatures were made: the answers above validated with the zone's own")
 	}
 	dnssecLoad(t, s, 50)
-	if d := resignCount(t) - before; d != 0 {
+	if d := resignCount(t, signed) - before; d != 0 {
 		t.Errorf("a steady load of the same answers made %v signatures, want 0", d)
+	}
+	// cats, www, dogs, pin A and pin AAAA are signed from the cache, 50 times each.
+	if d := resignCount(t, hits) - hitsBefore; d != 5*50 {
+		t.Errorf("%v signatures from the cache, want %d", d, 5*50)
 	}
 }
 
