@@ -25,6 +25,7 @@ func TestInZone(t *testing.T) {
 		{`a\.example.test.`, "example.test.", false}, // one label "a.example", then "test"
 		{`a\\.example.test.`, "example.test.", true}, // an escaped backslash, then a real dot
 		{`www\.example.test.`, "www.example.test.", false},
+		{`\.example.test.`, "example.test.", false}, // one label ".example", escaped from its start
 	} {
 		if got := InZone(tc.name, tc.zone); got != tc.want {
 			t.Errorf("InZone(%q, %q) = %v, want %v", tc.name, tc.zone, got, tc.want)
@@ -283,5 +284,32 @@ func BenchmarkWriterThreeStages(b *testing.B) {
 		w = Join(context.Background(), w, reverse{&ran})
 		w = Join(context.Background(), w, dropFirst{&ran})
 		w.WriteMsg(in)
+	}
+}
+
+// WithTTL copies the usual records into the Response's room (four A, two AAAA, two CNAME),
+// without allocating; past it, each copy allocates (dns.Copy: the record and its address).
+func TestWithTTLInlineRoom(t *testing.T) {
+	a := test.A("a.example.test. 300 IN A 192.0.2.1")
+	aaaa := test.AAAA("a.example.test. 300 IN AAAA 2001:db8::1")
+	cname := test.CNAME("a.example.test. 300 IN CNAME b.example.test.")
+	r := new(Response)
+	copies := func(as int) func() {
+		return func() {
+			r.nA, r.nAAAA, r.nCN = 0, 0, 0
+			for range as {
+				r.WithTTL(a, 10)
+			}
+			r.WithTTL(aaaa, 10)
+			r.WithTTL(aaaa, 10)
+			r.WithTTL(cname, 10)
+			r.WithTTL(cname, 10)
+		}
+	}
+	if got := testing.AllocsPerRun(20, copies(4)); got != 0 {
+		t.Errorf("%v allocations within the room, want 0", got)
+	}
+	if got := testing.AllocsPerRun(20, copies(5)); got != 2 {
+		t.Errorf("%v allocations for one A past the room, want 2", got)
 	}
 }
