@@ -34,9 +34,9 @@ const (
 	refreshAfter  = 24 * time.Hour
 )
 
-// DefaultCapacity is how many signed RRsets a Signer keeps: each entry is a few hundred bytes
+// defaultCapacity is how many signed RRsets a Signer keeps: each entry is a few hundred bytes
 // (the RRset's canonical content and one RRSIG per key).
-const DefaultCapacity = 10000
+const defaultCapacity = 10000
 
 // Signer signs RRsets with the keys of one or more zones. It is safe for concurrent use; the
 // plugin blocks of a process that are given the same keys share one Signer.
@@ -85,7 +85,7 @@ func shared(keys []*key) *Signer {
 	if s, ok := registry.m[id]; ok {
 		return s
 	}
-	s := newSigner(keys, DefaultCapacity, time.Now)
+	s := newSigner(keys, defaultCapacity, time.Now)
 	registry.m[id] = s
 	return s
 }
