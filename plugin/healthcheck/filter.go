@@ -102,21 +102,23 @@ func (hc *HealthCheck) filter(r *answer.Response, dry bool) outcome {
 	if !ok {
 		return unchanged // not a name this plugin judges
 	}
-	if set.Signed {
-		// Removing a record would make the RRset bogus; a lower TTL does not.
+	if set.Signed && (hc.cfg.signer == nil || hc.cfg.signer.Zone(set.Owner) == "") {
+		// Removing a record would make the RRset bogus without the keys to sign it again;
+		// a lower TTL does not.
+		hc.unsigned.Note(r.Msg().Answer, set)
 		hc.keep(r, &t, keepAll, hc.cfg.ttlAll)
 		return outcomeSigned
 	}
 	switch {
 	case t.n[primaryUp] > 0 && t.n[primaryDown] == 0:
 		// Every primary up, backups (if any) held back: not counted as a change of health.
-		hc.keep(r, &t, keepPrimary, hc.cfg.ttlAll)
+		hc.cut(r, &t, set, keepPrimary, hc.cfg.ttlAll)
 		return unchanged
 	case t.n[primaryUp] > 0:
-		hc.keep(r, &t, keepPrimary, true)
+		hc.cut(r, &t, set, keepPrimary, true)
 		return outcomeFiltered
 	case t.n[backupUp] > 0:
-		hc.keep(r, &t, keepBackupUp, true)
+		hc.cut(r, &t, set, keepBackupUp, true)
 		return outcomeBackup
 	}
 	switch hc.cfg.allDown {
@@ -125,10 +127,37 @@ func (hc *HealthCheck) filter(r *answer.Response, dry bool) outcome {
 		return outcomeAllDownServfail
 	case failStatic:
 		hc.static(r, &t, set)
+		hc.resign(r, set)
 		return outcomeAllDownAnswer
 	}
 	hc.keep(r, &t, keepAll, true)
 	return outcomeAllDownOpen
+}
+
+// cut keeps the classes in k, and asks for a signed RRset that loses records to be signed
+// again (the filter reaches here with a signed set only when it has the zone's keys).
+func (hc *HealthCheck) cut(r *answer.Response, t *tally, set answer.RRset, k keepSet, capTTL bool) {
+	hc.keep(r, t, k, capTTL)
+	if t.cuts(k) {
+		hc.resign(r, set)
+	}
+}
+
+// resign asks for set to be signed again when it was signed.
+func (hc *HealthCheck) resign(r *answer.Response, set answer.RRset) {
+	if set.Signed {
+		r.Resign(hc.cfg.signer, set.Owner, set.Type)
+	}
+}
+
+// cuts reports whether keeping the classes in k removes a record of the RRset.
+func (t *tally) cuts(k keepSet) bool {
+	for c := other + 1; c < numClasses; c++ {
+		if t.n[c] > 0 && !k.has(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // classify returns the tally of ans, whose RRset is set, with the classes appended to

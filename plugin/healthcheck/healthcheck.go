@@ -19,6 +19,7 @@ import (
 	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
 )
 
 // HealthCheck is one healthcheck block: its configuration, its probers and the verdicts.
@@ -48,6 +49,8 @@ type HealthCheck struct {
 	dirty     bool
 
 	found chan discovery // addresses seen in answers and not probed yet
+
+	unsigned *sign.Unsigned // warns once per signed zone that passes whole for want of keys
 }
 
 // targetKey is one (address, check) pair: the unit that has a verdict.
@@ -122,7 +125,8 @@ type Handler struct {
 
 // newHealthCheck returns the state of one block; it probes nothing until OnStartup.
 func newHealthCheck(cfg *config) *HealthCheck {
-	hc := &HealthCheck{cfg: cfg, found: make(chan discovery, 256)}
+	hc := &HealthCheck{cfg: cfg, found: make(chan discovery, 256),
+		unsigned: sign.NewUnsigned(log, "failover is off for its signed names: dead addresses stay in their answers")}
 	seen := map[targetKey]bool{}
 	for _, name := range slices.Sorted(maps.Keys(cfg.names)) {
 		r := cfg.names[name]

@@ -17,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
 )
 
 const pluginName = "healthcheck"
@@ -71,6 +72,7 @@ type config struct {
 	unknownUp bool
 	allDown   allDown
 	static    []netip.Addr
+	signer    *sign.Signer // the zone keys that sign what health cuts; nil: signed answers pass whole
 }
 
 func parse(c *caddy.Controller) (*config, error) {
@@ -86,6 +88,8 @@ func parse(c *caddy.Controller) (*config, error) {
 		discoverLine int // 0: no discover line
 		maxFoundLine int
 		blocks       int
+		keys         sign.Keys
+		keyLine      int
 	)
 	for c.Next() {
 		blocks++
@@ -159,6 +163,11 @@ func parse(c *caddy.Controller) (*config, error) {
 				if err != nil {
 					return nil, c.Err(err.Error())
 				}
+			case "key":
+				keyLine = c.Line()
+				if err := keys.Parse(c); err != nil {
+					return nil, err
+				}
 			default:
 				return nil, c.Errf("unknown property '%s'", prop)
 			}
@@ -167,6 +176,11 @@ func parse(c *caddy.Controller) (*config, error) {
 	if firstCheck == nil {
 		return nil, c.Err("no check defined: add a line such as 'check web http port 80'")
 	}
+	signer, err := keys.Signer(cfg.zones)
+	if err != nil {
+		return nil, errAt(c, keyLine, err.Error())
+	}
+	cfg.signer = signer
 	// A check may be defined after the lines that use it, so these are resolved at the end,
 	// but the error names the line that uses the check, not the closing brace.
 	for _, name := range slices.Sorted(maps.Keys(cfg.names)) {

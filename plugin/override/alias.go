@@ -62,6 +62,7 @@ func finalOwner(r *answer.Response) (string, bool) {
 // signatures over them (which would no longer match), at the place of the first of them.
 func (h *Handler) pinAlias(r *answer.Response, w dns.ResponseWriter, owner string, qtype uint16, p *pin) {
 	set := answer.RRset{Owner: owner, Type: qtype}
+	sign := h.signsAlias(r, owner, qtype)
 	a := r.Edit()
 	out, at := a[:0], -1
 	for _, rr := range a {
@@ -85,7 +86,7 @@ func (h *Handler) pinAlias(r *answer.Response, w dns.ResponseWriter, owner strin
 		c := h.record(r, &templateCNAME, owner).(*dns.CNAME)
 		c.Target = p.cname
 		out = slices.Insert(out, at, dns.RR(c))
-		if res := h.chase(r.Context(), w, qtype, m.RecursionDesired, p.cname); res != nil {
+		if res := h.chase(r.Context(), w, qtype, m.RecursionDesired, sign, p.cname); res != nil {
 			m.Rcode = res.Rcode
 			out = slices.Insert(out, at+1, res.Answer...)
 		}
@@ -103,6 +104,9 @@ func (h *Handler) pinAlias(r *answer.Response, w dns.ResponseWriter, owner strin
 		}
 	}
 	r.SetAnswer(out)
+	if sign {
+		h.signAlias(r, w, owner, qtype, p)
+	}
 }
 
 // The templates of the records a pin puts in an answer. Their TTL is above maxTTL, so that

@@ -14,15 +14,17 @@ import (
 	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/explain"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
 	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 // Handler answers A and AAAA queries for names that an enabled override pins, and passes
 // everything else to the next plugin untouched.
 type Handler struct {
-	Next plugin.Handler
-	ttl  uint32
-	snap atomic.Pointer[snapshot] // what the table last published
+	Next   plugin.Handler
+	ttl    uint32
+	snap   atomic.Pointer[snapshot] // what the table last published
+	signer *sign.Signer             // signs pinned answers in signed zones; nil: they go unsigned
 }
 
 func newHandler(ttl uint32) *Handler {
@@ -62,6 +64,7 @@ func (h *Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if pins := snap.lookupAnyCase(r.Question[0].Name); pins != nil {
 		if p := choose(pins, func() netip.Addr { return clientAddr(w) }); p != nil {
 			m := h.answer(ctx, w, r, p)
+			h.signPinned(ctx, w, r, m)
 			if rec := explain.From(w); rec != nil {
 				notePinned(rec, p, r.Question[0].Name, "")
 			} else {
@@ -116,9 +119,13 @@ func (h *Handler) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 	case p.cname != "":
 		hdr.Rrtype = dns.TypeCNAME
 		m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr, Target: p.cname})
-		if res := h.chase(ctx, w, q.Qtype, r.RecursionDesired, p.cname); res != nil {
+		do := wantsSigned(r) && h.signZone(q.Name) != ""
+		if res := h.chase(ctx, w, q.Qtype, r.RecursionDesired, do, p.cname); res != nil {
 			m.Rcode = res.Rcode
 			m.Answer = append(m.Answer, res.Answer...)
+			if do {
+				m.Ns = res.Ns // the target's denial, when it has no record of the type
+			}
 		}
 	case q.Qtype == dns.TypeA && len(p.a) == 1:
 		buf.a = dns.A{Hdr: hdr, A: p.a[0]}
@@ -148,14 +155,18 @@ func (h *Handler) answer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 
 // chase asks the rest of the chain for the CNAME target, so that a stub resolver gets a
 // complete answer. The records it returns are appended, never changed. w is the query's
-// writer (the plugins below may ask it for the client); without one there is no chase.
-func (h *Handler) chase(ctx context.Context, w dns.ResponseWriter, qtype uint16, rd bool, target string) *dns.Msg {
+// writer (the plugins below may ask it for the client); without one there is no chase. With
+// do, the target's records come with their signatures, for an answer that is signed.
+func (h *Handler) chase(ctx context.Context, w dns.ResponseWriter, qtype uint16, rd, do bool, target string) *dns.Msg {
 	if h.Next == nil || w == nil {
 		return nil
 	}
 	sub := new(dns.Msg)
 	sub.SetQuestion(target, qtype)
 	sub.RecursionDesired = rd
+	if do {
+		sub.SetEdns0(dns.DefaultMsgSize, true)
+	}
 	if rec := explain.From(w); rec != nil {
 		sw := rec.Sub() // the plugins below explain the target's answer, in a dry run too
 		if _, err := h.Next.ServeDNS(ctx, sw, sub); err != nil {

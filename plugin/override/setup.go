@@ -14,7 +14,9 @@ import (
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
+	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/explain"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
 	"github.com/steerdns/steerdns/plugin/override/console"
 	"github.com/steerdns/steerdns/plugin/override/store"
 )
@@ -40,6 +42,8 @@ type config struct {
 	token    string
 	ttl      uint32
 	declared []store.Override
+	keys     sign.Keys    // the 'key file' lines
+	signer   *sign.Signer // the zone keys that sign pinned answers; nil: they go unsigned
 
 	maxOverrides int // 0: the store's default
 }
@@ -56,6 +60,7 @@ func setup(c *caddy.Controller) error {
 	}
 
 	h := newHandler(cfg.ttl)
+	h.signer = cfg.signer
 	// The handler hears of changes from OnStartup (before the servers listen) to OnShutdown,
 	// like the table's background work: a reload that fails before its start leaves no
 	// subscriber behind on the shared table.
@@ -97,8 +102,8 @@ func blockZones(c *caddy.Controller) []string {
 // (two declares with one id, a console that needs a token) names the line at fault rather
 // than the closing brace.
 type lines struct {
-	console, store int
-	declared       []int // the line of each of config.declared
+	console, store, key int
+	declared            []int // the line of each of config.declared
 }
 
 func parse(c *caddy.Controller) (*config, error) {
@@ -135,6 +140,10 @@ func finish(c *caddy.Controller, cfg *config, at *lines) error {
 		return errAt(c, at.store, "store %q: %v", cfg.store, err)
 	}
 	cfg.store = abs
+	zones := answer.NewZones(plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys))
+	if cfg.signer, err = cfg.keys.Signer(zones); err != nil {
+		return errAt(c, at.key, "%v", err)
+	}
 	if cfg.console != "" && cfg.token == "" && !console.LoopbackHost(cfg.console) {
 		return errAt(c, at.console, "console %s is not a loopback address: set a token", cfg.console)
 	}
@@ -186,6 +195,9 @@ func parseProperty(c *caddy.Controller, cfg *config, at *lines) error {
 			return c.Errf("max_overrides %q: must be a number from 1 to %d", v, store.MaxMaxOverrides)
 		}
 		cfg.maxOverrides = n
+	case "key":
+		at.key = c.Line()
+		return cfg.keys.Parse(c)
 	case "declare":
 		line := c.Line()
 		o, err := parseDeclare(c)

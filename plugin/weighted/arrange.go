@@ -60,11 +60,16 @@ func (wt *Weighted) arrange(res *answer.Response, set answer.RRset, nw *nameWeig
 	if wt.only > 0 {
 		keep = min(wt.only, live)
 		if set.Signed && keep < len(out) {
-			// Cutting a signed RRset would make it bogus: reorder only.
-			if rec == nil {
-				signedUncut.WithLabelValues(nw.name).Inc()
+			if wt.signer != nil && wt.signer.Zone(set.Owner) != "" {
+				res.Resign(wt.signer, set.Owner, set.Type) // signed again once the stages are done
+			} else {
+				// Cutting a signed RRset without the keys would make it bogus: reorder only.
+				if rec == nil {
+					signedUncut.WithLabelValues(nw.name).Inc()
+					wt.unsigned.Note(res.Msg().Answer, set)
+				}
+				keep = len(out)
 			}
-			keep = len(out)
 		}
 	}
 	if rec != nil {

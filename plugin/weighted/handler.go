@@ -14,6 +14,7 @@ import (
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
 	"github.com/steerdns/steerdns/plugin/internal/handoff"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
 )
 
 // Weighted is the plugin handler. Its weights are read through an atomic pointer, so the
@@ -28,6 +29,9 @@ type Weighted struct {
 	only int
 	// ttl caps the TTLs of the answers it orders; 0 leaves them alone.
 	ttl uint32
+	// signer signs again the signed RRsets that `only` cuts; nil: they are reordered, not cut.
+	signer   *sign.Signer
+	unsigned *sign.Unsigned
 
 	weights atomic.Pointer[table]
 

@@ -1,6 +1,7 @@
 package weighted
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/plugin/internal/answer"
+	"github.com/steerdns/steerdns/plugin/internal/sign"
 )
 
 var log = clog.NewWithPlugin("weighted")
@@ -47,10 +49,12 @@ func setup(c *caddy.Controller) error {
 // parse reads the weighted block. It does not read the weight file: setup does, so that a
 // parse test needs no files.
 func parse(c *caddy.Controller) (*Weighted, error) {
-	wt := &Weighted{reload: defaultReload, inline: make(weightSpec)}
+	wt := &Weighted{reload: defaultReload, inline: make(weightSpec),
+		unsigned: sign.NewUnsigned(log, "'only' does not cut its signed answers: every address stays in them, in weighted order")}
 	wt.types[typeSlot(dns.TypeA)] = true
 	wt.types[typeSlot(dns.TypeAAAA)] = true
-	blocks := 0
+	blocks, keyLine := 0, 0
+	var keys sign.Keys
 	for c.Next() {
 		if blocks++; blocks > 1 {
 			return nil, plugin.ErrOnce
@@ -61,11 +65,23 @@ func parse(c *caddy.Controller) (*Weighted, error) {
 		}
 		wt.zones = zones
 		for c.NextBlock() {
+			if c.Val() == "key" {
+				keyLine = c.Line()
+				if err := keys.Parse(c); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if err := parseProperty(c, wt); err != nil {
 				return nil, err
 			}
 		}
 	}
+	signer, err := keys.Signer(wt.zones)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d - Error during parsing: %v", c.File(), keyLine, err)
+	}
+	wt.signer = signer
 	if wt.file != "" && !filepath.IsAbs(wt.file) {
 		if root := dnsserver.GetConfig(c).Root; root != "" {
 			wt.file = filepath.Join(root, wt.file)

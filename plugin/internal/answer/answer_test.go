@@ -26,6 +26,7 @@ func TestInZone(t *testing.T) {
 		{`a\.example.test.`, "example.test.", false}, // one label "a.example", then "test"
 		{`a\\.example.test.`, "example.test.", true}, // an escaped backslash, then a real dot
 		{`www\.example.test.`, "www.example.test.", false},
+		{`\.example.test.`, "example.test.", false}, // one label ".example", escaped from its start
 	} {
 		if got := InZone(tc.name, tc.zone); got != tc.want {
 			t.Errorf("InZone(%q, %q) = %v, want %v", tc.name, tc.zone, got, tc.want)
@@ -250,6 +251,7 @@ func TestWithTTLCopies(t *testing.T) {
 	for _, rr := range []dns.RR{
 		test.A("a.example.test. 300 IN A 192.0.2.1"), test.AAAA("a.example.test. 300 IN AAAA 2001:db8::1"),
 		test.CNAME("a.example.test. 300 IN CNAME b.example.test."), test.MX("a.example.test. 300 IN MX 10 mx.example.test."),
+		test.RRSIG("a.example.test. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 1 example.test. AAAA"),
 	} {
 		var copies []dns.RR
 		for i := range 5 { // past the room made for the answer's three addresses
@@ -298,5 +300,29 @@ func BenchmarkWriterThreeStages(b *testing.B) {
 		w = Join(context.Background(), w, reverse{&ran})
 		w = Join(context.Background(), w, dropFirst{&ran})
 		w.WriteMsg(in)
+	}
+}
+
+// WithTTL copies an answer's addresses into one block per type, made by the first copy the
+// answer needs (one allocation for all of them); a CNAME copy is an allocation of its own.
+func TestWithTTLBlocks(t *testing.T) {
+	m := response() // a CNAME and three A records
+	r := &Response{msg: m}
+	copies := func(cnames int) func() {
+		return func() {
+			r.as, r.aaaas = nil, nil
+			for _, rr := range m.Answer[1:] {
+				r.WithTTL(rr, 10)
+			}
+			for range cnames {
+				r.WithTTL(m.Answer[0], 10)
+			}
+		}
+	}
+	if got := testing.AllocsPerRun(20, copies(0)); got != 1 {
+		t.Errorf("%v allocations for the three addresses, want 1 (their block)", got)
+	}
+	if got := testing.AllocsPerRun(20, copies(1)); got != 2 {
+		t.Errorf("%v allocations for the addresses and the CNAME, want 2", got)
 	}
 }

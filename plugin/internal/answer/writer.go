@@ -78,6 +78,9 @@ func (w *Writer) WriteMsg(m *dns.Msg) error {
 	for i := int(w.n) - 1; i >= 0; i-- {
 		w.stages[i].Rewrite(r)
 	}
+	if r.signing != nil && !r.signAgain() {
+		r.msg = r.orig // a changed RRset left unsigned would not validate: the original does
+	}
 	return w.ResponseWriter.WriteMsg(r.msg)
 }
 
@@ -100,13 +103,14 @@ const inlineRecords = 8
 // one copy that every stage above then edits in place. The records themselves are never
 // changed, in the copy either: a record whose TTL changes is replaced by a copy (WithTTL).
 type Response struct {
-	w     *Writer // the query's context and the writer beneath
-	msg   *dns.Msg
-	owned bool // msg is copy, which the stages may edit
+	w    *Writer // the query's context and the writer beneath
+	msg  *dns.Msg
+	orig *dns.Msg // the message the backend wrote
 
 	set      RRset
 	setOK    bool
 	setValid bool // set and setOK describe msg's answer as it stands
+	owned    bool // msg is copy, which the stages may edit (next to the flags above: no padding)
 
 	copy  dns.Msg
 	slots [inlineRecords]dns.RR
@@ -115,11 +119,13 @@ type Response struct {
 	// copy an answer needs (a capped TTL is common, but not on every query).
 	as    []dns.A
 	aaaas []dns.AAAA
+
+	signing *signing // made by the first Resign: answers that need no signing are not bigger
 }
 
 func (r *Response) reset(w *Writer, m *dns.Msg) {
-	r.w, r.msg, r.owned, r.setValid = w, m, false, false
-	r.as, r.aaaas = nil, nil
+	r.w, r.msg, r.orig, r.owned, r.setValid = w, m, m, false, false
+	r.as, r.aaaas, r.signing = nil, nil, nil
 }
 
 // Explain returns the Recorder of a query the console explains, nil for every other query. A
@@ -213,7 +219,14 @@ func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
 	case *dns.CNAME:
 		cp := *rr
 		c = &cp
-	default:
+	case *dns.RRSIG:
+		if g := r.signing; g != nil && int(g.nSig) < len(g.sigs) {
+			g.sigs[g.nSig] = *rr
+			c = &g.sigs[g.nSig]
+			g.nSig++
+		}
+	}
+	if c == nil {
 		c = dns.Copy(rr)
 	}
 	c.Header().Ttl = ttl
