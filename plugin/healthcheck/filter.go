@@ -269,7 +269,7 @@ func (hc *HealthCheck) judge(s state) bool {
 	switch s {
 	case stateUp:
 		return true
-	case stateDown:
+	case stateDown, stateDrained:
 		return false
 	}
 	return hc.cfg.unknownUp

@@ -18,11 +18,13 @@ import (
 // State is a target's health verdict.
 type State string
 
-// The states a target can be in. Unknown lasts until its first probe result.
+// The states a target can be in. Unknown lasts until its first probe result. Drained is an
+// effective state only: an operator took the address out of the answers.
 const (
 	Unknown State = "unknown"
 	Up      State = "up"
 	Down    State = "down"
+	Drained State = "drained"
 )
 
 // Transition is one change of state, kept so a viewer can show recent flapping.
@@ -44,6 +46,23 @@ type Target struct {
 	LastLatency time.Duration // how long the last probe took
 	LastError   string        // why the last probe failed; empty when it succeeded
 	Transitions []Transition  // recent state changes, oldest first
+
+	// Effective is what the answers follow: the replicas' quorum over their verdicts when
+	// verdicts are shared, this replica's own State otherwise, Drained while drained.
+	Effective State
+	Replicas  []ReplicaVerdict // every live replica's verdict, this one's included; nil when not shared
+	Shared    string           // where verdicts are shared ("etcd ... /prefix/"), "" when they are not
+	Fallback  bool             // shared, but the store is unreachable: Effective is this replica's own verdict
+	Drains    []Drain          // the drains that cover this address (everywhere, or for one of its names)
+}
+
+// ReplicaVerdict is one replica's verdict on a target, as it shared it.
+type ReplicaVerdict struct {
+	Replica string
+	Self    bool // this replica
+	State   State
+	Since   time.Time // when the replica came to this verdict
+	Reason  string    // why the last probe failed, for a down verdict
 }
 
 // Provider returns the current targets of one healthcheck instance. It must be safe to call
