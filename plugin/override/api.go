@@ -43,6 +43,7 @@ func newMux(c *console) *http.ServeMux {
 	mux.HandleFunc("GET /api/audit", a.audit)
 	mux.HandleFunc("GET /api/events", a.events)
 	mux.HandleFunc("GET /api/export", a.export) // export.go
+	registerDrains(mux)                         // drainapi.go
 	webui.Register(mux, c.done)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { notRouted(mux, w, r) })
 	return mux
