@@ -114,9 +114,15 @@ func (b *drainBook) unsubscribe(hc *HealthCheck) {
 	}
 }
 
-// changed republishes every subscriber, arms the timer for the next expiry, counts the drains
-// in force and tells the health view.
-func (b *drainBook) changed() {
+// changed republishes every subscriber at once, arms the timer for the next expiry, counts
+// the drains in force and tells the health view.
+func (b *drainBook) changed() { b.notify(true) }
+
+// notify republishes every subscriber: at once when urgent (a drain is an operator's
+// action, rare, and must take effect at once), otherwise within the throttle window (the
+// replicas' verdicts change in waves). It arms the expiry timer, counts the drains in force
+// and tells the health view.
+func (b *drainBook) notify(urgent bool) {
 	now := time.Now()
 	b.mu.Lock()
 	b.arm(now)
@@ -133,7 +139,7 @@ func (b *drainBook) changed() {
 	}
 	b.mu.Unlock()
 	for _, hc := range subs {
-		hc.sharedChanged()
+		hc.sharedChanged(urgent)
 	}
 	healthview.Notify()
 }

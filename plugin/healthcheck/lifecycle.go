@@ -67,12 +67,17 @@ func (hc *HealthCheck) leaveShared() {
 	}
 }
 
-// sharedChanged publishes again (now, or at the end of the throttle window) because the
-// other replicas' verdicts, the drains or the store's reachability changed.
-func (hc *HealthCheck) sharedChanged() {
+// sharedChanged publishes again because the other replicas' verdicts, the drains or the
+// store's reachability changed: at once when urgent, otherwise now or at the end of the
+// throttle window.
+func (hc *HealthCheck) sharedChanged(urgent bool) {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
-	if hc.running {
+	switch {
+	case !hc.running:
+	case urgent:
+		hc.publish()
+	default:
 		hc.schedulePublish()
 	}
 }

@@ -192,6 +192,11 @@ type gaugeState struct {
 	shared      bool
 }
 
+// outvoted reports whether the replicas' quorum overrules this replica's own verdict.
+func (g gaugeState) outvoted() bool {
+	return g.own != stateUnknown && g.eff != stateDrained && g.eff != g.own
+}
+
 // setGauges sets k's effective_up, outvoted and replica_verdicts to g if they say something
 // else. hc.mu must be held.
 func (hc *HealthCheck) setGauges(k targetKey, g gaugeState) {
@@ -215,7 +220,7 @@ func (hc *HealthCheck) setGauges(k targetKey, g gaugeState) {
 		return
 	}
 	out := 0.0
-	if (g.eff == stateDown) != (g.own == stateDown) && g.own != stateUnknown && g.eff != stateDrained {
+	if g.outvoted() {
 		out = 1
 	}
 	outvoted.WithLabelValues(target, k.check.Name).Set(out)

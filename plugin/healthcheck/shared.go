@@ -357,6 +357,7 @@ func (c *cluster) parseDrain(kv *mvccpb.KeyValue) (healthview.Drain, bool) {
 
 // apply takes in the watched changes: verdicts of the others, and drains made anywhere.
 func (c *cluster) apply(events []*clientv3.Event) {
+	drains := false
 	c.mu.Lock()
 	for _, ev := range events {
 		key := string(ev.Kv.Key)
@@ -372,10 +373,11 @@ func (c *cluster) apply(events []*clientv3.Event) {
 			c.putPeer(c.peers, ev.Kv)
 		case strings.HasPrefix(key, c.drainPrefix()):
 			c.applyDrain(ev)
+			drains = true
 		}
 	}
 	c.mu.Unlock()
-	c.book.changed()
+	c.book.notify(drains)
 }
 
 // applyDrain takes in one watched change of a drain. c.mu must be held.
@@ -463,7 +465,7 @@ func (c *cluster) setReachable(up bool, err error) {
 		log.Warningf("%s is unreachable, answering by this replica's own verdicts and the drains it knew until it returns: %v", c.cfg.String(), err)
 	}
 	if up != was {
-		c.book.changed()
+		c.book.notify(false)
 	}
 }
 

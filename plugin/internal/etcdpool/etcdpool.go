@@ -196,9 +196,10 @@ func parseTLS(c *caddy.Controller, cfg *Config) error {
 
 // OneArg returns the single argument of the current property line.
 func OneArg(c *caddy.Controller) (string, error) {
+	prop := c.Val()
 	args := c.RemainingArgs()
 	if len(args) != 1 {
-		return "", c.Errf("%s needs exactly one value", c.Val())
+		return "", c.Errf("%s needs exactly one value", prop)
 	}
 	return args[0], nil
 }
