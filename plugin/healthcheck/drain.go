@@ -232,3 +232,6 @@ func (l *localBook) Drains() []healthview.Drain { return l.active(time.Now()) }
 
 // DrainAudit implements healthview.Drainer.
 func (l *localBook) DrainAudit(n int) []healthview.DrainEvent { return l.last(n) }
+
+// Store implements healthview.Drainer.
+func (l *localBook) Store() string { return l.store }

@@ -604,6 +604,10 @@ func (c *cluster) trim(keep int) {
 	cli.Delete(ctx, c.auditPrefix(), clientv3.WithRange(string(old.Kvs[len(old.Kvs)-1].Key)+"\x00"))
 }
 
+// Store implements healthview.Drainer: the clusters of one store (in production there is
+// one per process; tests run several replicas in one) share its drains.
+func (c *cluster) Store() string { return c.cfg.String() }
+
 // Drains implements healthview.Drainer.
 func (c *cluster) Drains() []healthview.Drain { return c.book.active(time.Now()) }
 

@@ -62,6 +62,8 @@ func (b *bookDrainer) DrainAudit(n int) []healthview.DrainEvent {
 	return append([]healthview.DrainEvent(nil), b.events[max(0, len(b.events)-n):]...)
 }
 
+func (b *bookDrainer) Store() string { return "book" }
+
 func withDrainer(t *testing.T) *bookDrainer {
 	b := &bookDrainer{drains: map[string]healthview.Drain{}}
 	t.Cleanup(healthview.RegisterDrainer(b))

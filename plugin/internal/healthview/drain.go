@@ -102,40 +102,51 @@ type Drainer interface {
 	Drains() []Drain
 	// DrainAudit returns the last n events, oldest first.
 	DrainAudit(n int) []DrainEvent
+	// Store names where the drains are kept: Drainers of one store hold the same drains,
+	// so only the first registered of them is asked.
+	Store() string
+}
+
+type drainerEntry struct {
+	id *registration
+	d  Drainer
 }
 
 var (
 	drainMu  sync.Mutex
-	drainers = map[*registration]Drainer{}
+	drainers []drainerEntry // in the order registered
 )
 
 // RegisterDrainer adds d to the entry points below and returns the function that removes it.
-// One Drainer registered several times (by the server blocks that share it) is called once.
+// One Drainer registered several times (by the server blocks that share it), or several of
+// one store, are called once.
 func RegisterDrainer(d Drainer) (unregister func()) {
 	id := new(registration)
 	drainMu.Lock()
-	drainers[id] = d
+	drainers = append(drainers, drainerEntry{id, d})
 	drainMu.Unlock()
 	Notify()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			drainMu.Lock()
-			delete(drainers, id)
+			drainers = slices.DeleteFunc(drainers, func(e drainerEntry) bool { return e.id == id })
 			drainMu.Unlock()
 			Notify()
 		})
 	}
 }
 
-// distinct returns each registered Drainer once.
+// distinct returns the first registered Drainer of each store.
 func distinct() []Drainer {
 	drainMu.Lock()
 	defer drainMu.Unlock()
 	var out []Drainer
-	for _, d := range drainers {
-		if !slices.Contains(out, d) {
-			out = append(out, d)
+	seen := map[string]bool{}
+	for _, e := range drainers {
+		if s := e.d.Store(); !seen[s] {
+			seen[s] = true
+			out = append(out, e.d)
 		}
 	}
 	return out
@@ -219,7 +230,14 @@ func DrainAudit(n int) []DrainEvent {
 		out = append(out, dr.DrainAudit(n)...)
 	}
 	slices.SortStableFunc(out, func(a, b DrainEvent) int { return a.At.Compare(b.At) })
-	out = slices.CompactFunc(out, func(a, b DrainEvent) bool { return a == b })
+	// Two stores (a block with etcd, one without) record the same event each.
+	seen := map[string]bool{}
+	out = slices.DeleteFunc(out, func(e DrainEvent) bool {
+		k := fmt.Sprintf("%s|%s|%s|%s|%d", e.Action, e.Address, e.Name, e.By, e.At.UnixNano())
+		dup := seen[k]
+		seen[k] = true
+		return dup
+	})
 	if len(out) > n {
 		out = out[len(out)-n:]
 	}
