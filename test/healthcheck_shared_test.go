@@ -2,9 +2,11 @@ package test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,11 +22,37 @@ import (
 // and not the others', as a bad network path from one vantage point would.
 type sharedReplica struct {
 	name     string
-	srv      *harness.Server
+	dns      string          // the UDP address it answers on
+	srv      *harness.Server // in this process, or
+	proc     *Process        // a coredns process of its own (its console shows only its targets)
+	dir      string
 	web      *harness.Web
 	api      string
 	proxy    *etcdtest.Proxy
 	corefile string
+}
+
+// restart stops the replica and starts it again from its Corefile.
+func (r *sharedReplica) restart(t *testing.T) {
+	t.Helper()
+	if r.proc != nil {
+		r.proc.Cmd.Process.Kill()
+		r.proc.Cmd.Wait()
+		r.startProcess(t)
+		return
+	}
+	r.srv.Stop()
+	r.srv = harness.Start(t, r.corefile)
+	r.dns = r.srv.UDP
+}
+
+func (r *sharedReplica) startProcess(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(r.dir, "Corefile"), []byte(r.corefile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.proc = StartProcess(t, r.dir, harness.Binary(t), "-conf", "Corefile")
+	WaitForDNS(t, r.proc, r.dns)
 }
 
 // sharedInterval and sharedFall are the probing of the replicas: a server that stops is
@@ -34,8 +62,8 @@ const (
 	sharedFall     = 2
 )
 
-func sharedCorefile(dir, zone, endpoint, prefix, name string, webPort, apiPort int) string {
-	return fmt.Sprintf(`example.test:0 {
+func sharedCorefile(dir, zone, endpoint, prefix, name string, dnsPort, webPort, apiPort int) string {
+	return fmt.Sprintf(`example.test:%d {
     bind 127.0.0.1
     override {
         store %s
@@ -53,11 +81,18 @@ func sharedCorefile(dir, zone, endpoint, prefix, name string, webPort, apiPort i
     }
     cache 30
     file %s
-}`, filepath.Join(dir, name+".json"), apiPort, webPort, sharedInterval, sharedFall, endpoint, prefix, name, zone)
+}`, dnsPort, filepath.Join(dir, name+".json"), apiPort, webPort, sharedInterval, sharedFall, endpoint, prefix, name, zone)
 }
 
-// sharedStart starts etcd and three replicas, a, b and c, sharing it.
+// sharedStart starts etcd and three replicas, a, b and c, sharing it, all in this process.
 func sharedStart(t *testing.T) (*etcdtest.Server, []*sharedReplica) {
+	t.Helper()
+	return sharedStartWith(t, false)
+}
+
+// sharedStartWith starts etcd and three replicas, a, b and c, sharing it; with aProcess,
+// replica a is a coredns process of its own.
+func sharedStartWith(t *testing.T, aProcess bool) (*etcdtest.Server, []*sharedReplica) {
 	t.Helper()
 	etcd := etcdtest.Start(t)
 	dir := t.TempDir()
@@ -65,11 +100,19 @@ func sharedStart(t *testing.T) (*etcdtest.Server, []*sharedReplica) {
 	prefix := "/steerdns/" + t.Name() + "/"
 	var rs []*sharedReplica
 	for _, name := range []string{"a", "b", "c"} {
-		r := &sharedReplica{name: name, web: harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"), proxy: etcd.Proxy(t)}
+		r := &sharedReplica{name: name, dir: t.TempDir(), web: harness.StartWeb(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"), proxy: etcd.Proxy(t)}
 		port := harness.FreePort(t)
 		r.api = fmt.Sprintf("http://127.0.0.1:%d", port)
-		r.corefile = sharedCorefile(dir, zone, r.proxy.Endpoint, prefix, name, r.web.Port, port)
-		r.srv = harness.Start(t, r.corefile)
+		if name == "a" && aProcess {
+			dnsPort := harness.FreePort(t)
+			r.dns = fmt.Sprintf("127.0.0.1:%d", dnsPort)
+			r.corefile = sharedCorefile(r.dir, zone, r.proxy.Endpoint, prefix, name, dnsPort, r.web.Port, port)
+			r.startProcess(t)
+		} else {
+			r.corefile = sharedCorefile(dir, zone, r.proxy.Endpoint, prefix, name, 0, r.web.Port, port)
+			r.srv = harness.Start(t, r.corefile)
+			r.dns = r.srv.UDP
+		}
 		rs = append(rs, r)
 	}
 	// Every replica has every replica's verdict on every target: the quorum is in force.
@@ -82,7 +125,7 @@ func sharedStart(t *testing.T) (*etcdtest.Server, []*sharedReplica) {
 // sharedCats returns what a replica answers for cats.example.test, sorted.
 func sharedCats(t *testing.T, r *sharedReplica) string {
 	t.Helper()
-	got := harness.Addresses(harness.Exchange(t, "udp", r.srv.UDP, "cats.example.test.", dns.TypeA))
+	got := harness.Addresses(harness.Exchange(t, "udp", r.dns, "cats.example.test.", dns.TypeA))
 	slices.Sort(got)
 	return strings.Join(got, " ")
 }
@@ -244,8 +287,7 @@ func TestSharedDrainEverywhere(t *testing.T) {
 	// A drain survives a restart.
 	overrideMust(t, "POST", a.api+"/api/drains", `{"address":"127.0.0.4"}`)
 	sharedAwait(t, without4, rs...)
-	b.srv.Stop()
-	b.srv = harness.Start(t, b.corefile)
+	b.restart(t)
 	sharedAwait(t, without4, b)
 
 	// etcd stopped: each replica answers by its own verdicts and keeps the drain.
@@ -266,4 +308,31 @@ func TestSharedDrainEverywhere(t *testing.T) {
 	sharedAwait(t, without4, rs...) // a is outvoted on 127.0.0.2 again
 	overrideMust(t, "DELETE", a.api+"/api/drains/127.0.0.4", "")
 	sharedAwait(t, all, b, c)
+}
+
+// TestSharedVerdictsKill9: replica a, a coredns process of its own, and replica b see
+// 127.0.0.3 down, so every replica drops it. a is killed with SIGKILL (no shutdown, no lease
+// revoked): once its lease expires its verdict stops counting, and b and c bring 127.0.0.3
+// back (one down verdict of two live is below quorum 2).
+func TestSharedVerdictsKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the coredns binary")
+	}
+	_, rs := sharedStartWith(t, true)
+	a, b, c := rs[0], rs[1], rs[2]
+	const all, without3 = "127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5", "127.0.0.2 127.0.0.4 127.0.0.5"
+	a.web.Stop("127.0.0.3")
+	b.web.Stop("127.0.0.3")
+	sharedAwait(t, without3, rs...)
+	if err := a.proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	a.proc.Cmd.Wait()
+	start := time.Now()
+	sharedAwait(t, all, b, c)
+	took := time.Since(start)
+	t.Logf("a killed replica stopped counting %s after SIGKILL (lease 2s)", took.Round(time.Millisecond))
+	if took < time.Second {
+		t.Errorf("the killed replica's verdict went after %s, before its lease could expire", took)
+	}
 }

@@ -517,28 +517,28 @@
           el('span', { class: `state ${eff}`, text: eff }),
           eff !== t.state ? el('div', { class: 'sub own', text: `own verdict: ${t.state}` }) : null,
           t.fallback ? el('div', { class: 'sub fallback', text: 'store unreachable: own verdict' }) : null,
-          (t.drains || []).map(drainNote)),
+          (t.drains || []).map(drainNote),
+          el('div', { class: 'drain-actions' }, everywhere
+            ? el('button', { type: 'button', class: 'undrain', text: 'Undrain' })
+            : [el('button', { type: 'button', class: 'drain danger', text: 'Drain' }),
+              el('select', { class: 'drain-for', 'aria-label': `Drain ${t.address} for a while` },
+                el('option', { value: '', text: 'for…' }),
+                el('option', { value: '15m', text: '15 min' }),
+                el('option', { value: '1h', text: '1 hour' }),
+                el('option', { value: '8h', text: '8 hours' }))])),
         shared ? el('td', {}, el('ul', { class: 'replicas' }, (t.replicas || []).map(replicaItem))) : null,
-        el('td', { class: 'nowrap' }, t.last_check ? el('span', { dataset: { since: t.last_check }, title: new Date(t.last_check).toLocaleString() }) : '—'),
-        el('td', { class: 'nowrap latency', text: t.last_check ? `${t.latency_ms.toFixed(1)} ms` : '—' }),
+        el('td', { class: 'nowrap' }, t.last_check ? el('span', { dataset: { since: t.last_check }, title: new Date(t.last_check).toLocaleString() }) : '—',
+          t.last_check ? el('div', { class: 'sub latency', text: `${t.latency_ms.toFixed(1)} ms` }) : null),
         el('td', {}, el('ul', { class: 'transitions' },
-          recent.map((tr) => el('li', { class: 'nowrap', text: `${tr.to} at ${clock(tr.at)}`, title: `${tr.from} → ${tr.to}` })))),
-        el('td', { class: 'drain-actions' }, everywhere
-          ? el('button', { type: 'button', class: 'undrain', text: 'Undrain' })
-          : [el('button', { type: 'button', class: 'drain danger', text: 'Drain' }),
-            el('select', { class: 'drain-for', 'aria-label': `Drain ${t.address} for a while` },
-              el('option', { value: '', text: 'Drain for…' }),
-              el('option', { value: '15m', text: '15 min' }),
-              el('option', { value: '1h', text: '1 hour' }),
-              el('option', { value: '8h', text: '8 hours' }))]));
+          recent.map((tr) => el('li', { class: 'nowrap', text: `${tr.to} at ${clock(tr.at)}`, title: `${tr.from} → ${tr.to}` })))));
       if (!t.last_error) return [row];
       row.classList.add('has-error');
-      return [row, el('tr', { class: 'probe-error' }, el('td', { colspan: shared ? 7 : 6, class: 'sub', text: t.last_error }))];
+      return [row, el('tr', { class: 'probe-error' }, el('td', { colspan: shared ? 5 : 4, class: 'sub', text: t.last_error }))];
     });
-    const titles = ['Target', 'State', ...(shared ? ['Replicas'] : []), 'Checked', 'Latency', 'Recent', ''];
+    const titles = ['Target', 'State', ...(shared ? ['Replicas'] : []), 'Checked', 'Recent'];
     const head = el('tr', {}, titles.map((h) => el('th', { text: h })));
     root.replaceChildren(el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, rows))),
-      drainLog());
+      ...drainLog());
     tick();
   }
 
@@ -558,17 +558,18 @@
       r.since ? [' ', el('span', { class: 'sub', dataset: { since: r.since } })] : null);
   }
 
-  // drainLog lists the recent drains, undrains and expiries: who did what, when.
+  // drainLog lists the recent drains, undrains and expiries: who did what, when (nothing
+  // when there are none).
   function drainLog() {
     const events = (state.drains && state.drains.audit) || [];
-    if (!events.length) return null;
-    return el('details', { class: 'drain-log' }, el('summary', { text: `Drain log (${events.length})` }),
+    if (!events.length) return [];
+    return [el('details', { class: 'drain-log' }, el('summary', { text: `Drain log (${events.length})` }),
       el('ul', { class: 'audit' }, events.slice().reverse().map((e) => el('li', {},
         el('time', { datetime: e.at, text: clock(e.at) }),
         el('span', { class: 'actor', text: e.by }), ' ',
         el('span', { class: 'action', text: e.action }), ' ',
         el('span', { class: 'mono', text: e.address + (e.name ? ' for ' + e.name : '') }),
-        e.note ? ` · ${e.note}` : ''))));
+        e.note ? ` · ${e.note}` : ''))))];
   }
 
   // drainAct runs one drain or undrain, shows its error, and reloads the panel at once.
