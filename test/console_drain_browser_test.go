@@ -26,6 +26,8 @@ func TestConsoleBrowserDrain(t *testing.T) {
 	consoleUntil(t, ctx, "four targets, each with three replica verdicts",
 		`document.querySelectorAll("#health tr[data-target]").length === 4 &&
 		 [...document.querySelectorAll("#health tr[data-target]")].every(r => r.querySelectorAll(".replicas li").length === 3)`)
+	consoleUntil(t, ctx, "the panel without stray text (no drain log yet)",
+		`![...document.querySelector("#health").childNodes].some(n => n.nodeType === Node.TEXT_NODE)`)
 	consoleDo(t, ctx, "giving a name for the audit log", chromedp.SendKeys("#who", "carol", chromedp.ByQuery))
 
 	consoleDo(t, ctx, "clicking Drain on 127.0.0.4",
