@@ -52,6 +52,15 @@ func (b *drainBook) active(now time.Time) []healthview.Drain {
 	return out
 }
 
+// room reports whether d may be added: it replaces a drain, or there are fewer than
+// healthview.MaxDrains.
+func (b *drainBook) room(d healthview.Drain) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, replaces := b.drains[keyOf(d)]
+	return replaces || len(b.drains) < healthview.MaxDrains
+}
+
 // put records d and republishes.
 func (b *drainBook) put(d healthview.Drain) {
 	b.mu.Lock()
@@ -102,6 +111,7 @@ func (b *drainBook) subscribe(hc *HealthCheck) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.subs[hc] = struct{}{}
+	b.arm(time.Now()) // the timer stops while nobody subscribes
 }
 
 func (b *drainBook) unsubscribe(hc *HealthCheck) {
@@ -211,6 +221,9 @@ func newLocalBook() *localBook {
 
 // Drain implements healthview.Drainer.
 func (l *localBook) Drain(_ context.Context, d healthview.Drain) error {
+	if !l.room(d) {
+		return healthview.ErrTooMany
+	}
 	l.put(d)
 	l.record(healthview.DrainEvent{Action: "drain", Drain: d})
 	return nil

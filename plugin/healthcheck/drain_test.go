@@ -201,3 +201,24 @@ func TestDrainErrors(t *testing.T) {
 		t.Errorf("bad drains changed something: %+v", ds)
 	}
 }
+
+// TestLocalDrainsBounded: beyond MaxDrains a new drain is refused (replacing one is not),
+// and nothing changes.
+func TestLocalDrainsBounded(t *testing.T) {
+	localHC(t, "", nil)
+	defer func() {
+		for _, d := range healthview.Drains() {
+			healthview.UndrainAddress(context.Background(), d.Address, d.Name, "test")
+		}
+	}()
+	for i := range healthview.MaxDrains {
+		mustDrain(t, healthview.Drain{Address: fmt.Sprintf("10.%d.%d.1", i/256, i%256)})
+	}
+	if _, err := healthview.DrainAddress(context.Background(), healthview.Drain{Address: "10.200.0.1"}, "x"); !errors.Is(err, healthview.ErrTooMany) {
+		t.Errorf("drain %d: %v, want ErrTooMany", healthview.MaxDrains+1, err)
+	}
+	mustDrain(t, healthview.Drain{Address: "10.0.0.1", Note: "renewed"})
+	if n := len(healthview.Drains()); n != healthview.MaxDrains {
+		t.Errorf("%d drains, want %d", n, healthview.MaxDrains)
+	}
+}

@@ -484,6 +484,9 @@ func (c *cluster) newAuditKey() string {
 // transaction; the drain applies on this replica at once, and on the others as their
 // watches deliver it.
 func (c *cluster) Drain(ctx context.Context, d healthview.Drain) error {
+	if !c.book.room(d) {
+		return healthview.ErrTooMany
+	}
 	cli, err := c.client.Get()
 	if err != nil {
 		return c.unavailable("draining", err)

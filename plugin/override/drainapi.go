@@ -104,7 +104,7 @@ func writeDrainFail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, fe.Field, fe.Msg)
 	case errors.Is(err, healthview.ErrNotDrained):
 		writeError(w, http.StatusNotFound, "address", err.Error())
-	case errors.Is(err, healthview.ErrNoDrainer):
+	case errors.Is(err, healthview.ErrNoDrainer), errors.Is(err, healthview.ErrTooMany):
 		writeError(w, http.StatusConflict, "", err.Error())
 	case errors.Is(err, healthview.ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "", err.Error()+"; nothing was changed, try again when it is back")

@@ -62,7 +62,13 @@ var (
 	ErrNotDrained = errors.New("not drained")
 	// ErrUnavailable: the shared store cannot be reached; nothing was changed.
 	ErrUnavailable = errors.New("the shared health store is unavailable")
+	// ErrTooMany: MaxDrains drains are in force already; nothing was changed.
+	ErrTooMany = fmt.Errorf("%d drains are in force already: undrain one first", MaxDrains)
 )
+
+// MaxDrains bounds the drains in force in one store, so that a script that drains in a loop
+// cannot grow every replica's memory and every snapshot without end.
+const MaxDrains = 1024
 
 // Normalize checks d and puts its address and name in canonical form. It fails with a
 // *FieldError naming the bad field.
