@@ -244,7 +244,7 @@ func DrainAudit(n int) []DrainEvent {
 		seen[k] = true
 		return dup
 	})
-	if len(out) > n {
+	if len(out) > n { // (>= would cut nothing either when len(out) == n: equivalent)
 		out = out[len(out)-n:]
 	}
 	return out

@@ -3,6 +3,7 @@ package healthview
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -119,5 +120,40 @@ func TestDrainActiveCovers(t *testing.T) {
 	}
 	if one.Covers("10.0.0.1", "") || !one.Covers("10.0.0.1", "a.example.") || one.Covers("10.0.0.1", "b.example.") {
 		t.Error("a drain of one name covers that name only")
+	}
+}
+
+// TestUnregisterDrainerLeavesOthers: removing one Drainer keeps the others asked, and the
+// errors name the address and the name.
+func TestUnregisterDrainerLeavesOthers(t *testing.T) {
+	a, b := &memDrainer{store: "a"}, &memDrainer{store: "b"}
+	ua := RegisterDrainer(a)
+	defer RegisterDrainer(b)()
+	ua()
+	ua() // twice is harmless
+	if _, err := DrainAddress(context.Background(), Drain{Address: "127.0.0.2"}, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.drains) != 0 || len(b.drains) != 1 {
+		t.Errorf("after a's unregister: a has %d drains, b %d; want 0 and 1", len(a.drains), len(b.drains))
+	}
+	err := UndrainAddress(context.Background(), "127.0.0.3", "", "x")
+	if err == nil || err.Error() != "127.0.0.3: not drained" {
+		t.Errorf("undrain of an address not drained: %v", err)
+	}
+	err = UndrainAddress(context.Background(), "127.0.0.3", "x.example", "x")
+	if err == nil || err.Error() != "127.0.0.3 for x.example.: not drained" {
+		t.Errorf("undrain for a name not drained: %v", err)
+	}
+}
+
+func TestDrainNoteLimit(t *testing.T) {
+	d := Drain{Address: "10.0.0.1", Note: strings.Repeat("n", MaxNoteLen)}
+	if err := d.Normalize(); err != nil {
+		t.Errorf("a note of %d bytes: %v", MaxNoteLen, err)
+	}
+	d.Note += "n"
+	if err := d.Normalize(); err == nil {
+		t.Errorf("a note of %d bytes accepted", MaxNoteLen+1)
 	}
 }
