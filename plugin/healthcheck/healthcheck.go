@@ -176,10 +176,15 @@ func (hc *HealthCheck) Ready() bool {
 	if !hc.running {
 		return false
 	}
+	s := hc.snap.Load()
 	for _, k := range hc.listed {
 		// The own verdict: the effective state may be known from the other replicas, or
-		// drained, before this replica has probed at all.
+		// drained, before this replica has probed at all. And published: once ready, the
+		// answers follow the verdicts.
 		if p := hc.probers[k]; p == nil || p.state() == stateUnknown {
+			return false
+		}
+		if v, _ := s.get(k); v.state == stateUnknown {
 			return false
 		}
 	}

@@ -159,17 +159,21 @@ func (p *prober) probeOnce(ctx context.Context) {
 	p.mu.Lock()
 	from, changed := p.st.record(err, latency, time.Now(), p.check.Rise, p.check.Fall)
 	to := p.st.state
+	if changed {
+		// Under the lock, so that whoever sees the new verdict (Ready, the health view)
+		// sees its metrics too.
+		transitions.WithLabelValues(p.addr.String(), p.check.Name, to.String()).Inc()
+		if to == stateUp {
+			targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(1)
+		} else {
+			targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(0)
+		}
+	}
 	p.mu.Unlock()
 	if !changed {
 		return
 	}
 	p.logChange(from, to, err)
-	transitions.WithLabelValues(p.addr.String(), p.check.Name, to.String()).Inc()
-	if to == stateUp {
-		targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(1)
-	} else {
-		targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(0)
-	}
 	probers.Lock()
 	subs := make([]subscriber, 0, len(p.subs))
 	for s := range p.subs {

@@ -41,7 +41,7 @@ type sharedConfig struct {
 }
 
 func (s *sharedConfig) key() string {
-	return fmt.Sprintf("%s|%s|%s|%s", s.etcd.String(), s.prefix, s.replica, s.lease)
+	return fmt.Sprintf("%s|%s|%s|%s|%s", s.etcd.String(), s.prefix, s.replica, s.lease, s.quorum)
 }
 
 func (s *sharedConfig) String() string { return s.etcd.String() + " " + s.prefix }
@@ -65,10 +65,9 @@ type cluster struct {
 	reachable bool
 	appended  int // audit entries written since the trail was last trimmed
 
-	wake       chan struct{} // the own verdicts changed: write them
-	cancel     context.CancelFunc
-	done       chan struct{}
-	unregister func()
+	wake   chan struct{} // the own verdicts changed: write them
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 var clusters = struct {
@@ -96,7 +95,6 @@ func joinCluster(cfg *sharedConfig) *cluster {
 	ctx, c.cancel = context.WithCancel(context.Background())
 	sharedReachable.WithLabelValues(c.cfg.String()).Set(0)
 	go c.run(ctx)
-	c.unregister = healthview.RegisterDrainer(c)
 	clusters.m[k] = c
 	return c
 }
@@ -118,7 +116,6 @@ func (c *cluster) leave(hc *HealthCheck) {
 	if !last {
 		return
 	}
-	c.unregister()
 	c.cancel()
 	<-c.done
 	c.client.Release()

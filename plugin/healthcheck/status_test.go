@@ -100,6 +100,15 @@ func TestReadyNeedsEveryListedVerdict(t *testing.T) {
 	}
 	hc.running = false
 	all["::3"] = stateUp
+	hc = readyHC(t, all)
+	s = newSnapshot()
+	for _, k := range hc.listed {
+		s.set(k, verdict{state: stateUnknown})
+	}
+	hc.snap.Store(hc.withListed(s, drainSet{}))
+	if hc.Ready() {
+		t.Error("ready before the verdicts are published")
+	}
 	if hc := readyHC(t, all); !hc.Ready() {
 		t.Error("not ready once every verdict is in")
 	} else if hc.running = false; hc.Ready() {
