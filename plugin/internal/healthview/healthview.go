@@ -8,6 +8,11 @@
 // goes away, a state changes); a viewer blocks on Changed to learn about that without
 // polling. The per-probe fields (last check, latency, error) change without a notification:
 // a viewer that shows them refreshes on its own clock.
+//
+// Drains go the other way: a healthcheck instance registers the Drainer that keeps its drains
+// (shared through etcd, or local to the replica), and a console calls DrainAddress,
+// UndrainAddress, Drains and DrainAudit without knowing which plugin, or which store, is
+// behind them.
 package healthview
 
 import (
