@@ -9,7 +9,7 @@
   const HEALTH_EVERY = 5000;          // latency and last-check change without an event
 
   const state = {
-    revision: -1, overrides: [], audit: [], auditStale: '', health: null, drains: null, healthPending: false,
+    revision: -1, overrides: [], audit: [], auditStale: '', health: null, drains: null, healthPending: false, healthShape: '',
     seen: '',         // the overrides as last drawn, to skip redraws that change nothing
     offset: 0,        // server clock minus browser clock, in ms
     editing: null,    // id of the override in the editor, null when creating
@@ -499,6 +499,13 @@
     }
     state.healthPending = false;
     const targets = (state.health && state.health.targets) || [];
+    // Every probe moves last_check and latency_ms: those are patched into the rows in place.
+    // The rows are rebuilt only when something else changed, so that a button under the
+    // pointer is not replaced between the press and the click.
+    const shape = JSON.stringify([targets.map((t) => ({ ...t, last_check: !!t.last_check, latency_ms: 0 })),
+      (state.drains && state.drains.audit) || []]);
+    if (shape === state.healthShape && patchHealth(targets)) return;
+    state.healthShape = shape;
     if (!targets.length) {
       root.replaceChildren(el('p', { class: 'muted', text: 'No health checks report to this server. Add the healthcheck plugin to a server block to see its targets here.' }));
       return;
@@ -527,7 +534,7 @@
                 el('option', { value: '1h', text: '1 hour' }),
                 el('option', { value: '8h', text: '8 hours' }))])),
         shared ? el('td', {}, el('ul', { class: 'replicas' }, (t.replicas || []).map(replicaItem))) : null,
-        el('td', { class: 'nowrap' }, t.last_check ? el('span', { dataset: { since: t.last_check }, title: new Date(t.last_check).toLocaleString() }) : '—',
+        el('td', { class: 'nowrap checked' }, t.last_check ? el('span', { dataset: { since: t.last_check }, title: new Date(t.last_check).toLocaleString() }) : '—',
           t.last_check ? el('div', { class: 'sub latency', text: `${t.latency_ms.toFixed(1)} ms` }) : null),
         el('td', {}, el('ul', { class: 'transitions' },
           recent.map((tr) => el('li', { class: 'nowrap', text: `${tr.to} at ${clock(tr.at)}`, title: `${tr.from} → ${tr.to}` })))));
@@ -540,6 +547,23 @@
     root.replaceChildren(el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, rows))),
       ...drainLog());
     tick();
+  }
+
+  // patchHealth updates the last check and latency of the rows drawn, and reports whether
+  // every target had its row.
+  function patchHealth(targets) {
+    for (const t of targets) {
+      const row = [...document.querySelectorAll('#health tr[data-target]')]
+        .find((r) => r.dataset.target === t.address && r.dataset.check === t.check);
+      const since = row && row.querySelector('td.checked [data-since]');
+      if (!row || (t.last_check && !since)) return false;
+      if (!t.last_check) continue;
+      since.dataset.since = t.last_check;
+      since.title = new Date(t.last_check).toLocaleString();
+      row.querySelector('td.checked .latency').textContent = `${t.latency_ms.toFixed(1)} ms`;
+    }
+    tick();
+    return true;
   }
 
   // drainNote says who drained the address, for which name, until when, and why.
