@@ -157,3 +157,20 @@ func TestDrainNoteLimit(t *testing.T) {
 		t.Errorf("a note of %d bytes accepted", MaxNoteLen+1)
 	}
 }
+
+// TestDrainAuditMerges: the events of two stores come out in time order, the newest n.
+func TestDrainAuditMerges(t *testing.T) {
+	at := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	a := &memDrainer{store: "a", events: []DrainEvent{{Action: "drain", Drain: Drain{Address: "10.0.0.1", At: at}},
+		{Action: "undrain", Drain: Drain{Address: "10.0.0.1", At: at.Add(2 * time.Second)}}}}
+	b := &memDrainer{store: "b", events: []DrainEvent{{Action: "drain", Drain: Drain{Address: "10.0.0.2", At: at.Add(time.Second)}}}}
+	defer RegisterDrainer(a)()
+	defer RegisterDrainer(b)()
+	var got []string
+	for _, e := range DrainAudit(2) {
+		got = append(got, e.Action+" "+e.Address)
+	}
+	if strings.Join(got, ", ") != "drain 10.0.0.2, undrain 10.0.0.1" {
+		t.Errorf("the newest two of both stores: %v", got)
+	}
+}
