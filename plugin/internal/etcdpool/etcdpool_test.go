@@ -110,6 +110,9 @@ func TestParseBlock(t *testing.T) {
 	if s := cfg.String(); strings.Contains(s, "p") && strings.Contains(s, "password") {
 		t.Errorf("String() shows the password: %q", s)
 	}
+	if cfg, _, err := parseBlock(t, "etcd 127.0.0.1:2379 {\n tls "+cert+" "+key+" "+cert+"\n}"); err != nil || cfg.TLS.RootCAs == nil {
+		t.Errorf("tls CERT KEY CA: %v", err)
+	}
 	if cfg, _, err := parseBlock(t, "etcd 127.0.0.1:2379"); err != nil || len(cfg.Endpoints) != 1 {
 		t.Errorf("no block: %+v, %v", cfg, err)
 	}
