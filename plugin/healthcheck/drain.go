@@ -94,7 +94,7 @@ func (b *drainBook) record(evs ...healthview.DrainEvent) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.audit = append(b.audit, evs...)
-	if len(b.audit) > maxDrainAudit {
+	if len(b.audit) > maxDrainAudit { // (>= cuts nothing more at exactly the bound: equivalent)
 		b.audit = append(b.audit[:0:0], b.audit[len(b.audit)-maxDrainAudit:]...)
 	}
 }
@@ -186,7 +186,7 @@ func (b *drainBook) expire() {
 	}
 	b.mu.Unlock()
 	b.changed() // the answers first: they judge drains by the clock, not by their keys
-	if len(gone) > 0 && b.expired != nil {
+	if len(gone) > 0 && b.expired != nil { // (expired of no drains does nothing: >= 0 is equivalent)
 		b.expired(gone)
 	}
 }

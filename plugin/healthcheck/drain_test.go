@@ -222,3 +222,18 @@ func TestLocalDrainsBounded(t *testing.T) {
 		t.Errorf("%d drains, want %d", n, healthview.MaxDrains)
 	}
 }
+
+// TestDrainExpiresAfterOneInstanceLeaves: a reload stops the old instance while the new one
+// runs; a drain's expiry must still come.
+func TestDrainExpiresAfterOneInstanceLeaves(t *testing.T) {
+	old := localHC(t, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	hc := localHC(t, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	mustDrain(t, healthview.Drain{Address: "127.0.0.2", Until: time.Now().Add(300 * time.Millisecond)})
+	stopShared(old)
+	if got := catsNow(t, hc); !slices.Equal(got, []string{"127.0.0.3"}) {
+		t.Fatalf("drained: %v", got)
+	}
+	waitUntil(t, "the drain's expiry on the instance that stays", func() bool {
+		return slices.Equal(catsNow(t, hc), []string{"127.0.0.2", "127.0.0.3"})
+	})
+}

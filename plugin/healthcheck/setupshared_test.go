@@ -93,6 +93,16 @@ func TestParseSharedErrors(t *testing.T) {
 	}
 }
 
+// TestParseLeaseBounds: the bounds themselves are accepted.
+func TestParseLeaseBounds(t *testing.T) {
+	for lease, want := range map[string]time.Duration{"2s": minLease, "1h": maxLease} {
+		cfg, err := parse(caddy.NewTestController("dns", "healthcheck example.test {\n check web http\n etcd 127.0.0.1:2379 {\n lease "+lease+"\n }\n}"))
+		if err != nil || cfg.shared.lease != want {
+			t.Errorf("lease %s: %v", lease, err)
+		}
+	}
+}
+
 func TestParseQuorumLineNamed(t *testing.T) {
 	_, err := parse(caddy.NewTestController("dns", "healthcheck example.test {\n check web http\n quorum 2\n}"))
 	if err == nil || !strings.Contains(err.Error(), ":3 -") {
