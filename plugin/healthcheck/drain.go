@@ -185,7 +185,7 @@ func (b *drainBook) expire() {
 		}
 	}
 	b.mu.Unlock()
-	b.changed() // the answers first: they judge drains by the clock, not by their keys
+	b.changed()                            // the answers first: they judge drains by the clock, not by their keys
 	if len(gone) > 0 && b.expired != nil { // (expired of no drains does nothing: >= 0 is equivalent)
 		b.expired(gone)
 	}
