@@ -185,8 +185,10 @@ func (b *drainBook) expire() {
 		}
 	}
 	b.mu.Unlock()
-	b.changed()                            // the answers first: they judge drains by the clock, not by their keys
-	if len(gone) > 0 && b.expired != nil { // (expired of no drains does nothing: >= 0 is equivalent)
+	// The answers first: they judge drains by the clock, not by their keys. (expired of no
+	// drains does nothing, so len(gone) >= 0 below is an equivalent mutant.)
+	b.changed()
+	if len(gone) > 0 && b.expired != nil {
 		b.expired(gone)
 	}
 }
