@@ -23,7 +23,7 @@ type healthFacts struct {
 type addressFacts struct {
 	Address   string     `json:"address"`
 	Tier      string     `json:"tier"`  // primary or backup
-	State     string     `json:"state"` // up, down, unknown, or unchecked (not probed: up)
+	State     string     `json:"state"` // up, down, drained, unknown, or unchecked (not probed: up)
 	LastCheck *time.Time `json:"last_check,omitempty"`
 	LastError string     `json:"last_error,omitempty"`
 	Kept      bool       `json:"kept"`
@@ -126,6 +126,8 @@ func (hc *HealthCheck) addressFacts(snap *snapshot, rule *nameRule, check *check
 		f.State = "up"
 	case st == stateDown:
 		f.State = "down"
+	case st == stateDrained:
+		f.State = "drained"
 	default:
 		f.State = "unknown"
 	}

@@ -309,7 +309,7 @@ func (hc *HealthCheck) judge(s state) bool {
 	switch s {
 	case stateUp:
 		return true
-	case stateDown:
+	case stateDown, stateDrained:
 		return false
 	}
 	return hc.cfg.unknownUp

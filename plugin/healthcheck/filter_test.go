@@ -41,7 +41,7 @@ func newTestHC(t testing.TB, extra string, states map[string]state) *HealthCheck
 			s.set(k, verdict{state: st})
 		}
 	}
-	hc.snap.Store(hc.withListed(s))
+	hc.snap.Store(hc.withListed(s, drainSet{}))
 	return hc
 }
 
@@ -253,7 +253,7 @@ func TestFilterLargeAnswer(t *testing.T) {
 			want = append(want, a)
 		}
 	}
-	hc.snap.Store(hc.withListed(s))
+	hc.snap.Store(hc.withListed(s, drainSet{}))
 	out, _ := serve(t, hc, res)
 	if got, _ := addrsTTL(out); !slices.Equal(got, want) {
 		t.Fatalf("answer %v, want %v", got, want)

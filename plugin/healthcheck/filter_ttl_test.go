@@ -169,7 +169,7 @@ func TestFilterDiscoveredDown(t *testing.T) {
 	down, up := new(atomic.Int64), new(atomic.Int64)
 	s.set(targetKey{mustAddr("127.0.0.8"), check}, verdict{state: stateDown, seen: down})
 	s.set(targetKey{mustAddr("127.0.0.9"), check}, verdict{state: stateUp, seen: up})
-	hc.snap.Store(hc.withListed(s))
+	hc.snap.Store(hc.withListed(s, drainSet{}))
 	hc.now.Store(42)
 
 	res := new(dns.Msg)

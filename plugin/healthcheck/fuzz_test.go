@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/test"
@@ -24,6 +25,9 @@ func FuzzParse(f *testing.F) {
 		"check web http jitter NaN", "check web http interval 1ns", "check web http\nname cats.example.test check nosuch 127.0.0.2",
 		"check web http\nall_down answer 192.0.2.1 2001:db8::1\nunknown down", "check web tcp port 1\nttl 3600 all\nall_down servfail",
 		"check web http\n}\nhealthcheck {\ncheck x tcp port 2", "check web http port 65536", "check web http status 100-599\nname . 127.0.0.1",
+		"check web http\netcd 127.0.0.1:2379 http://127.0.0.1:2479 {\nprefix /a\nreplica dns-1\nlease 2500ms\nusername u\npassword p\n}\nquorum 2",
+		"check web http\netcd 127.0.0.1:2379\nquorum majority", "check web http\netcd 127.0.0.1:2379 {\n}\n}", "check web http\netcd {\nreplica x\n}",
+		"check web http\netcd 127.0.0.1:2379 {\nlease 1ns\n}", "check web http\nquorum 3",
 	} {
 		f.Add(s)
 	}
@@ -48,6 +52,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if cfg.ttl < 1 || cfg.maxFound < 1 {
 			t.Fatalf("accepted ttl %d, max_discovered %d", cfg.ttl, cfg.maxFound)
+		}
+		if sc := cfg.shared; sc != nil && (!replicaName.MatchString(sc.replica) || sc.lease < minLease || sc.lease > maxLease ||
+			sc.lease%time.Second != 0 || !strings.HasPrefix(sc.prefix, "/") || !strings.HasSuffix(sc.prefix, "/") ||
+			sc.quorum < 0 || sc.quorum > maxQuorum || len(sc.etcd.Endpoints) == 0) {
+			t.Fatalf("accepted an unusable etcd block %+v", sc)
 		}
 		newHealthCheck(cfg)
 	})

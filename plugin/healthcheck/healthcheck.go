@@ -44,6 +44,12 @@ type HealthCheck struct {
 	stop       chan struct{}
 	done       chan struct{}
 	unregister func()
+	// The shared store (nil without an etcd line), the drains that apply (the store's, or the
+	// process's local ones) and the Drainer registered with the health view for them.
+	cl               *cluster
+	book             *drainBook
+	unregisterDrains func()
+	gauges           map[targetKey]gaugeState // the per-target gauges as last set
 	// republish, while set, publishes again at the end of a throttle window if dirty.
 	republish *time.Timer
 	dirty     bool
@@ -169,11 +175,19 @@ func (hc *HealthCheck) concerns(r *dns.Msg) bool {
 // Ready implements the ready plugin's Readiness: true once every target listed in the
 // Corefile has its first verdict. Discovered targets do not hold readiness back.
 func (hc *HealthCheck) Ready() bool {
-	s := hc.snap.Load()
-	if s == nil {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if !hc.running {
 		return false
 	}
+	s := hc.snap.Load()
 	for _, k := range hc.listed {
+		// The own verdict: the effective state may be known from the other replicas, or
+		// drained, before this replica has probed at all. And published: once ready, the
+		// answers follow the verdicts.
+		if p := hc.probers[k]; p == nil || p.state() == stateUnknown {
+			return false
+		}
 		if v, _ := s.get(k); v.state == stateUnknown {
 			return false
 		}
@@ -188,11 +202,38 @@ func (hc *HealthCheck) rule(owner string) *nameRule {
 }
 
 // publish builds and swaps in a new snapshot. hc.mu must be held. If building panics, the
-// last good snapshot stays in force.
+// last good snapshot stays in force. Each target's state in the snapshot is its effective
+// one: the replicas' quorum over their verdicts (the own verdict alone when nothing is
+// shared or the store is out of reach), and drained while a drain covers it. The query path
+// reads it exactly as it reads a lone replica's verdict, so sharing costs it nothing.
 func (hc *HealthCheck) publish() {
 	defer recoverLoop("publisher")
 	hc.published.Add(1)
 	s := newSnapshot()
+	drains := hc.drainsNow()
+	own := hc.judgeAll(s, drains)
+	for k := range hc.gauges {
+		if _, ok := hc.probers[k]; !ok {
+			delete(hc.gauges, k)
+		}
+	}
+	hc.drainUnprobed(s, drains)
+	hc.snap.Store(hc.withListed(s, drains))
+	if hc.cl != nil {
+		hc.cl.report(hc, own)
+	}
+}
+
+// judgeAll enters the effective state of every probed target into s and returns the own
+// verdicts, which the cluster shares. hc.mu must be held.
+func (hc *HealthCheck) judgeAll(s *snapshot, drains drainSet) map[targetID]verdictOf {
+	own := make(map[targetID]verdictOf, len(hc.probers))
+	shared := false
+	if hc.cl != nil {
+		hc.cl.mu.Lock()
+		defer hc.cl.mu.Unlock()
+		shared = hc.cl.isReachable()
+	}
 	for k, p := range hc.probers {
 		m := s.verdicts[k.check]
 		if m == nil {
@@ -200,39 +241,115 @@ func (hc *HealthCheck) publish() {
 			m = make(verdicts, len(hc.probers))
 			s.verdicts[k.check] = m
 		}
-		m[k.addr.As16()] = verdict{state: p.state(), seen: hc.discovered[k]}
+		id := targetID{k.addr, k.check.Name}
+		ov := p.verdict()
+		own[id] = ov
+		eff, downs, live := ov.state, 0, 0
+		if shared {
+			eff, downs, live = effective(ov.state, hc.cl.peers[id], hc.cl.cfg.replica, hc.cl.cfg.quorum)
+		}
+		if drains.all[k.addr] {
+			eff = stateDrained
+		}
+		m[k.addr.As16()] = verdict{state: eff, seen: hc.discovered[k]}
+		hc.setGauges(k, gaugeState{eff: eff, own: ov.state, downs: downs, live: live, shared: shared})
 	}
-	hc.snap.Store(hc.withListed(s))
+	return own
 }
 
-// withListed fills in s.listed from s.verdicts and returns s.
-func (hc *HealthCheck) withListed(s *snapshot) *snapshot {
+// drainSet is the drains in force at one moment, in the form publish looks them up.
+type drainSet struct {
+	all   map[netip.Addr]bool // drained for every name
+	names map[drainKey]bool   // drained for one name
+	list  []healthview.Drain  // every drain, for the health view
+}
+
+// drainsNow returns the drains in force now.
+func (hc *HealthCheck) drainsNow() drainSet {
+	var ds drainSet
+	if hc.book == nil {
+		return ds
+	}
+	ds.list = hc.book.active(time.Now())
+	for _, d := range ds.list {
+		if d.Name != "" {
+			if ds.names == nil {
+				ds.names = map[drainKey]bool{}
+			}
+			ds.names[keyOf(d)] = true
+			continue
+		}
+		if a, err := netip.ParseAddr(d.Address); err == nil {
+			if ds.all == nil {
+				ds.all = map[netip.Addr]bool{}
+			}
+			ds.all[a] = true
+		}
+	}
+	return ds
+}
+
+// drainUnprobed enters the drained addresses that no prober has yet into the verdicts of the
+// discovery check, so that an address drained before discovery found it is left out too.
+func (hc *HealthCheck) drainUnprobed(s *snapshot, ds drainSet) {
+	ck := hc.cfg.discover
+	if ck == nil || len(ds.all) == 0 {
+		return
+	}
+	for a := range ds.all {
+		if _, ok := s.get(targetKey{a, ck}); !ok {
+			s.set(targetKey{a, ck}, verdict{state: stateDrained})
+		}
+	}
+}
+
+// withListed fills in s.listed from s.verdicts and the drains for one name, and returns s.
+func (hc *HealthCheck) withListed(s *snapshot, ds drainSet) *snapshot {
 	s.listed = make([][]listedVerdict, len(hc.rules))
 	for i, r := range hc.rules {
 		lv := make([]listedVerdict, 0, len(r.primary)+len(r.backup))
 		for _, a := range r.primary {
-			v, _ := s.get(targetKey{a, r.check})
-			lv = append(lv, listedVerdict{addr: a.As16(), state: v.state})
+			lv = append(lv, listedVerdict{addr: a.As16(), state: listedState(s, ds, r, a)})
 		}
 		for _, a := range r.backup {
-			v, _ := s.get(targetKey{a, r.check})
-			lv = append(lv, listedVerdict{addr: a.As16(), backup: true, state: v.state})
+			lv = append(lv, listedVerdict{addr: a.As16(), backup: true, state: listedState(s, ds, r, a)})
 		}
 		s.listed[i] = lv
 	}
 	return s
 }
 
+// listedState is the state of a listed on r's line: drained for r's name, or the target's.
+func listedState(s *snapshot, ds drainSet, r *nameRule, a netip.Addr) state {
+	if len(ds.names) > 0 && ds.names[drainKey{a.String(), r.name}] {
+		return stateDrained
+	}
+	v, _ := s.get(targetKey{a, r.check})
+	return v.state
+}
+
 // view implements healthview.Provider.
 func (hc *HealthCheck) view() []healthview.Target {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
+	snap := hc.snap.Load()
+	drains := hc.drainsNow()
 	out := make([]healthview.Target, 0, len(hc.probers))
 	for k, p := range hc.probers {
 		t := p.view()
 		t.Check = k.check.Name
 		t.Names = append([]string(nil), hc.names[k]...)
 		t.Discovered = hc.discovered[k] != nil
+		t.Effective = t.State
+		if v, ok := snap.get(k); ok {
+			t.Effective = v.state.view()
+		}
+		for _, d := range drains.list {
+			if d.Address == t.Address {
+				t.Drains = append(t.Drains, d)
+			}
+		}
+		hc.viewReplicas(&t, targetID{k.addr, k.check.Name}, p)
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -242,4 +359,27 @@ func (hc *HealthCheck) view() []healthview.Target {
 		return out[i].Check < out[j].Check
 	})
 	return out
+}
+
+// viewReplicas adds the shared verdicts on id to t: this replica's own, then the others' by
+// name. hc.mu must be held.
+func (hc *HealthCheck) viewReplicas(t *healthview.Target, id targetID, p *prober) {
+	if hc.cl == nil {
+		return
+	}
+	own := p.verdict()
+	hc.cl.mu.Lock()
+	defer hc.cl.mu.Unlock()
+	t.Shared = hc.cl.cfg.String()
+	t.Fallback = !hc.cl.isReachable()
+	t.Replicas = append(t.Replicas, healthview.ReplicaVerdict{Replica: hc.cl.cfg.replica, Self: true,
+		State: own.state.view(), Since: own.since, Reason: own.reason})
+	if t.Fallback {
+		return
+	}
+	peers := hc.cl.peers[id]
+	for _, name := range slices.Sorted(maps.Keys(peers)) {
+		v := peers[name]
+		t.Replicas = append(t.Replicas, healthview.ReplicaVerdict{Replica: name, State: v.state.view(), Since: v.since, Reason: v.reason})
+	}
 }

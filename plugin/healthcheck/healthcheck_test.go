@@ -118,3 +118,12 @@ func BenchmarkServeDNSHealthyCapped(b *testing.B) {
 	res.Answer = res.Answer[:2]
 	benchServe(b, hc, res.Copy(), res)
 }
+
+// BenchmarkServeDNSDrained: a primary is drained (or down by the replicas' quorum: the
+// snapshot holds the effective state either way), so the answer loses it exactly as it
+// loses a down one: the same cost as BenchmarkServeDNSFiltered.
+func BenchmarkServeDNSDrained(b *testing.B) {
+	hc := newTestHC(b, "", map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateDrained, "127.0.0.4": stateUp, "127.0.0.5": stateUp})
+	res := catsAnswer(dns.TypeA)
+	benchServe(b, hc, res.Copy(), res)
+}

@@ -33,6 +33,7 @@ func (hc *HealthCheck) OnStartup() error {
 		}
 	}
 	hc.now.Store(time.Now().Unix())
+	hc.joinShared()
 	hc.publish()
 	hc.stop, hc.done = make(chan struct{}), make(chan struct{})
 	if hc.cfg.discover != nil {
@@ -42,6 +43,43 @@ func (hc *HealthCheck) OnStartup() error {
 	}
 	hc.unregister = healthview.Register(hc.view)
 	return nil
+}
+
+// joinShared joins the cluster of the etcd line, or the process's local drains, and offers
+// its drains to the health view's entry points. hc.mu must be held.
+func (hc *HealthCheck) joinShared() {
+	var drainer healthview.Drainer = localDrains
+	hc.book = localDrains.drainBook
+	if hc.cfg.shared != nil {
+		hc.cl = joinCluster(hc.cfg.shared)
+		hc.book, drainer = hc.cl.book, hc.cl
+	}
+	hc.book.subscribe(hc)
+	hc.unregisterDrains = healthview.RegisterDrainer(drainer)
+}
+
+// leaveShared undoes joinShared; the last instance of a cluster stops it.
+func (hc *HealthCheck) leaveShared() {
+	hc.unregisterDrains()
+	hc.book.unsubscribe(hc)
+	if hc.cl != nil {
+		hc.cl.leave(hc)
+	}
+}
+
+// sharedChanged publishes again because the other replicas' verdicts, the drains or the
+// store's reachability changed: at once when urgent, otherwise now or at the end of the
+// throttle window.
+func (hc *HealthCheck) sharedChanged(urgent bool) {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	switch {
+	case !hc.running:
+	case urgent:
+		hc.publish()
+	default:
+		hc.schedulePublish()
+	}
 }
 
 // addListed joins the prober of k on behalf of name. hc.mu must be held.
@@ -70,6 +108,7 @@ func (hc *HealthCheck) OnShutdown() error {
 
 	<-done
 	unregister()
+	hc.leaveShared()
 	for _, p := range ps {
 		p.unsubscribe(hc)
 	}

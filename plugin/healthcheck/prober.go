@@ -86,10 +86,7 @@ func (p *prober) unsubscribe(s subscriber) {
 	p.release()
 	// The series of a target go with it, so that their number follows the configuration
 	// (and max_discovered), not every address answers ever carried.
-	target := p.addr.String()
-	targetUp.DeleteLabelValues(target, p.check.Name)
-	transitions.DeleteLabelValues(target, p.check.Name, stateUp.String())
-	transitions.DeleteLabelValues(target, p.check.Name, stateDown.String())
+	deleteTargetSeries(p.addr.String(), p.check.Name)
 }
 
 // start arms the first probe. It waits a random part of the jitter window, so that a fleet
@@ -162,17 +159,21 @@ func (p *prober) probeOnce(ctx context.Context) {
 	p.mu.Lock()
 	from, changed := p.st.record(err, latency, time.Now(), p.check.Rise, p.check.Fall)
 	to := p.st.state
+	if changed {
+		// Under the lock, so that whoever sees the new verdict (Ready, the health view)
+		// sees its metrics too.
+		transitions.WithLabelValues(p.addr.String(), p.check.Name, to.String()).Inc()
+		if to == stateUp {
+			targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(1)
+		} else {
+			targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(0)
+		}
+	}
 	p.mu.Unlock()
 	if !changed {
 		return
 	}
 	p.logChange(from, to, err)
-	transitions.WithLabelValues(p.addr.String(), p.check.Name, to.String()).Inc()
-	if to == stateUp {
-		targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(1)
-	} else {
-		targetUp.WithLabelValues(p.addr.String(), p.check.Name).Set(0)
-	}
 	probers.Lock()
 	subs := make([]subscriber, 0, len(p.subs))
 	for s := range p.subs {
@@ -199,6 +200,21 @@ func (p *prober) state() state {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st.state
+}
+
+// verdict returns the current verdict as the replicas share it: the state, since when, and
+// why the last probe failed.
+func (p *prober) verdict() verdictOf {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := verdictOf{state: p.st.state, reason: p.st.lastErr}
+	if n := len(p.st.transitions); n > 0 {
+		v.since = p.st.transitions[n-1].At
+	}
+	if v.state != stateDown {
+		v.reason = ""
+	}
+	return v
 }
 
 // view returns the prober's part of the health view.

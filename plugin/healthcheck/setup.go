@@ -72,7 +72,8 @@ type config struct {
 	unknownUp bool
 	allDown   allDown
 	static    []netip.Addr
-	signer    *sign.Signer // the zone keys that sign what health cuts; nil: signed answers pass whole
+	signer    *sign.Signer  // the zone keys that sign what health cuts; nil: signed answers pass whole
+	shared    *sharedConfig // nil: verdicts and drains are this replica's own
 }
 
 func parse(c *caddy.Controller) (*config, error) {
@@ -87,6 +88,8 @@ func parse(c *caddy.Controller) (*config, error) {
 		discoverName string
 		discoverLine int // 0: no discover line
 		maxFoundLine int
+		quorumLine   int
+		q            = majority
 		blocks       int
 		keys         sign.Keys
 		keyLine      int
@@ -168,10 +171,29 @@ func parse(c *caddy.Controller) (*config, error) {
 				if err := keys.Parse(c); err != nil {
 					return nil, err
 				}
+			case "etcd":
+				if cfg.shared != nil {
+					return nil, c.Err("etcd is given twice")
+				}
+				var err error
+				if cfg.shared, err = parseShared(c, c.RemainingArgs()); err != nil {
+					return nil, err
+				}
+			case "quorum":
+				quorumLine = c.Line()
+				var err error
+				if q, err = parseQuorum(c.RemainingArgs()); err != nil {
+					return nil, c.Err(err.Error())
+				}
 			default:
 				return nil, c.Errf("unknown property '%s'", prop)
 			}
 		}
+	}
+	if cfg.shared != nil {
+		cfg.shared.quorum = q
+	} else if quorumLine != 0 {
+		return nil, errAt(c, quorumLine, "quorum needs an etcd line: without one, each replica decides alone")
 	}
 	if firstCheck == nil {
 		return nil, c.Err("no check defined: add a line such as 'check web http port 80'")

@@ -14,6 +14,7 @@ const (
 	stateUnknown state = iota // no verdict yet
 	stateUp
 	stateDown
+	stateDrained // an effective state only: an operator took the address out
 )
 
 func (s state) view() healthview.State {
@@ -22,6 +23,8 @@ func (s state) view() healthview.State {
 		return healthview.Up
 	case stateDown:
 		return healthview.Down
+	case stateDrained:
+		return healthview.Drained
 	}
 	return healthview.Unknown
 }

@@ -77,17 +77,57 @@ func TestStatusTransitionsBounded(t *testing.T) {
 	}
 }
 
-// TestReadyNeedsEveryListedVerdict: ready only once every target a name line lists has a
-// verdict, whichever it is.
+// TestReadyNeedsEveryListedVerdict: ready only once every target a name line lists has its
+// own verdict, whichever it is; an effective state learnt from other replicas, or a drain,
+// does not stand in for the replica's own first probe.
 func TestReadyNeedsEveryListedVerdict(t *testing.T) {
 	all := map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateDown, "127.0.0.4": stateUp, "127.0.0.5": stateUp, "::2": stateDown, "::3": stateUp}
-	if hc := newTestHC(t, "", all); !hc.Ready() {
+	if hc := readyHC(t, all); !hc.Ready() {
 		t.Error("not ready with a verdict for every listed target")
 	}
 	delete(all, "::3")
-	if hc := newTestHC(t, "", all); hc.Ready() {
+	hc := readyHC(t, all)
+	if hc.Ready() {
 		t.Error("ready while a listed target has no verdict")
 	}
+	s := newSnapshot()
+	for _, k := range hc.listed {
+		s.set(k, verdict{state: stateDrained})
+	}
+	hc.snap.Store(hc.withListed(s, drainSet{}))
+	if hc.Ready() {
+		t.Error("ready while a listed target has no own verdict, only an effective one")
+	}
+	hc.running = false
+	all["::3"] = stateUp
+	hc = readyHC(t, all)
+	s = newSnapshot()
+	for _, k := range hc.listed {
+		s.set(k, verdict{state: stateUnknown})
+	}
+	hc.snap.Store(hc.withListed(s, drainSet{}))
+	if hc.Ready() {
+		t.Error("ready before the verdicts are published")
+	}
+	if hc := readyHC(t, all); !hc.Ready() {
+		t.Error("not ready once every verdict is in")
+	} else if hc.running = false; hc.Ready() {
+		t.Error("ready while not running")
+	}
+}
+
+// readyHC is a running test instance whose listed targets have probers with the given own
+// verdicts (none for an address not in states).
+func readyHC(t *testing.T, states map[string]state) *HealthCheck {
+	hc := newTestHC(t, "", states)
+	hc.running = true
+	hc.probers = map[targetKey]*prober{}
+	for _, k := range hc.listed {
+		p := &prober{addr: k.addr, check: k.check}
+		p.st.state = states[k.addr.String()]
+		hc.probers[k] = p
+	}
+	return hc
 }
 
 // TestViewOrder: the health view lists targets by address, then by check, and marks the

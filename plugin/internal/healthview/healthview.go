@@ -8,6 +8,11 @@
 // goes away, a state changes); a viewer blocks on Changed to learn about that without
 // polling. The per-probe fields (last check, latency, error) change without a notification:
 // a viewer that shows them refreshes on its own clock.
+//
+// Drains go the other way: a healthcheck instance registers the Drainer that keeps its drains
+// (shared through etcd, or local to the replica), and a console calls DrainAddress,
+// UndrainAddress, Drains and DrainAudit without knowing which plugin, or which store, is
+// behind them.
 package healthview
 
 import (
@@ -18,11 +23,13 @@ import (
 // State is a target's health verdict.
 type State string
 
-// The states a target can be in. Unknown lasts until its first probe result.
+// The states a target can be in. Unknown lasts until its first probe result. Drained is an
+// effective state only: an operator took the address out of the answers.
 const (
 	Unknown State = "unknown"
 	Up      State = "up"
 	Down    State = "down"
+	Drained State = "drained"
 )
 
 // Transition is one change of state, kept so a viewer can show recent flapping.
@@ -45,6 +52,23 @@ type Target struct {
 	Probes      []Probe       // the last probe results, oldest first (bounded), for plots
 	LastError   string        // why the last probe failed; empty when it succeeded
 	Transitions []Transition  // recent state changes, oldest first
+
+	// Effective is what the answers follow: the replicas' quorum over their verdicts when
+	// verdicts are shared, this replica's own State otherwise, Drained while drained.
+	Effective State
+	Replicas  []ReplicaVerdict // every live replica's verdict, this one's included; nil when not shared
+	Shared    string           // where verdicts are shared ("etcd ... /prefix/"), "" when they are not
+	Fallback  bool             // shared, but the store is unreachable: Effective is this replica's own verdict
+	Drains    []Drain          // the drains that cover this address (everywhere, or for one of its names)
+}
+
+// ReplicaVerdict is one replica's verdict on a target, as it shared it.
+type ReplicaVerdict struct {
+	Replica string
+	Self    bool // this replica
+	State   State
+	Since   time.Time // when the replica came to this verdict
+	Reason  string    // why the last probe failed, for a down verdict
 }
 
 // Probe is one probe result.

@@ -46,6 +46,7 @@ func newMux(c *server) *http.ServeMux {
 	mux.HandleFunc("GET /api/export", a.export)           // export.go
 	mux.HandleFunc("GET /api/explain", a.explain)         // explain.go
 	mux.HandleFunc("GET /api/overrides/recent", a.recent) // explain.go
+	registerDrains(mux)                                   // drainapi.go
 	webui.Register(mux, c.done)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { notRouted(mux, w, r) })
 	return mux

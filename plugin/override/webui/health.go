@@ -31,6 +31,19 @@ type healthTarget struct {
 	Probes      []probe            `json:"probes"` // the last results, oldest first
 	LastError   string             `json:"last_error,omitempty"`
 	Transitions []healthTransition `json:"transitions"`
+	Effective   string             `json:"effective"`          // what the answers follow
+	Shared      string             `json:"shared,omitempty"`   // the store the verdicts are shared through
+	Fallback    bool               `json:"fallback,omitempty"` // that store is out of reach: own verdict
+	Replicas    []replicaVerdict   `json:"replicas"`
+	Drains      []healthview.Drain `json:"drains"`
+}
+
+type replicaVerdict struct {
+	Replica string     `json:"replica"`
+	Self    bool       `json:"self,omitempty"`
+	State   string     `json:"state"`
+	Since   *time.Time `json:"since,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
 }
 
 // probe is one probe result in the listing, written as an array, [unix ms, latency ms, ok,
@@ -82,6 +95,16 @@ func targets(snap []healthview.Target) []healthTarget {
 			Names: append([]string{}, t.Names...), Discovered: t.Discovered, State: string(t.State),
 			LatencyMS: float64(t.LastLatency.Microseconds()) / 1000, LastError: t.LastError,
 			Transitions: make([]healthTransition, 0, len(t.Transitions)),
+			Effective:   string(cmp.Or(t.Effective, t.State)), Shared: t.Shared, Fallback: t.Fallback,
+			Replicas: make([]replicaVerdict, 0, len(t.Replicas)), Drains: append([]healthview.Drain{}, t.Drains...),
+		}
+		for _, r := range t.Replicas {
+			rv := replicaVerdict{Replica: r.Replica, Self: r.Self, State: string(r.State), Reason: r.Reason}
+			if !r.Since.IsZero() {
+				at := r.Since.UTC()
+				rv.Since = &at
+			}
+			ht.Replicas = append(ht.Replicas, rv)
 		}
 		if !t.LastCheck.IsZero() {
 			at := t.LastCheck.UTC()

@@ -51,6 +51,45 @@ func TestHealthList(t *testing.T) {
 	}
 }
 
+// TestHealthListShared: the shared part of a target, as the page reads it: the effective
+// state, every replica's verdict and the drains.
+func TestHealthListShared(t *testing.T) {
+	at := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	until := at.Add(time.Hour)
+	unregister := healthview.Register(func() []healthview.Target {
+		return []healthview.Target{
+			{Address: "127.0.0.3", Check: "web", State: healthview.Down, Effective: healthview.Drained, Shared: "etcd http://127.0.0.1:2379 /steerdns/health/",
+				Replicas: []healthview.ReplicaVerdict{
+					{Replica: "dns-a", Self: true, State: healthview.Down, Since: at, Reason: "connection refused"},
+					{Replica: "dns-b", State: healthview.Up},
+				},
+				Drains: []healthview.Drain{{Address: "127.0.0.3", By: "alice", At: at, Until: until, Note: "disk"}}},
+			{Address: "127.0.0.4", Check: "web", State: healthview.Up},
+		}
+	})
+	defer unregister()
+	srv := startConsole(t, make(chan struct{}))
+	_, body := get(t, srv.URL+"/api/health")
+	var got healthListing
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("%v in %s", err, body)
+	}
+	shared, lone := got.Targets[0], got.Targets[1]
+	if shared.Effective != "drained" || shared.State != "down" || shared.Shared == "" || shared.Fallback {
+		t.Errorf("shared target: %s", body)
+	}
+	if len(shared.Replicas) != 2 || !shared.Replicas[0].Self || shared.Replicas[0].Since == nil || !shared.Replicas[0].Since.Equal(at) ||
+		shared.Replicas[0].Reason != "connection refused" || shared.Replicas[1].Replica != "dns-b" || shared.Replicas[1].Since != nil {
+		t.Errorf("replicas: %+v", shared.Replicas)
+	}
+	if len(shared.Drains) != 1 || shared.Drains[0].By != "alice" || !shared.Drains[0].Until.Equal(until) {
+		t.Errorf("drains: %+v", shared.Drains)
+	}
+	if lone.Effective != "up" || lone.Replicas == nil || lone.Drains == nil || len(lone.Replicas)+len(lone.Drains) != 0 {
+		t.Errorf("a target not shared: effective %q (its own state), replicas %v and drains %v (empty lists)", lone.Effective, lone.Replicas, lone.Drains)
+	}
+}
+
 func TestHealthListWithoutHealthcheck(t *testing.T) {
 	srv := startConsole(t, make(chan struct{}))
 	_, body := get(t, srv.URL+"/api/health")

@@ -10,7 +10,7 @@
   const RECENT_EVERY = 10000;         // answers per override: one bucket is 10 s
 
   const state = {
-    revision: -1, overrides: [], audit: [], auditStale: '', health: null,
+    revision: -1, overrides: [], audit: [], auditStale: '', health: null, drains: null, healthPending: false, healthShape: '',
     seen: '',         // the overrides as last drawn, to skip redraws that change nothing
     offset: 0,        // server clock minus browser clock, in ms
     editing: null,    // id of the override in the editor, null when creating
@@ -194,8 +194,9 @@
   }
 
   async function loadHealth() {
-    const data = await api('GET', 'api/health');
+    const [data, drains] = await Promise.all([api('GET', 'api/health'), api('GET', 'api/drains?limit=20')]);
     state.health = data;
+    state.drains = drains;
     state.offset = Date.parse(data.now) - Date.now();
     renderHealth();
   }
@@ -570,32 +571,147 @@
 
   // ---- Health --------------------------------------------------------------------------
 
+  // renderHealth draws the targets: the effective state (what the answers follow), this
+  // replica's own verdict when the replicas' quorum says otherwise, every replica's shared
+  // verdict, the drains, and the drain and undrain controls. It waits while the operator is
+  // in one of the panel's controls, so that a redraw does not close a menu under the pointer.
   function renderHealth() {
     const root = $('#health');
+    if (root.contains(document.activeElement) && document.activeElement.matches('select, input')) {
+      state.healthPending = true;
+      return;
+    }
+    state.healthPending = false;
     const targets = (state.health && state.health.targets) || [];
+    // Every probe moves last_check and latency_ms: those are patched into the rows in place.
+    // The rows are rebuilt only when something else changed, so that a button under the
+    // pointer is not replaced between the press and the click.
+    const shape = JSON.stringify([targets.map((t) => ({ ...t, last_check: !!t.last_check, latency_ms: 0 })),
+      (state.drains && state.drains.audit) || []]);
+    if (shape === state.healthShape && patchHealth(targets)) return;
+    state.healthShape = shape;
     if (!targets.length) {
       root.replaceChildren(el('p', { class: 'muted', text: 'No health checks report to this server. Add the healthcheck plugin to a server block to see its targets here.' }));
       return;
     }
+    const shared = targets.some((t) => t.shared);
     const rows = targets.flatMap((t) => {
       const recent = (t.transitions || []).slice(-3).reverse();
-      const row = el('tr', { dataset: { target: t.address, check: t.check }, title: t.endpoint || '' },
+      const eff = t.effective || t.state;
+      const everywhere = (t.drains || []).find((d) => !d.name);
+      const row = el('tr', { dataset: { target: t.address, check: t.check, effective: eff }, title: t.endpoint || '' },
         el('td', {},
           el('div', { class: 'mono nowrap', text: t.address }),
           el('div', { class: 'sub', text: `${t.check} (${t.kind})${t.discovered ? ', discovered' : ''}` }),
           t.names && t.names.length ? el('div', { class: 'sub', text: t.names.join(' ') }) : null),
-        el('td', {}, el('span', { class: `state ${t.state}`, text: t.state })),
-        el('td', { class: 'nowrap' }, t.last_check ? el('span', { dataset: { since: t.last_check }, title: new Date(t.last_check).toLocaleString() }) : '—'),
-        el('td', { class: 'nowrap latency', text: t.last_check ? `${t.latency_ms.toFixed(1)} ms` : '—' }),
+        el('td', {},
+          el('span', { class: `state ${eff}`, text: eff }),
+          eff !== t.state ? el('div', { class: 'sub own', text: `own verdict: ${t.state}` }) : null,
+          t.fallback ? el('div', { class: 'sub fallback', text: 'store unreachable: own verdict' }) : null,
+          (t.drains || []).map(drainNote),
+          el('div', { class: 'drain-actions' }, everywhere
+            ? el('button', { type: 'button', class: 'undrain', text: 'Undrain' })
+            : [el('button', { type: 'button', class: 'drain danger', text: 'Drain' }),
+              el('select', { class: 'drain-for', 'aria-label': `Drain ${t.address} for a while` },
+                el('option', { value: '', text: 'for…' }),
+                el('option', { value: '15m', text: '15 min' }),
+                el('option', { value: '1h', text: '1 hour' }),
+                el('option', { value: '8h', text: '8 hours' }))])),
+        shared ? el('td', {}, el('ul', { class: 'replicas' }, (t.replicas || []).map(replicaItem))) : null,
+        el('td', { class: 'nowrap checked' }, t.last_check ? el('span', { dataset: { since: t.last_check }, title: new Date(t.last_check).toLocaleString() }) : '—',
+          t.last_check ? el('div', { class: 'sub latency', text: `${t.latency_ms.toFixed(1)} ms` }) : null),
         el('td', {}, el('ul', { class: 'transitions' },
           recent.map((tr) => el('li', { class: 'nowrap', text: `${tr.to} at ${clock(tr.at)}`, title: `${tr.from} → ${tr.to}` })))));
       if (!t.last_error) return [row];
       row.classList.add('has-error');
-      return [row, el('tr', { class: 'probe-error' }, el('td', { colspan: 5, class: 'sub', text: t.last_error }))];
+      return [row, el('tr', { class: 'probe-error' }, el('td', { colspan: shared ? 5 : 4, class: 'sub', text: t.last_error }))];
     });
-    const head = el('tr', {}, ['Target', 'State', 'Checked', 'Latency', 'Recent'].map((h) => el('th', { text: h })));
-    root.replaceChildren(el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, rows))));
+    const titles = ['Target', 'State', ...(shared ? ['Replicas'] : []), 'Checked', 'Recent'];
+    const head = el('tr', {}, titles.map((h) => el('th', { text: h })));
+    root.replaceChildren(el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, rows))),
+      ...drainLog());
     tick();
+  }
+
+  // patchHealth updates the last check and latency of the rows drawn, and reports whether
+  // every target had its row.
+  function patchHealth(targets) {
+    for (const t of targets) {
+      const row = [...document.querySelectorAll('#health tr[data-target]')]
+        .find((r) => r.dataset.target === t.address && r.dataset.check === t.check);
+      const since = row && row.querySelector('td.checked [data-since]');
+      if (!row || (t.last_check && !since)) return false;
+      if (!t.last_check) continue;
+      since.dataset.since = t.last_check;
+      since.title = new Date(t.last_check).toLocaleString();
+      row.querySelector('td.checked .latency').textContent = `${t.latency_ms.toFixed(1)} ms`;
+    }
+    tick();
+    return true;
+  }
+
+  // drainNote says who drained the address, for which name, until when, and why.
+  function drainNote(d) {
+    return el('div', { class: 'sub drained' },
+      `drained${d.name ? ' for ' + d.name : ''} by ${d.by}`,
+      d.until ? [' · ', el('span', { dataset: { until: d.until } })] : ' · until undrained',
+      d.note ? ` · ${d.note}` : '');
+  }
+
+  // replicaItem is one replica's shared verdict and how long it has held.
+  function replicaItem(r) {
+    return el('li', { class: 'nowrap', dataset: { replica: r.replica }, title: r.reason || '' },
+      el('span', { class: `verdict ${r.state}`, text: r.state }), ' ',
+      el('span', { class: 'mono', text: r.replica + (r.self ? ' (this one)' : '') }),
+      r.since ? [' ', el('span', { class: 'sub', dataset: { since: r.since } })] : null);
+  }
+
+  // drainLog lists the recent drains, undrains and expiries: who did what, when (nothing
+  // when there are none).
+  function drainLog() {
+    const events = (state.drains && state.drains.audit) || [];
+    if (!events.length) return [];
+    return [el('details', { class: 'drain-log' }, el('summary', { text: `Drain log (${events.length})` }),
+      el('ul', { class: 'audit' }, events.slice().reverse().map((e) => el('li', {},
+        el('time', { datetime: e.at, text: clock(e.at) }),
+        el('span', { class: 'actor', text: e.by }), ' ',
+        el('span', { class: 'action', text: e.action }), ' ',
+        el('span', { class: 'mono', text: e.address + (e.name ? ' for ' + e.name : '') }),
+        e.note ? ` · ${e.note}` : ''))))];
+  }
+
+  // drainAct runs one drain or undrain, shows its error, and reloads the panel at once.
+  async function drainAct(control, fn) {
+    control.disabled = true;
+    try {
+      await fn();
+      clearNotice('drain');
+    } catch (e) {
+      if (e.status !== 401) showNotice('drain', e.message);
+    } finally {
+      control.disabled = false;
+      control.blur();
+      refreshHealth();
+    }
+  }
+
+  function onHealthClick(ev) {
+    const btn = ev.target.closest('button');
+    const row = btn && btn.closest('tr[data-target]');
+    if (!row) return;
+    const address = row.dataset.target;
+    if (btn.classList.contains('drain')) {
+      drainAct(btn, () => api('POST', 'api/drains', { address }));
+    } else if (btn.classList.contains('undrain')) {
+      drainAct(btn, () => api('DELETE', `api/drains/${enc(address)}`));
+    }
+  }
+
+  function onHealthChange(ev) {
+    const sel = ev.target.closest('select.drain-for');
+    if (!sel || !sel.value) return;
+    const address = sel.closest('tr[data-target]').dataset.target;
+    drainAct(sel, () => api('POST', 'api/drains', { address, for: sel.value }));
   }
 
   // ---- Audit ---------------------------------------------------------------------------
@@ -627,6 +743,9 @@
     $('#search').addEventListener('input', renderOverrides);
     $('#groups').addEventListener('click', onGroupsClick);
     $('#groups').addEventListener('change', onGroupsChange);
+    $('#health').addEventListener('click', onHealthClick);
+    $('#health').addEventListener('change', onHealthChange);
+    $('#health').addEventListener('focusout', () => { if (state.healthPending) setTimeout(renderHealth, 0); });
     $('#new').addEventListener('click', () => openEditor(null));
     $('#editor-form').addEventListener('submit', saveEditor);
     $('#editor-cancel').addEventListener('click', closeEditor);

@@ -1,0 +1,358 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/steerdns/steerdns/plugin/internal/healthview"
+	"github.com/steerdns/steerdns/test/etcdtest"
+)
+
+// sharedHC is a running instance that shares its verdicts through endpoint as replica, with
+// quorum 2 and a lease of 2s. Its targets, 127.0.0.2 and 127.0.0.3 with check web, have
+// probers that probe nothing: the test sets their verdicts with setOwn.
+func sharedHC(t *testing.T, endpoint, prefix, replica string) *HealthCheck {
+	t.Helper()
+	cfg, err := parse(caddy.NewTestController("dns", fmt.Sprintf(`healthcheck example.test {
+        check web http port 8080
+        name cats.example.test 127.0.0.2 127.0.0.3
+        etcd %s {
+            prefix %s
+            replica %s
+            lease 2s
+        }
+        quorum 2
+    }`, endpoint, prefix, replica)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := newHealthCheck(cfg)
+	hc.mu.Lock()
+	hc.running = true
+	hc.probers, hc.names = map[targetKey]*prober{}, map[targetKey][]string{}
+	for _, k := range hc.listed {
+		hc.probers[k] = &prober{addr: k.addr, check: k.check}
+		hc.names[k] = []string{"cats.example.test."}
+	}
+	hc.joinShared()
+	hc.publish()
+	hc.mu.Unlock()
+	t.Cleanup(func() { stopShared(hc) })
+	return hc
+}
+
+// stopShared stops what sharedHC started, as OnShutdown would.
+func stopShared(hc *HealthCheck) {
+	hc.mu.Lock()
+	if !hc.running {
+		hc.mu.Unlock()
+		return
+	}
+	hc.running = false
+	hc.stopWindow()
+	hc.mu.Unlock()
+	hc.leaveShared()
+}
+
+// setOwn gives the replica's own verdict on addr, as a probe would.
+func setOwn(hc *HealthCheck, addr string, st state) {
+	p := hc.probers[targetKey{mustAddr(addr), hc.cfg.checks["web"]}]
+	p.mu.Lock()
+	p.st.state = st
+	p.st.transitions = append(p.st.transitions, healthview.Transition{At: time.Now(), To: st.view()})
+	p.st.lastErr = ""
+	if st == stateDown {
+		p.st.lastErr = "connection refused"
+	}
+	p.mu.Unlock()
+	hc.verdictChanged()
+}
+
+// effectiveOf returns the state the instance's answers follow for addr.
+func effectiveOf(hc *HealthCheck, addr string) state {
+	v, _ := hc.snap.Load().get(targetKey{mustAddr(addr), hc.cfg.checks["web"]})
+	return v.state
+}
+
+// awaitEffective polls every instance until its answers follow want for addr.
+func awaitEffective(t *testing.T, addr string, want state, hcs ...*HealthCheck) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for i, hc := range hcs {
+		waitUntil(t, fmt.Sprintf("replica %d to see %s %s", i, addr, want), func() bool { return effectiveOf(hc, addr) == want })
+	}
+	return time.Since(start)
+}
+
+// awaitPeers polls until hc knows n verdicts of other replicas on addr.
+func awaitPeers(t *testing.T, hc *HealthCheck, addr string, n int) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("%d peer verdicts on %s", n, addr), func() bool {
+		hc.cl.mu.Lock()
+		defer hc.cl.mu.Unlock()
+		return len(hc.cl.peers[targetID{mustAddr(addr), "web"}]) == n
+	})
+}
+
+func etcdPrefix(t *testing.T) string { return "/test/" + t.Name() + "/" }
+
+// TestSharedQuorum: one replica of three sees a target down and is outvoted; when a second
+// does, every replica drops it; when one of those comes back, every replica keeps it again.
+func TestSharedQuorum(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	a, b, c := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "b"), sharedHC(t, etcd.Endpoint, prefix, "c")
+	for _, hc := range []*HealthCheck{a, b, c} {
+		setOwn(hc, "127.0.0.2", stateUp)
+		setOwn(hc, "127.0.0.3", stateUp)
+	}
+	for _, hc := range []*HealthCheck{a, b, c} {
+		awaitPeers(t, hc, "127.0.0.2", 2)
+	}
+	setOwn(c, "127.0.0.2", stateDown)
+	awaitPeers(t, a, "127.0.0.2", 2)
+	waitUntil(t, "a to see c's down verdict", func() bool {
+		for _, r := range viewOf(a, "127.0.0.2").Replicas {
+			if r.Replica == "c" && r.State == healthview.Down {
+				return true
+			}
+		}
+		return false
+	})
+	for i, hc := range []*HealthCheck{a, b, c} {
+		if got := effectiveOf(hc, "127.0.0.2"); got != stateUp {
+			t.Fatalf("replica %d: 127.0.0.2 is %s with one down verdict of three and quorum 2, want up", i, got)
+		}
+	}
+	// The three replicas of this test share one process, and so its metric series: read
+	// what each would export.
+	for i, hc := range []*HealthCheck{a, b, c} {
+		k := targetKey{mustAddr("127.0.0.2"), hc.cfg.checks["web"]}
+		want := hc == c
+		waitUntil(t, fmt.Sprintf("replica %d's gauges: outvoted %t with 1 down of 3 live", i, want), func() bool {
+			hc.mu.Lock()
+			defer hc.mu.Unlock()
+			g := hc.gauges[k]
+			return g.outvoted() == want && g.live == 3 && g.downs == 1
+		})
+	}
+	v := viewOf(c, "127.0.0.2")
+	if v.State != healthview.Down || v.Effective != healthview.Up || len(v.Replicas) != 3 || !v.Replicas[0].Self || v.Replicas[0].Replica != "c" {
+		t.Errorf("c's view: own %s effective %s replicas %+v", v.State, v.Effective, v.Replicas)
+	}
+
+	start := time.Now()
+	setOwn(b, "127.0.0.2", stateDown)
+	awaitEffective(t, "127.0.0.2", stateDown, a, b, c)
+	t.Logf("two down verdicts of three: every replica dropped the target %s after the second verdict", time.Since(start))
+	if got := effectiveOf(a, "127.0.0.3"); got != stateUp {
+		t.Errorf("127.0.0.3 is %s, want up: nobody sees it down", got)
+	}
+	setOwn(c, "127.0.0.2", stateUp)
+	awaitEffective(t, "127.0.0.2", stateUp, a, b, c)
+}
+
+func viewOf(hc *HealthCheck, addr string) healthview.Target {
+	for _, t := range hc.view() {
+		if t.Address == addr {
+			return t
+		}
+	}
+	return healthview.Target{}
+}
+
+// TestSharedDeadReplicaExpires: a replica whose path to etcd is cut (as good as dead to the
+// others) stops counting once its lease expires, and a replica that shuts down stops counting
+// at once (its lease is revoked).
+func TestSharedDeadReplicaExpires(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	pc := etcd.Proxy(t)
+	a, b := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "b")
+	c := sharedHC(t, pc.Endpoint, prefix, "c")
+	setOwn(a, "127.0.0.2", stateUp)
+	setOwn(b, "127.0.0.2", stateDown)
+	setOwn(c, "127.0.0.2", stateDown)
+	awaitEffective(t, "127.0.0.2", stateDown, a, b, c)
+
+	pc.Cut()
+	start := time.Now()
+	awaitEffective(t, "127.0.0.2", stateUp, a)
+	took := time.Since(start)
+	t.Logf("a replica cut off from etcd stopped counting after %s (lease 2s)", took)
+	if took < time.Second {
+		t.Errorf("the cut replica stopped counting after %s, before its lease could expire", took)
+	}
+	// Cut off, c answers by its own verdict.
+	awaitEffective(t, "127.0.0.2", stateDown, c)
+	waitUntil(t, "c to fall back", func() bool { return viewOf(c, "127.0.0.2").Fallback })
+
+	pc.Restore()
+	awaitEffective(t, "127.0.0.2", stateDown, a, b, c)
+	start = time.Now()
+	stopShared(b)
+	awaitEffective(t, "127.0.0.2", stateUp, a)
+	t.Logf("a replica that shut down stopped counting after %s", time.Since(start))
+}
+
+// TestSharedFallbackKeepsDrains: etcd stopped, every replica answers by its own verdict and
+// keeps the drains it knew; etcd back, the quorum and the drains are shared again.
+func TestSharedFallbackKeepsDrains(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	a, b, c := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "b"), sharedHC(t, etcd.Endpoint, prefix, "c")
+	setOwn(a, "127.0.0.2", stateDown)
+	for _, hc := range []*HealthCheck{b, c} {
+		setOwn(hc, "127.0.0.2", stateUp)
+	}
+	for _, hc := range []*HealthCheck{a, b, c} {
+		setOwn(hc, "127.0.0.3", stateUp)
+		awaitPeers(t, hc, "127.0.0.2", 2)
+	}
+	awaitEffective(t, "127.0.0.2", stateUp, a, b, c)
+	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.3", "")); err != nil {
+		t.Fatal(err)
+	}
+	awaitEffective(t, "127.0.0.3", stateDrained, a, b, c)
+
+	fallbacks := metricValue(sharedFallbacks.WithLabelValues(a.cl.cfg.String()))
+	etcd.Stop()
+	awaitEffective(t, "127.0.0.2", stateDown, a) // its own verdict
+	awaitEffective(t, "127.0.0.2", stateUp, b, c)
+	for i, hc := range []*HealthCheck{a, b, c} {
+		if got := effectiveOf(hc, "127.0.0.3"); got != stateDrained {
+			t.Errorf("replica %d forgot the drain while etcd was down: 127.0.0.3 is %s", i, got)
+		}
+	}
+	if got := metricValue(sharedReachable.WithLabelValues(a.cl.cfg.String())); got != 0 {
+		t.Errorf("shared_reachable = %v with etcd stopped, want 0", got)
+	}
+	if got := metricValue(sharedFallbacks.WithLabelValues(a.cl.cfg.String())) - fallbacks; got < 1 {
+		t.Errorf("shared_fallbacks_total grew by %v, want at least 1", got)
+	}
+	if err := b.cl.Drain(context.Background(), drainOf("127.0.0.2", "")); !errors.Is(err, healthview.ErrUnavailable) {
+		t.Errorf("a drain with etcd stopped: %v, want ErrUnavailable", err)
+	}
+
+	etcd.Restart(t)
+	awaitEffective(t, "127.0.0.2", stateUp, a, b, c)
+	awaitEffective(t, "127.0.0.3", stateDrained, a, b, c)
+}
+
+func drainOf(addr, name string) healthview.Drain {
+	d := healthview.Drain{Address: addr, Name: name, By: "alice", At: time.Now().UTC(), Note: "disk swap"}
+	if err := d.Normalize(); err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// TestSharedDrain: a drain made on one replica takes the address out on every replica, its
+// expiry brings it back everywhere (one replica deletes the key and audits the expiry), an
+// undrain made on another replica brings it back at once, and every step is in the audit.
+func TestSharedDrain(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	a, b, c := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "b"), sharedHC(t, etcd.Endpoint, prefix, "c")
+	for _, hc := range []*HealthCheck{a, b, c} {
+		setOwn(hc, "127.0.0.2", stateUp)
+		setOwn(hc, "127.0.0.3", stateUp)
+	}
+	awaitEffective(t, "127.0.0.3", stateUp, a, b, c)
+
+	d := drainOf("127.0.0.3", "")
+	d.Until = time.Now().Add(1500 * time.Millisecond)
+	start := time.Now()
+	if err := a.cl.Drain(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if got := effectiveOf(a, "127.0.0.3"); got != stateDrained {
+		t.Errorf("on the replica that drained it, 127.0.0.3 is %s right after the drain, want drained", got)
+	}
+	t.Logf("drain written in %s", time.Since(start))
+	for i, hc := range []*HealthCheck{a, b, c} {
+		awaitEffective(t, "127.0.0.3", stateDrained, hc)
+		t.Logf("replica %d drained after %s", i, time.Since(start))
+	}
+	t.Logf("drain propagated to all three replicas in %s (including the write)", time.Since(start))
+	if got := effectiveOf(b, "127.0.0.2"); got != stateUp {
+		t.Errorf("127.0.0.2 is %s, want up: only 127.0.0.3 was drained", got)
+	}
+	if got := metricValue(drainsActive.WithLabelValues(b.cl.cfg.String())); got != 1 {
+		t.Errorf("drains_active = %v, want 1", got)
+	}
+	awaitEffective(t, "127.0.0.3", stateUp, a, b, c)
+	if late := time.Since(d.Until); late < 0 {
+		t.Errorf("the drain ended %s before its time", -late)
+	}
+	waitUntil(t, "the expired drain's key to go", func() bool { return len(a.cl.Drains()) == 0 && len(etcdKeys(t, etcd, prefix+"drain/")) == 0 })
+
+	if err := b.cl.Drain(context.Background(), drainOf("127.0.0.3", "")); err != nil {
+		t.Fatal(err)
+	}
+	awaitEffective(t, "127.0.0.3", stateDrained, a, b, c)
+	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if got := effectiveOf(c, "127.0.0.3"); got != stateUp {
+		t.Errorf("right after the undrain 127.0.0.3 is %s on the replica that undrained it, want up", got)
+	}
+	awaitEffective(t, "127.0.0.3", stateUp, a, b, c)
+	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "", "bob"); !errors.Is(err, healthview.ErrNotDrained) {
+		t.Errorf("undrain of an address not drained: %v, want ErrNotDrained", err)
+	}
+
+	var actions []string
+	for _, e := range b.cl.DrainAudit(10) {
+		actions = append(actions, e.Action+" "+e.By)
+	}
+	if got, want := strings.Join(actions, ", "), "drain alice, expire expiry, drain alice, undrain bob"; got != want {
+		t.Errorf("audit: %s, want %s", got, want)
+	}
+}
+
+// etcdKeys lists the keys under prefix.
+func etcdKeys(t *testing.T, etcd *etcdtest.Server, prefix string) []string {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, kv := range resp.Kvs {
+		out = append(out, string(kv.Key))
+	}
+	return out
+}
+
+// TestSharedDrainSurvivesRestart: a replica that starts again finds the drains in etcd.
+func TestSharedDrainSurvivesRestart(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	a := sharedHC(t, etcd.Endpoint, prefix, "a")
+	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.2", "")); err != nil {
+		t.Fatal(err)
+	}
+	stopShared(a)
+	a = sharedHC(t, etcd.Endpoint, prefix, "a")
+	awaitEffective(t, "127.0.0.2", stateDrained, a)
+	if ds := a.cl.Drains(); len(ds) != 1 || ds[0].By != "alice" || ds[0].Note != "disk swap" {
+		t.Errorf("drains after the restart: %+v", ds)
+	}
+}
