@@ -169,6 +169,14 @@ func TestConsoleBrowser(t *testing.T) {
 	for range 20 {
 		s.srv.Query(t, "cats.example.test.", dns.TypeA)
 	}
+	// The health panel plots each target's last probes: server 4's strip ends down, the others'
+	// are up, and each has a latency line.
+	consoleUntil(t, ctx, "the probe plots",
+		`(() => { const row = (a) => [...document.querySelectorAll("#health tr[data-target]")].find((r) => r.dataset.target === a);
+		  const down = row("127.0.0.5"), up = row("127.0.0.2");
+		  return !!down && !!up && down.querySelector("svg.timeline rect:last-of-type").classList.contains("down") &&
+		    up.querySelector("svg.timeline rect:last-of-type").classList.contains("up") &&
+		    Number(up.querySelector("svg.timeline").dataset.points) > 3 && !!up.querySelector("svg.latency-plot polyline"); })()`)
 	consoleUntil(t, ctx, "server2's answers plotted",
 		`(() => { const g = document.querySelector("svg[data-recent='server2']"); return !!g && Number(g.dataset.total) >= 20 && g.querySelectorAll("rect:not(.zero)").length > 0; })()`)
 	var png []byte

@@ -586,7 +586,7 @@
     // Every probe moves last_check and latency_ms: those are patched into the rows in place.
     // The rows are rebuilt only when something else changed, so that a button under the
     // pointer is not replaced between the press and the click.
-    const shape = JSON.stringify([targets.map((t) => ({ ...t, last_check: !!t.last_check, latency_ms: 0 })),
+    const shape = JSON.stringify([targets.map((t) => ({ ...t, last_check: !!t.last_check, latency_ms: 0, probes: 0 })),
       (state.drains && state.drains.audit) || []]);
     if (shape === state.healthShape && patchHealth(targets)) return;
     state.healthShape = shape;
@@ -619,7 +619,9 @@
                 el('option', { value: '8h', text: '8 hours' }))])),
         shared ? el('td', {}, el('ul', { class: 'replicas' }, (t.replicas || []).map(replicaItem))) : null,
         el('td', { class: 'nowrap checked' }, t.last_check ? el('span', { dataset: { since: t.last_check }, title: new Date(t.last_check).toLocaleString() }) : '—',
-          t.last_check ? el('div', { class: 'sub latency', text: `${t.latency_ms.toFixed(1)} ms` }) : null),
+          t.last_check ? el('div', { class: 'sub latency', text: `${t.latency_ms.toFixed(1)} ms` }) : null,
+          svgEl('svg', { class: 'spark latency-plot', role: 'img' }),
+          svgEl('svg', { class: 'timeline', role: 'img' })),
         el('td', {}, el('ul', { class: 'transitions' },
           recent.map((tr) => el('li', { class: 'nowrap', text: `${tr.to} at ${clock(tr.at)}`, title: `${tr.from} → ${tr.to}` })))));
       if (!t.last_error) return [row];
@@ -630,7 +632,50 @@
     const head = el('tr', {}, titles.map((h) => el('th', { text: h })));
     root.replaceChildren(el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, rows))),
       ...drainLog());
+    drawProbes(targets);
     tick();
+  }
+
+  // drawProbes plots each target's last probe results in its row: probe latency as a line
+  // (failed probes as red dots) and the verdict after each probe as a strip of colours.
+  function drawProbes(targets) {
+    for (const t of targets) {
+      const row = [...document.querySelectorAll('#health tr[data-target]')]
+        .find((r) => r.dataset.target === t.address && r.dataset.check === t.check);
+      if (!row) continue;
+      const probes = t.probes || [];
+      const line = row.querySelector('svg.latency-plot');
+      const strip = row.querySelector('svg.timeline');
+      if (!line || !strip) continue;
+      const secs = probes.length ? Math.round((probes[probes.length - 1][0] - probes[0][0]) / 1000) : 0;
+      line.dataset.points = String(probes.length);
+      strip.dataset.points = String(probes.length);
+      line.setAttribute('aria-label', `probe latency over the last ${secs} s`);
+      strip.setAttribute('aria-label', `state over the last ${secs} s`);
+      latencyLine(line, probes);
+      stateStrip(strip, probes);
+    }
+  }
+
+  function latencyLine(svg, probes) {
+    svg.setAttribute('viewBox', '0 0 100 20');
+    svg.setAttribute('preserveAspectRatio', 'none');
+    if (!probes.length) { svg.replaceChildren(); return; }
+    const max = Math.max(0.001, ...probes.map((p) => p[1]));
+    const x = (i) => (probes.length === 1 ? 50 : (i / (probes.length - 1)) * 100);
+    const y = (ms) => 19 - (ms / max) * 18;
+    const points = probes.map((p, i) => `${x(i).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
+    const fails = probes.flatMap((p, i) => (p[2] ? [] : [svgEl('circle', { cx: x(i).toFixed(1), cy: y(p[1]).toFixed(1), r: 1.6, class: 'fail' })]));
+    svg.replaceChildren(svgEl('title', {}, `latency, highest ${max.toFixed(1)} ms`),
+      svgEl('polyline', { points, class: 'lat' }), ...fails);
+  }
+
+  function stateStrip(svg, probes) {
+    svg.setAttribute('viewBox', '0 0 100 4');
+    svg.setAttribute('preserveAspectRatio', 'none');
+    const w = 100 / Math.max(1, probes.length);
+    svg.replaceChildren(svgEl('title', {}, 'state after each probe, oldest first'),
+      ...probes.map((p, i) => svgEl('rect', { x: (i * w).toFixed(2), y: 0, width: (w + 0.05).toFixed(2), height: 4, class: `st ${p[3]}` })));
   }
 
   // patchHealth updates the last check and latency of the rows drawn, and reports whether
@@ -646,6 +691,7 @@
       since.title = new Date(t.last_check).toLocaleString();
       row.querySelector('td.checked .latency').textContent = `${t.latency_ms.toFixed(1)} ms`;
     }
+    drawProbes(targets);
     tick();
     return true;
   }
