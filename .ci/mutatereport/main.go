@@ -60,8 +60,7 @@ func main() {
 	if flag.NArg() != 1 {
 		log.Fatal("usage: mutatereport [-command CMD] [-out FILE] RESULTSDIR")
 	}
-	now := time.Now().UTC().Format(dateFormat)
-	stats, roots, elapsed, err := load(flag.Arg(0), now)
+	stats, roots, elapsed, err := load(flag.Arg(0))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -70,6 +69,7 @@ func main() {
 		log.Fatal(err)
 	}
 	keepOld(stats, roots, parse(string(old)), dirExists)
+	now := time.Now().UTC().Format(dateFormat)
 	report := render(fmt.Sprintf("`%s` on %s (gremlins, %s of mutation testing)", *command, now, elapsed.Round(time.Second)), stats)
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		log.Fatal(err)
@@ -77,8 +77,9 @@ func main() {
 }
 
 // load reads every RESULTSDIR/ROOT/gremlins.json; ROOT is the directory gremlins ran on, and
-// the mutants' file names, relative to it, place them in its sub-packages.
-func load(dir, measured string) (stats map[string]*pkgStats, roots []string, elapsed time.Duration, err error) {
+// the mutants' file names, relative to it, place them in its sub-packages. A package was
+// measured when gremlins wrote its results.
+func load(dir string) (stats map[string]*pkgStats, roots []string, elapsed time.Duration, err error) {
 	stats = map[string]*pkgStats{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || d.Name() != resultFile {
@@ -94,12 +95,16 @@ func load(dir, measured string) (stats map[string]*pkgStats, roots []string, ela
 		if err != nil {
 			return err
 		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
 		var r result
 		if err := json.Unmarshal(data, &r); err != nil {
 			return fmt.Errorf("%s: %v", p, err)
 		}
 		elapsed += time.Duration(r.Elapsed * float64(time.Second))
-		add(stats, root, r, measured)
+		add(stats, root, r, info.ModTime().UTC().Format(dateFormat))
 		return nil
 	})
 	return stats, roots, elapsed, err
@@ -217,7 +222,10 @@ func render(lastRun string, stats map[string]*pkgStats) string {
 		"killed / (killed + lived), over the mutants some test covers; the target is 90% or more\n" +
 		"per plugin package, and every mutant listed below as lived either gets a test that\n" +
 		"kills it or is equivalent (no behaviour tells it apart), which a comment at that line\n" +
-		"says (`// equivalent mutant: ...`). Timed-out mutants (the tests hung) count as neither.\n\n")
+		"says (`// equivalent mutant: ...`). Timed-out mutants (the tests hung) count as neither.\n" +
+		"Not covered are the mutants no test runs; they include the conditions of `case`\n" +
+		"clauses, which Go's coverage profile leaves out of every block, so gremlins never\n" +
+		"tries them whatever the tests do.\n\n")
 	b.WriteString("| Package | Killed | Lived | Timed out | Not covered | Efficacy | Mutant coverage | Measured |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, p := range pkgs {
