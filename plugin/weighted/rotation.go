@@ -237,6 +237,9 @@ func (r *rotation) ranks(chosen int, rank []int) []int {
 	for j := range r.entries {
 		order = append(order, j)
 	}
+	// equivalent mutant: >= or <= for > swaps which answers SortFunc sorts and which insertion
+	// sort does: before is a strict total order (ties go by entry index), so both give the one
+	// same order, only the time differs.
 	if len(order) > stackTargets {
 		slices.SortFunc(order, func(a, b int) int {
 			if a == b {
