@@ -154,3 +154,16 @@ func TestDuplicateLeadsByItsWeight(t *testing.T) {
 		t.Errorf("1:2 with 10.0.0.1 twice in the answer led %s, want 2 and 4", got)
 	}
 }
+
+// TestDrainedAlwaysLast: a drained address goes after every live one in every answer, also
+// after a live address that has just led and is the furthest from its next turn.
+func TestDrainedAlwaysLast(t *testing.T) {
+	n, rrs := nameWith(0, 1, 5)
+	out := make([]dns.RR, len(rrs))
+	for i := range 12 {
+		n.states[0].order(n, rrs, out)
+		if got := addrsOf(out); !strings.HasSuffix(got, " 10.0.0.1") {
+			t.Fatalf("answer %d: %s, want the drained 10.0.0.1 last", i, got)
+		}
+	}
+}
