@@ -274,7 +274,10 @@ func (r *rotation) before(a, b, chosen int) bool {
 		return eb.weight == 0
 	}
 	if da, db := ea.current+ea.weight, eb.current+eb.weight; da != db {
+		// equivalent mutant: >= for > changes nothing: da != db here.
 		return da > db
 	}
+	// equivalent mutant: <= for < differs only for a == b, which no sort asks (ranks answers it
+	// itself for SortFunc, and insertion sort compares distinct places).
 	return a < b
 }
