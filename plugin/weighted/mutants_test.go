@@ -187,3 +187,35 @@ func TestSecondIsNextLeader(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineWeightsOverASmallerFile: the Corefile may weight more names than the weight file
+// does; all of them are kept, inline weights winning where both set one.
+func TestInlineWeightsOverASmallerFile(t *testing.T) {
+	file := weightSpec{}
+	file.set("a.test.", addr("10.0.0.1"), 4)
+	inline := weightSpec{}
+	inline.set("a.test.", addr("10.0.0.1"), 2)
+	inline.set("b.test.", addr("10.0.0.2"), 3)
+	inline.set("c.test.", addr("10.0.0.3"), 0)
+	got := file.merge(inline)
+	if len(got) != 3 || got["a.test."][addr("10.0.0.1")] != 2 || got["b.test."][addr("10.0.0.2")] != 3 || got["c.test."][addr("10.0.0.3")] != 0 {
+		t.Errorf("merged %v", got)
+	}
+	if got := (weightSpec{}).merge(weightSpec{}); len(got) != 0 {
+		t.Errorf("merging nothing gave %v", got)
+	}
+}
+
+// TestWeightBounds: weights run from 0 to maxWeight, both ends included.
+func TestWeightBounds(t *testing.T) {
+	for s, want := range map[string]uint32{"0": 0, "1": 1, "65535": maxWeight} {
+		if w, err := parseWeight(s); err != nil || w != want {
+			t.Errorf("parseWeight(%q) = %d, %v; want %d", s, w, err, want)
+		}
+	}
+	for _, s := range []string{"65536", "-1", "1.5", ""} {
+		if _, err := parseWeight(s); err == nil || !strings.Contains(err.Error(), "from 0 to 65535") {
+			t.Errorf("parseWeight(%q): error %v, want one giving the range", s, err)
+		}
+	}
+}
