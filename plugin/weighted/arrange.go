@@ -88,6 +88,8 @@ func (wt *Weighted) arrange(res *answer.Response, set answer.RRset, nw *nameWeig
 			rr = out[k]
 			k++
 		}
+		// equivalent mutant: >= for the second > changes nothing: WithTTL returns a record already
+		// at the cap as it is.
 		if wt.ttl > 0 && rr.Header().Ttl > wt.ttl {
 			rr = res.WithTTL(rr, wt.ttl) // the RRset, the CNAMEs in front, the RRSIGs
 		}

@@ -119,6 +119,8 @@ func (r *rotation) match(n *nameWeights, rrs []dns.RR, idx []int) []int {
 		}
 		idx = idx[:0]
 	}
+	// equivalent mutant: -- for ++ stamps just as well: counting down also gives a value no
+	// entry carries yet (entries start at 0, the first stamp is then the largest uint64).
 	r.gen++
 	distinct := 0
 	for _, rr := range rrs {
@@ -143,6 +145,10 @@ func (r *rotation) match(n *nameWeights, rrs []dns.RR, idx []int) []int {
 // building a target, which matters on the query path: it runs for every record of every
 // weighted answer.
 func (e *entry) is(rr dns.RR) bool {
+	// equivalent mutant: flipping a host == "" or host != "" test below makes is say false
+	// for a record of the entry's target, and a false only sends match to its full lookup,
+	// which finds the same entries (slower, never different). A true for another target
+	// would not be equivalent: TestNewSetOfTheSameSize.
 	switch rr := rr.(type) {
 	case *dns.A:
 		return e.target.host == "" && e.ipIs(rr.A)
@@ -186,6 +192,8 @@ func (r *rotation) find(t target) int {
 func (r *rotation) rebuild(n *nameWeights, rrs []dns.RR, idx []int) []int {
 	r.entries = make([]entry, 0, len(rrs))
 	r.index = nil
+	// equivalent mutant: >= or <= for > only moves where find uses the index instead of the
+	// scan; both find the same entry, so only the time and memory of a rebuild differ.
 	if len(rrs) > stackTargets {
 		r.index = make(map[target]int, len(rrs))
 	}
@@ -247,6 +255,9 @@ func (r *rotation) ranks(chosen int, rank []int) []int {
 	for j := range r.entries {
 		order = append(order, j)
 	}
+	// equivalent mutant: >= or <= for > swaps which answers SortFunc sorts and which insertion
+	// sort does: before is a strict total order (ties go by entry index), so both give the one
+	// same order, only the time differs.
 	if len(order) > stackTargets {
 		slices.SortFunc(order, func(a, b int) int {
 			if a == b {
@@ -281,7 +292,10 @@ func (r *rotation) before(a, b, chosen int) bool {
 		return eb.weight == 0
 	}
 	if da, db := ea.current+ea.weight, eb.current+eb.weight; da != db {
+		// equivalent mutant: >= for > changes nothing: da != db here.
 		return da > db
 	}
+	// equivalent mutant: <= for < differs only for a == b, which no sort asks (ranks answers it
+	// itself for SortFunc, and insertion sort compares distinct places).
 	return a < b
 }

@@ -46,6 +46,8 @@ func (s weightSpec) set(name string, t target, w uint32) {
 // merge returns the weights of s overlaid with those of over, per name and target, so that
 // inline Corefile weights can override single entries of a weight file.
 func (s weightSpec) merge(over weightSpec) weightSpec {
+	// equivalent mutant: - for + only changes the size hint; a map grows as it needs, and a
+	// negative hint is taken as none (TestInlineWeightsOverASmallerFile).
 	out := make(weightSpec, len(s)+len(over))
 	for _, src := range []weightSpec{s, over} {
 		for name, m := range src {

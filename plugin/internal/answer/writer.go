@@ -196,6 +196,7 @@ func (r *Response) CapTTL(a []dns.RR, ttl uint32) {
 		return
 	}
 	for i, rr := range a {
+		// equivalent mutant: >= for > changes nothing: WithTTL returns a record already at ttl as it is.
 		if rr.Header().Ttl > ttl {
 			a[i] = r.WithTTL(rr, ttl)
 		}

@@ -25,6 +25,8 @@ func NewZones(zones []string) Zones {
 func (z Zones) Match(name string) string {
 	best := ""
 	for _, zone := range z {
+		// equivalent mutant: >= for > picks the same zone: two zones of one length that both hold
+		// the name are both its suffix of that length, the same string (NewZones lower-cases).
 		if len(zone) > len(best) && InZone(name, zone) {
 			best = zone
 		}
@@ -51,6 +53,7 @@ func InZone(name, zone string) bool {
 	}
 	backslashes := 0
 	for j := i - 1; j >= 0 && name[j] == '\\'; j-- {
+		// equivalent mutant: -- for ++ gives the same parity, and parity is all that is read.
 		backslashes++
 	}
 	return backslashes%2 == 0
