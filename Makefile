@@ -68,12 +68,13 @@ FUZZTIME ?= 30s
 fuzz:
 	@FUZZTIME=$(FUZZTIME) GO=$(GO) ./.ci/fuzz
 
-# mutate runs mutation testing (gremlins, pinned, installed into bin/tools) over each plugin
-# package and plugin/internal/*, each mutant against the package's own unit tests, and writes
-# per-package efficacy and mutant coverage, and every mutant that lived, to docs/MUTATION.md.
-# Hours on a 2-core machine, so never part of `make test`. MUTATE_DIRS="plugin/rrotate"
-# limits it to some directories; MUTATE_FLAGS passes gremlins flags (default
-# --timeout-coefficient 10).
+# mutate runs mutation testing (gremlins, pinned, installed into bin/tools) over each directory
+# under plugin/ (sub-packages included, one row each), each mutant against its package's own
+# unit tests, and writes per-package efficacy, mutant coverage and every mutant that lived to
+# docs/MUTATION.md. MUTATE_DIRS="plugin/rrotate plugin/override/store" re-runs some directories
+# and keeps the other rows, each with the date it was measured. Hours on a 2-core machine, so
+# never part of `make test`. MUTATE_FLAGS passes gremlins flags (default --timeout-coefficient
+# 10; on a shared machine "--workers 1 --timeout-coefficient 20").
 mutate:
 	@GO=$(GO) MUTATE_DIRS="$(MUTATE_DIRS)" MUTATE_FLAGS="$(MUTATE_FLAGS)" ./.ci/mutate
 
