@@ -85,6 +85,12 @@ func defaultReplica() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the host name is unknown (%v)", err)
 	}
+	return replicaFromHost(h)
+}
+
+// replicaFromHost turns a host name into a replica name: characters a replica name may not
+// hold become '-', and it is cut to 63.
+func replicaFromHost(h string) (string, error) {
 	h = strings.Map(func(r rune) rune {
 		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
 			return r

@@ -119,3 +119,25 @@ func TestDefaultReplica(t *testing.T) {
 		t.Errorf("default replica %q is not a valid name", name)
 	}
 }
+
+func TestReplicaFromHost(t *testing.T) {
+	long := strings.Repeat("a", 63)
+	tests := []struct{ host, want string }{
+		{"dns-1.example.test", "dns-1.example.test"},
+		{"Pod_09.AZ.az", "Pod_09.AZ.az"},
+		{"a/b:c@d[e`f{g h", "a-b-c-d-e-f-g-h"},
+		{"höst", "h-st"},
+		{long, long},
+		{long + "b", long},
+	}
+	for _, tc := range tests {
+		if got, err := replicaFromHost(tc.host); err != nil || got != tc.want {
+			t.Errorf("replicaFromHost(%q) = %q, %v; want %q", tc.host, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "-pod", "/x"} {
+		if got, err := replicaFromHost(bad); err == nil {
+			t.Errorf("replicaFromHost(%q) = %q, want an error", bad, got)
+		}
+	}
+}
