@@ -93,6 +93,15 @@ func TestParseSharedErrors(t *testing.T) {
 	}
 }
 
+// TestParseQuorumBounds: the bounds themselves are accepted.
+func TestParseQuorumBounds(t *testing.T) {
+	for _, n := range []string{"1", "100"} {
+		if q, err := parseQuorum([]string{n}); err != nil || q.String() != n {
+			t.Errorf("quorum %s: %v, %v", n, q, err)
+		}
+	}
+}
+
 // TestParseLeaseBounds: the bounds themselves are accepted.
 func TestParseLeaseBounds(t *testing.T) {
 	for lease, want := range map[string]time.Duration{"2s": minLease, "1h": maxLease} {
