@@ -97,7 +97,7 @@ func replicaFromHost(h string) (string, error) {
 		}
 		return '-'
 	}, h)
-	if len(h) > 63 {
+	if len(h) > 63 { // (>= cuts nothing at exactly 63: an equivalent mutant)
 		h = h[:63]
 	}
 	if !replicaName.MatchString(h) {
