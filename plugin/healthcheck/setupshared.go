@@ -85,13 +85,19 @@ func defaultReplica() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the host name is unknown (%v)", err)
 	}
+	return replicaFromHost(h)
+}
+
+// replicaFromHost turns a host name into a replica name: characters a replica name may not
+// hold become '-', and it is cut to 63.
+func replicaFromHost(h string) (string, error) {
 	h = strings.Map(func(r rune) rune {
 		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
 			return r
 		}
 		return '-'
 	}, h)
-	if len(h) > 63 {
+	if len(h) > 63 { // (>= cuts nothing at exactly 63: an equivalent mutant)
 		h = h[:63]
 	}
 	if !replicaName.MatchString(h) {

@@ -93,6 +93,15 @@ func TestParseSharedErrors(t *testing.T) {
 	}
 }
 
+// TestParseQuorumBounds: the bounds themselves are accepted.
+func TestParseQuorumBounds(t *testing.T) {
+	for _, n := range []string{"1", "100"} {
+		if q, err := parseQuorum([]string{n}); err != nil || q.String() != n {
+			t.Errorf("quorum %s: %v, %v", n, q, err)
+		}
+	}
+}
+
 // TestParseLeaseBounds: the bounds themselves are accepted.
 func TestParseLeaseBounds(t *testing.T) {
 	for lease, want := range map[string]time.Duration{"2s": minLease, "1h": maxLease} {
@@ -117,5 +126,27 @@ func TestDefaultReplica(t *testing.T) {
 	}
 	if !replicaName.MatchString(name) {
 		t.Errorf("default replica %q is not a valid name", name)
+	}
+}
+
+func TestReplicaFromHost(t *testing.T) {
+	long := strings.Repeat("a", 63)
+	tests := []struct{ host, want string }{
+		{"dns-1.example.test", "dns-1.example.test"},
+		{"Pod_09.AZ.az", "Pod_09.AZ.az"},
+		{"a/b:c@d[e`f{g h", "a-b-c-d-e-f-g-h"},
+		{"höst", "h-st"},
+		{long, long},
+		{long + "b", long},
+	}
+	for _, tc := range tests {
+		if got, err := replicaFromHost(tc.host); err != nil || got != tc.want {
+			t.Errorf("replicaFromHost(%q) = %q, %v; want %q", tc.host, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "-pod", "/x"} {
+		if got, err := replicaFromHost(bad); err == nil {
+			t.Errorf("replicaFromHost(%q) = %q, want an error", bad, got)
+		}
 	}
 }
