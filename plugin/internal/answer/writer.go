@@ -212,10 +212,10 @@ func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
 	var c dns.RR
 	switch rr := rr.(type) {
 	case *dns.A:
-		r.as = room(r.as, r.msg.Answer)
+		r.as = room(r.as, r.answer())
 		c = copyInto(&r.as, rr)
 	case *dns.AAAA:
-		r.aaaas = room(r.aaaas, r.msg.Answer)
+		r.aaaas = room(r.aaaas, r.answer())
 		c = copyInto(&r.aaaas, rr)
 	case *dns.CNAME:
 		cp := *rr
@@ -232,6 +232,14 @@ func (r *Response) WithTTL(rr dns.RR, ttl uint32) dns.RR {
 	}
 	c.Header().Ttl = ttl
 	return c
+}
+
+// answer is the answer section as it stands, none before a message is written.
+func (r *Response) answer() []dns.RR {
+	if r.msg == nil {
+		return nil
+	}
+	return r.msg.Answer
 }
 
 // room returns block, or when it is nil, an empty block with room for every record of T in
