@@ -105,7 +105,7 @@ func TestShutdownStopsWatcher(t *testing.T) {
 	if err := os.WriteFile(file, []byte("a.test\n10.0.0.1 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := runtime.NumGoroutine()
+	before := settledGoroutines()
 	wt := &Weighted{file: file, reload: time.Millisecond}
 	if err := wt.loadWeights(); err != nil {
 		t.Fatal(err)
@@ -119,9 +119,27 @@ func TestShutdownStopsWatcher(t *testing.T) {
 	if err := wt.OnShutdown(); err != nil {
 		t.Fatal(err)
 	}
-	if runtime.NumGoroutine() != before {
-		t.Errorf("goroutines %d after shutdown, want %d", runtime.NumGoroutine(), before)
+	// OnShutdown returns once the watcher said it is done; the runtime counts the goroutine
+	// until it has really returned, a moment later: wait for that, not for a fixed time.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() != before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines %d after shutdown, want %d", runtime.NumGoroutine(), before)
+		}
 	}
+}
+
+// settledGoroutines counts the goroutines once the count has held still for 20 ms, so that
+// goroutines an earlier test ended are not counted half-gone.
+func settledGoroutines() int {
+	n := runtime.NumGoroutine()
+	for still := 0; still < 20; time.Sleep(time.Millisecond) {
+		if m := runtime.NumGoroutine(); m != n {
+			n, still = m, 0
+			continue
+		}
+		still++
+	}
+	return n
 }
 
 func TestShutdownWithoutFile(t *testing.T) {
