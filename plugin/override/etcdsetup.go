@@ -1,9 +1,6 @@
 package override
 
 import (
-	"errors"
-	"net"
-	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -11,6 +8,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	mwtls "github.com/coredns/coredns/plugin/pkg/tls"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
@@ -43,12 +41,12 @@ func parseEtcdStore(c *caddy.Controller, endpoints []string) (store.EtcdConfig, 
 		return store.EtcdConfig{}, c.Errf("store etcd: give at least one endpoint, such as http://127.0.0.1:2379")
 	}
 	for _, ep := range endpoints {
-		if err := checkEndpoint(ep); err != nil {
+		if err := etcdpool.CheckEndpoint(ep); err != nil {
 			return store.EtcdConfig{}, c.Errf("store etcd: endpoint %q: %s", ep, err)
 		}
 	}
 	ec := store.EtcdConfig{Endpoints: endpoints, Prefix: store.DefaultEtcdPrefix}
-	if err := subBlock(c, func() error { return parseEtcdProperty(c, &ec) }); err != nil {
+	if err := etcdpool.SubBlock(c, func() error { return parseEtcdProperty(c, &ec) }); err != nil {
 		return store.EtcdConfig{}, err
 	}
 	if (ec.Username == "") != (ec.Password == "") {
@@ -100,50 +98,3 @@ func parseEtcdProperty(c *caddy.Controller, ec *store.EtcdConfig) error {
 	}
 	return nil
 }
-
-// subBlock reads the optional "{ ... }" that may follow a property's arguments on their line,
-// calling property for each line inside. NextBlock cannot do this inside the override block:
-// when no "{" follows, it would take the next property of the override block for this one's.
-func subBlock(c *caddy.Controller, property func() error) error {
-	if !c.NextArg() {
-		return nil
-	}
-	if c.Val() != "{" {
-		return c.ArgErr()
-	}
-	for c.Next() {
-		if c.Val() == "}" {
-			return nil
-		}
-		if err := property(); err != nil {
-			return err
-		}
-	}
-	return c.EOFErr()
-}
-
-// checkEndpoint accepts what the etcd client dials: http:// or https:// URLs with a host and
-// port, or a bare HOST:PORT.
-func checkEndpoint(ep string) error {
-	hostport := ep
-	if strings.Contains(ep, "://") {
-		u, err := url.Parse(ep)
-		if err != nil {
-			return err
-		}
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return errEndpoint
-		}
-		if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
-			return errEndpoint
-		}
-		hostport = u.Host
-	}
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil || host == "" || port == "" {
-		return errEndpoint
-	}
-	return nil
-}
-
-var errEndpoint = errors.New("want http://HOST:PORT, https://HOST:PORT or HOST:PORT")

@@ -1,6 +1,7 @@
 package override
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,20 +84,14 @@ func sweepRecents(now time.Time) {
 // recentBucket, oldest first, from start (the console's plot).
 func AllRecent(now time.Time) (start time.Time, bucket time.Duration, counts map[string][]uint64) {
 	counts = map[string][]uint64{}
-	start = now
 	recents.Range(func(id, r any) bool {
-		c, s := r.(*recent).counts(now)
-		for _, n := range c {
-			if n > 0 {
-				counts[id.(string)] = c
-				break
-			}
+		c, _ := r.(*recent).counts(now)
+		if slices.ContainsFunc(c, func(n uint64) bool { return n > 0 }) {
+			counts[id.(string)] = c
 		}
-		start = s
 		return true
 	})
-	if len(counts) == 0 {
-		_, start = (&recent{}).counts(now)
-	}
-	return start, recentBucket, counts
+	// Every ring's window starts at the same bucket: that of now, recentBuckets-1 back.
+	e := now.UnixNano()/int64(recentBucket) - recentBuckets + 1
+	return time.Unix(0, e*int64(recentBucket)), recentBucket, counts
 }

@@ -148,7 +148,7 @@ func ParseBlock(c *caddy.Controller, endpoints []string, property func(name stri
 		}
 	}
 	cfg := Config{Endpoints: append([]string(nil), endpoints...)}
-	err := subBlock(c, func() error {
+	err := SubBlock(c, func() error {
 		switch c.Val() {
 		case "tls":
 			return parseTLS(c, &cfg)
@@ -204,10 +204,10 @@ func OneArg(c *caddy.Controller) (string, error) {
 	return args[0], nil
 }
 
-// subBlock reads the optional "{ ... }" that may follow a property's arguments on their line,
+// SubBlock reads the optional "{ ... }" that may follow a property's arguments on their line,
 // calling property for each line inside. NextBlock cannot do this inside a plugin's block:
 // when no "{" follows, it would take the plugin's next property for one of this block's.
-func subBlock(c *caddy.Controller, property func() error) error {
+func SubBlock(c *caddy.Controller, property func() error) error {
 	if !c.NextArg() {
 		return nil
 	}
