@@ -174,6 +174,7 @@ func viewOf(hc *HealthCheck, addr string) healthview.Target {
 // others) stops counting once its lease expires, and a replica that shuts down stops counting
 // at once (its lease is revoked).
 func TestSharedDeadReplicaExpires(t *testing.T) {
+	t.Parallel() // its own etcd, prefix and metric labels; seconds of lease and drain timing
 	etcd := etcdtest.Start(t)
 	prefix := etcdPrefix(t)
 	pc := etcd.Proxy(t)
@@ -207,6 +208,7 @@ func TestSharedDeadReplicaExpires(t *testing.T) {
 // TestSharedFallbackKeepsDrains: etcd stopped, every replica answers by its own verdict and
 // keeps the drains it knew; etcd back, the quorum and the drains are shared again.
 func TestSharedFallbackKeepsDrains(t *testing.T) {
+	t.Parallel() // its own etcd, prefix and metric labels; seconds of lease and drain timing
 	etcd := etcdtest.Start(t)
 	prefix := etcdPrefix(t)
 	a, b, c := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "b"), sharedHC(t, etcd.Endpoint, prefix, "c")
@@ -260,6 +262,7 @@ func drainOf(addr, name string) healthview.Drain {
 // expiry brings it back everywhere (one replica deletes the key and audits the expiry), an
 // undrain made on another replica brings it back at once, and every step is in the audit.
 func TestSharedDrain(t *testing.T) {
+	t.Parallel() // its own etcd, prefix and metric labels; seconds of lease and drain timing
 	etcd := etcdtest.Start(t)
 	prefix := etcdPrefix(t)
 	a, b, c := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "b"), sharedHC(t, etcd.Endpoint, prefix, "c")
