@@ -86,6 +86,9 @@ func TestReadmeRewriteLeavesNoForeignPort(t *testing.T) {
         check web http port 8080 path / interval 250ms
         check tls https path /health
         name cats.example.test 127.0.0.2 127.0.0.3
+        etcd 127.0.0.1:2379 {
+            prefix /steerdns/health/
+        }
     }
     forward . 127.0.0.1:5300 [::1]:5301
 }
@@ -102,8 +105,15 @@ func TestReadmeRewriteLeavesNoForeignPort(t *testing.T) {
 	if n := strings.Count(out, fmt.Sprintf("port %d", own.web.Port)); n != 2 {
 		t.Errorf("%d checks probe the test's web servers, want both:\n%s", n, out)
 	}
-	if m := etcdStore.FindStringSubmatch(out); m == nil || strings.Fields(m[2])[0] != own.etcd.Endpoint || len(strings.Fields(m[2])) != 2 {
-		t.Errorf("the etcd endpoints are not the test's etcd and one proxy to it:\n%s", out)
+	lines := etcdStore.FindAllStringSubmatch(out, -1)
+	if len(lines) != 2 {
+		t.Fatalf("found %d etcd lines after the rewrite, want override's and healthcheck's:\n%s", len(lines), out)
+	}
+	if m := lines[0]; strings.Fields(m[2])[0] != own.etcd.Endpoint || len(strings.Fields(m[2])) != 2 {
+		t.Errorf("override's etcd endpoints are not the test's etcd and one proxy to it:\n%s", out)
+	}
+	if m := lines[1]; strings.TrimSpace(m[2]) != own.etcd.Endpoint {
+		t.Errorf("healthcheck's etcd endpoint is not the test's etcd:\n%s", out)
 	}
 	if foreign := own.foreignPorts("console 127.0.0.1:8053\n"); len(foreign) != 1 {
 		t.Errorf("foreignPorts misses a reader's console port: %v", foreign)
@@ -124,8 +134,9 @@ type ownAddresses struct {
 var (
 	// serverBlockPort matches the port of a server block's key; the kernel picks one instead.
 	serverBlockPort = regexp.MustCompile(`(?m)^(\S*):\d+(\s*\{)`)
-	// etcdStore matches a `store etcd ENDPOINT... {` line.
-	etcdStore = regexp.MustCompile(`(?m)^([ \t]*store[ \t]+etcd)((?:[ \t]+[^\s{]+)+)([ \t]*\{?[ \t]*)$`)
+	// etcdStore matches override's `store etcd ENDPOINT... {` line and healthcheck's
+	// `etcd ENDPOINT... {`.
+	etcdStore = regexp.MustCompile(`(?m)^([ \t]*(?:store[ \t]+)?etcd)((?:[ \t]+[^\s{]+)+)([ \t]*\{?[ \t]*)$`)
 	// checkLine matches a health check's `check NAME KIND` and the rest of its line.
 	checkLine = regexp.MustCompile(`(?m)^([ \t]*check[ \t]+\S+[ \t]+\S+)(.*)$`)
 	// checkPort matches a check's `port N` option.
