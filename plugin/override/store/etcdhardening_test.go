@@ -118,6 +118,7 @@ func TestEtcdWatchSurvivesPanic(t *testing.T) {
 // While etcd is unreachable the audit trail answers what this replica last saw, marked stale
 // with the reason, instead of an error.
 func TestEtcdAuditStaleDuringOutage(t *testing.T) {
+	t.Parallel() // its own etcd; seconds of request timeouts while etcd is down
 	etcd := etcdtest.Start(t)
 	s := newTestEtcdStore(t, etcd.Endpoint)
 	a := &etcdAudit{store: s}

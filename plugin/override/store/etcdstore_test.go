@@ -320,6 +320,7 @@ func etcdCaptureLog(t *testing.T) *etcdLog {
 // A replica that starts while etcd is down gets ErrUnavailable from Load, and works once etcd
 // is up, with the same store value.
 func TestEtcdStoreStartWhileDown(t *testing.T) {
+	t.Parallel() // its own etcd; seconds of dial timeouts while etcd is down
 	etcd := etcdtest.Start(t)
 	etcd.Stop()
 	s := newTestEtcdStore(t, etcd.Endpoint)

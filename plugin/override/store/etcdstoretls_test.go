@@ -23,6 +23,7 @@ import (
 // An etcd that requires client certificates: the store with the certificate works, one
 // without it is refused.
 func TestEtcdStoreTLS(t *testing.T) {
+	t.Parallel() // its own etcd
 	cert, key := etcdTestCert(t, t.TempDir())
 	etcd := etcdtest.StartTLS(t, cert, key, cert)
 	tc, err := mwtls.NewTLSConfigFromArgs(cert, key, cert)

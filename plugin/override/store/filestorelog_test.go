@@ -88,6 +88,7 @@ func TestFileStoreCompacts(t *testing.T) {
 
 // Compaction runs on its own once the log is larger than the snapshot and compactMin.
 func TestFileStoreCompactsOnSize(t *testing.T) {
+	t.Parallel() // its own directory
 	path := filepath.Join(t.TempDir(), "overrides.json")
 	tab := fileTable(t, path)
 	mustCreate(t, tab, "cats", "cats.example.test", 2)
