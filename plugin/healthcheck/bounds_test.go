@@ -10,7 +10,7 @@ import (
 
 // TestCheckOptionBounds: each numeric option of a check accepts the ends of its documented
 // range and refuses one past them (README: port 1-65535, rise and fall 1-100, jitter 0-100%,
-// interval at least 100ms, timeout at least 10ms).
+// interval at least 100ms, timeout at least 10ms, status codes 100-599, one code or a range).
 func TestCheckOptionBounds(t *testing.T) {
 	accepted := []struct {
 		opts  string
@@ -23,6 +23,8 @@ func TestCheckOptionBounds(t *testing.T) {
 		{"jitter 0%", func(c *checkSpec) bool { return c.Jitter == 0 }},
 		{"jitter 100%", func(c *checkSpec) bool { return c.Jitter == 1 }},
 		{"jitter 1", func(c *checkSpec) bool { return c.Jitter == 1 }},
+		{"status 100-599", func(c *checkSpec) bool { return c.StatusLo == 100 && c.StatusHi == 599 }},
+		{"status 204", func(c *checkSpec) bool { return c.StatusLo == 204 && c.StatusHi == 204 }},
 		{"interval 100ms timeout 10ms", func(c *checkSpec) bool {
 			return c.Interval == 100*time.Millisecond && c.Timeout == 10*time.Millisecond
 		}},
@@ -38,13 +40,14 @@ func TestCheckOptionBounds(t *testing.T) {
 		}
 	}
 	refused := map[string]string{
-		"port 65536":    "want a whole number from 1 to 65535",
-		"rise 101":      "want a whole number from 1 to 100",
-		"fall 101":      "want a whole number from 1 to 100",
-		"jitter 100.1%": "want a percentage from 0% to 100%",
-		"jitter -1%":    "want a percentage from 0% to 100%",
-		"interval 99ms": "want a duration of at least 100ms",
-		"timeout 9ms":   "want a duration of at least 10ms",
+		"port 65536":     "want a whole number from 1 to 65535",
+		"rise 101":       "want a whole number from 1 to 100",
+		"fall 101":       "want a whole number from 1 to 100",
+		"jitter 100.1%":  "want a percentage from 0% to 100%",
+		"jitter -1%":     "want a percentage from 0% to 100%",
+		"status 200-600": "invalid status '200-600'",
+		"interval 99ms":  "want a duration of at least 100ms",
+		"timeout 9ms":    "want a duration of at least 10ms",
 	}
 	for opts, want := range refused {
 		_, err := parse(caddy.NewTestController("dns", "healthcheck example.test {\n check web http "+opts+"\n}"))
