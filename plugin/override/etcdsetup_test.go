@@ -1,23 +1,13 @@
 package override
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coredns/caddy"
 
 	"github.com/steerdns/steerdns/plugin/override/store"
+	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
 func TestParseEtcdStore(t *testing.T) {
@@ -93,7 +83,7 @@ func TestParseEtcdStoreBad(t *testing.T) {
 
 func TestParseEtcdStoreTLS(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := etcdTestCert(t, dir)
+	cert, key := etcdtest.WriteCert(t, dir)
 	c := caddy.NewTestController("dns", "override {\n store etcd https://127.0.0.1:2379 {\n tls "+cert+" "+key+" "+cert+"\n }\n}")
 	cfg, err := parse(c)
 	if err != nil {
@@ -106,41 +96,4 @@ func TestParseEtcdStoreTLS(t *testing.T) {
 	if cfg, err = parse(c); err != nil || cfg.etcd.TLS == nil || len(cfg.etcd.TLS.Certificates) != 0 {
 		t.Errorf("tls with a CA only: %+v, %v", cfg, err)
 	}
-}
-
-// etcdTestCert writes a self-signed certificate for 127.0.0.1 and its key into dir (as the
-// store's TLS test does, where a real etcd uses it).
-func etcdTestCert(t *testing.T, dir string) (certPath, keyPath string) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "steerdns test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certPath, keyPath
 }

@@ -1,18 +1,14 @@
 package weighted
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/coredns/coredns/plugin/pkg/dnstest"
-	"github.com/coredns/coredns/plugin/test"
-
 	"github.com/miekg/dns"
+
+	"github.com/steerdns/steerdns/test/fuzzmsg"
 )
 
 // FuzzParse feeds the Corefile parser any block: an error, or a plugin with weights to
@@ -100,82 +96,7 @@ func FuzzParseWeightFile(f *testing.F) {
 	})
 }
 
-// fuzzMsg builds a response from a few flag bits and one byte per answer record, so that
-// the fuzzer explores the shapes that matter (CNAME chains and loops, mixed case, RRSIGs
-// between the records, other owners, classes and types, duplicates, large answers, errors,
-// truncation, EDNS) rather than wire-format noise.
-//
-// flags: bits 0-1 the question type (A, AAAA, SRV, MX), bit 2 truncated, bit 3 NXDOMAIN,
-// bit 4 SERVFAIL, bit 5 EDNS, bit 6 no question, bit 7 question in upper case.
-// ops, per record: bits 0-2 the kind, bits 3-4 the owner (n0..n3.test.), bit 5 owner in
-// mixed case, bits 6-7 vary the data.
-func fuzzMsg(flags byte, ops []byte) *dns.Msg {
-	qtypes := [4]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeMX}
-	m := new(dns.Msg)
-	qname := "n0.test."
-	if flags&0x80 != 0 {
-		qname = "N0.TEST."
-	}
-	m.SetQuestion(qname, qtypes[flags&3])
-	m.Response, m.Authoritative = true, true
-	m.Truncated = flags&0x04 != 0
-	switch {
-	case flags&0x08 != 0:
-		m.Rcode = dns.RcodeNameError
-	case flags&0x10 != 0:
-		m.Rcode = dns.RcodeServerFailure
-	}
-	if flags&0x20 != 0 {
-		m.SetEdns0(1232, true)
-	}
-	if flags&0x40 != 0 {
-		m.Question = nil
-	}
-	for i, op := range ops {
-		owner := fmt.Sprintf("n%d.test.", op>>3&3)
-		if op&0x20 != 0 {
-			owner = strings.ToUpper(owner[:1]) + owner[1:]
-		}
-		hdr := func(t uint16) dns.RR_Header {
-			return dns.RR_Header{Name: owner, Rrtype: t, Class: dns.ClassINET, Ttl: 60}
-		}
-		v := byte(i) ^ op>>6
-		var rr dns.RR
-		switch op & 7 {
-		case 0:
-			rr = &dns.A{Hdr: hdr(dns.TypeA), A: net.IPv4(10, byte(i>>8), byte(i), v)}
-		case 1:
-			rr = &dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: net.ParseIP(fmt.Sprintf("2001:db8::%x:%x", i, v))}
-		case 2: // to the next owner, or back to n0 from n3: chains and loops
-			rr = &dns.CNAME{Hdr: hdr(dns.TypeCNAME), Target: fmt.Sprintf("n%d.test.", (op>>3+1+op>>6)&3)}
-		case 3:
-			rr = &dns.RRSIG{Hdr: hdr(dns.TypeRRSIG), TypeCovered: qtypes[op>>6], Algorithm: 13, Labels: 2,
-				OrigTtl: 60, Expiration: 2000000000, Inception: 1000000000, KeyTag: uint16(i), SignerName: "test.", Signature: "c2ln"}
-		case 4:
-			rr = &dns.SRV{Hdr: hdr(dns.TypeSRV), Priority: 10, Weight: uint16(v), Port: 80, Target: fmt.Sprintf("t%d.test.", v&3)}
-		case 5:
-			rr = &dns.MX{Hdr: hdr(dns.TypeMX), Preference: uint16(v), Mx: fmt.Sprintf("mx%d.test.", v&3)}
-		case 6:
-			a := &dns.A{Hdr: hdr(dns.TypeA), A: net.IPv4(10, 9, 9, v)}
-			a.Hdr.Class = dns.ClassCHAOS
-			rr = a
-		case 7:
-			rr = &dns.A{Hdr: hdr(dns.TypeA), A: net.IPv4(10, 7, 7, v&1)} // duplicates
-		}
-		m.Answer = append(m.Answer, rr)
-	}
-	return m
-}
-
-func seedOps(n int, kinds ...byte) []byte {
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = kinds[i%len(kinds)]
-	}
-	return out
-}
-
-// fuzzBlock weighs some of the addresses fuzzMsg makes for n0.test., drains others, and
+// fuzzBlock weighs some of the addresses fuzzmsg.Msg makes for n0.test., drains others, and
 // leaves the rest unlisted; only is 0 for leads mode.
 func fuzzBlock(only byte) string {
 	mode := "leads"
@@ -201,9 +122,9 @@ func FuzzWeighted(f *testing.F) {
 	f.Add(byte(0), byte(2), []byte{cname, 0x08 | a, 0x08 | a, 0x08 | sig, 0x08 | a})
 	f.Add(byte(0), byte(0), []byte{cname, 0x0a, 0x12, 0x1a, 0x00, 0x00}) // n0→n1→n2→n3→n0: a loop
 	f.Add(byte(0x80), byte(1), []byte{a, a | 0x20, sig, a, 0x20 | a, 0x40 | a})
-	f.Add(byte(0), byte(0), seedOps(100, a))
-	f.Add(byte(0), byte(3), seedOps(130, a, sig, a, other))
-	f.Add(byte(1), byte(1), seedOps(70, aaaa, aaaa, sig))
+	f.Add(byte(0), byte(0), fuzzmsg.SeedOps(100, a))
+	f.Add(byte(0), byte(3), fuzzmsg.SeedOps(130, a, sig, a, other))
+	f.Add(byte(1), byte(1), fuzzmsg.SeedOps(70, aaaa, aaaa, sig))
 	f.Add(byte(2), byte(1), []byte{srv, srv, 0x44, 0x03 | 0x80})
 	f.Add(byte(0x04), byte(1), []byte{a, a, a})
 	f.Add(byte(0x08), byte(1), []byte{a, a})
@@ -213,7 +134,7 @@ func FuzzWeighted(f *testing.F) {
 	f.Add(byte(0), byte(1), []byte{})
 	f.Add(byte(0), byte(1), []byte{0x07, 0x07, 0x47, 0x07})
 	f.Add(byte(0), byte(1), []byte{0x06, 0x46, 0x86})
-	f.Add(byte(0x21), byte(2), seedOps(80, 0x01, 0x21, 0x03, 0x0a))
+	f.Add(byte(0x21), byte(2), fuzzmsg.SeedOps(80, 0x01, 0x21, 0x03, 0x0a))
 	f.Fuzz(func(t *testing.T, flags, only byte, ops []byte) {
 		if len(ops) > 400 {
 			return
@@ -225,31 +146,16 @@ func FuzzWeighted(f *testing.F) {
 		if err := wt.loadWeights(); err != nil {
 			t.Fatal(err)
 		}
-		m := fuzzMsg(flags, ops)
-		before := m.String()
-		packed, err := m.Pack()
-		if err != nil {
-			t.Fatalf("the built message does not pack: %v", err)
-		}
-		answer := slices.Clone(m.Answer)
-		wt.Next = backend(m)
-		req := new(dns.Msg)
-		req.SetQuestion("n0.test.", dns.TypeA)
-		if len(m.Question) == 1 {
-			req.Question = slices.Clone(m.Question)
-		}
+		h := fuzzmsg.Keep(t, fuzzmsg.Msg(flags, ops))
+		wt.Next = backend(h.Msg)
+		req := fuzzmsg.Query(h.Msg)
 		for range 3 {
-			rec := dnstest.NewRecorder(&test.ResponseWriter{})
-			if _, err := wt.ServeDNS(context.Background(), rec, req); err != nil {
+			reply, err := fuzzmsg.Serve(wt, req)
+			if err != nil {
 				t.Fatal(err)
 			}
-			checkArranged(t, m, answer, rec.Msg, only%4 == 0)
-			if m.String() != before {
-				t.Fatalf("the message handed in changed:\n%s\nwas\n%s", m, before)
-			}
-			if again, _ := m.Pack(); !bytes.Equal(again, packed) {
-				t.Fatal("the message handed in packs differently")
-			}
+			h.Unchanged(t)
+			checkArranged(t, h.Msg, h.Answer, reply, only%4 == 0)
 		}
 	})
 }
@@ -258,11 +164,6 @@ func FuzzWeighted(f *testing.F) {
 // in's answer (every one in leads mode), with the other sections the same.
 func checkArranged(t *testing.T, in *dns.Msg, answer []dns.RR, out *dns.Msg, leads bool) {
 	t.Helper()
-	for i, rr := range in.Answer {
-		if rr != answer[i] {
-			t.Fatalf("the answer slice handed in changed at %d", i)
-		}
-	}
 	if out == in {
 		return
 	}
@@ -272,17 +173,11 @@ func checkArranged(t *testing.T, in *dns.Msg, answer []dns.RR, out *dns.Msg, lea
 	if len(answer) > 0 && &out.Answer[0] == &in.Answer[0] {
 		t.Fatal("the reply shares the answer slice handed in")
 	}
-	uses := map[dns.RR]int{}
-	for _, rr := range answer {
-		uses[rr]++
-	}
-	for _, rr := range out.Answer {
-		if uses[rr]--; uses[rr] < 0 {
+	qtype := in.Question[0].Qtype
+	for rr, n := range fuzzmsg.Missing(answer, out.Answer) {
+		if n < 0 {
 			t.Fatalf("record %s is not (or not that often) in the answer handed in", rr)
 		}
-	}
-	qtype := in.Question[0].Qtype
-	for rr, n := range uses {
 		if n != 0 && (leads || rr.Header().Rrtype != qtype) {
 			t.Fatalf("record %s was dropped", rr)
 		}

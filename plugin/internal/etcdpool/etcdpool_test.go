@@ -2,14 +2,6 @@ package etcdpool
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,7 +87,7 @@ func parseBlock(t *testing.T, input string, extra ...string) (Config, []string, 
 
 func TestParseBlock(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := writeCert(t, dir)
+	cert, key := etcdtest.WriteCert(t, dir)
 	cfg, seen, err := parseBlock(t, "etcd http://127.0.0.1:2379 127.0.0.1:2479 {\n tls "+cert+" "+key+"\n username u\n password p\n replica x\n}", "replica")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +112,7 @@ func TestParseBlock(t *testing.T) {
 
 func TestParseBlockRelativeTLS(t *testing.T) {
 	dir := t.TempDir()
-	writeCert(t, dir)
+	etcdtest.WriteCert(t, dir)
 	c := caddy.NewTestController("dns", "etcd 127.0.0.1:2379 {\n tls cert.pem key.pem\n}")
 	dnsserver.GetConfig(c).Root = dir
 	c.Next()
@@ -163,31 +155,4 @@ func TestCheckEndpoint(t *testing.T) {
 			t.Errorf("%q accepted", ep)
 		}
 	}
-}
-
-// writeCert writes a self-signed certificate and its key as cert.pem and key.pem in dir.
-func writeCert(t *testing.T, dir string) (cert, key string) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "etcdpool test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
 }
