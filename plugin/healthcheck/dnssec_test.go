@@ -102,3 +102,31 @@ func TestParseKeyErrors(t *testing.T) {
 		}
 	}
 }
+
+// Only an RRset that loses records is signed again: every address up and no backup in the
+// answer cuts nothing (the zone's RRSIG stays, TTLs capped), and a set that loses a primary
+// and both kinds of backup at once is signed again and validates.
+func TestFilterSignedWithKeyResignsOnlyWhatItCuts(t *testing.T) {
+	k := signtest.WriteKey(t, t.TempDir(), "example.test.")
+	hc := newTestHC(t, "key file "+k.Base, map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateUp})
+	res := catsAnswer(dns.TypeA)
+	res.Answer = res.Answer[:2] // the two primaries
+	res.Answer = append(res.Answer, k.Sign(t, res.Answer))
+	out, _ := serve(t, hc, res)
+	k.Verify(t, out.Answer, "cats.example.test.", dns.TypeA)
+	if out.Answer[len(out.Answer)-1].(*dns.RRSIG).Signature != res.Answer[len(res.Answer)-1].(*dns.RRSIG).Signature {
+		t.Error("an RRset health kept whole was signed again")
+	}
+	if _, ttls := addrsTTL(out); !slices.Equal(ttls, []uint32{10, 10}) {
+		t.Errorf("TTLs %v, want both capped at 10", ttls)
+	}
+
+	hc = newTestHC(t, "key file "+k.Base, map[string]state{"127.0.0.2": stateUp, "127.0.0.3": stateDown, "127.0.0.4": stateDown, "127.0.0.5": stateUp})
+	out, outcome := serve(t, hc, signedCats(t, k, dns.TypeA))
+	if outcome != outcomeFiltered {
+		t.Errorf("outcome %s, want filtered", outcome)
+	}
+	if rrset := k.Verify(t, out.Answer, "cats.example.test.", dns.TypeA); len(rrset) != 1 {
+		t.Errorf("signed RRset %v, want 127.0.0.2 alone", rrset)
+	}
+}

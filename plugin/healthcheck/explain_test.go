@@ -3,6 +3,7 @@ package healthcheck
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -55,5 +56,28 @@ func TestExplainNamesEveryAddress(t *testing.T) {
 	h.ServeDNS(context.Background(), &test.ResponseWriter{}, req)
 	if d := metricValue(filtered) - before; d != 1 {
 		t.Errorf("a real query counted %v filtered answers, want 1", d)
+	}
+}
+
+// The explanation says what happens to TTLs: capped on every answer by default; with
+// `ttl N changed`, kept on an answer health leaves alone and capped on one it changes.
+func TestExplainSaysWhatHappensToTTLs(t *testing.T) {
+	f := healthFacts{Name: "cats.example.test."}
+	all := newTestHC(t, "ttl 10", nil)
+	changed := newTestHC(t, "ttl 10 changed", nil)
+	for _, tc := range []struct {
+		hc   *HealthCheck
+		o    outcome
+		want string
+	}{
+		{all, unchanged, "TTLs capped at 10 s"},
+		{all, outcomeFiltered, "TTLs capped at 10 s"},
+		{changed, unchanged, "TTLs kept (ttl ... changed)"},
+		{changed, outcomeFiltered, "TTLs capped at 10 s"},
+		{changed, outcomeBackup, "TTLs capped at 10 s"},
+	} {
+		if got := tc.hc.outcomeWhy(tc.o, f); !strings.HasSuffix(got, tc.want) {
+			t.Errorf("ttlAll %t, %s: %q, want it to end %q", tc.hc.cfg.ttlAll, tc.o, got, tc.want)
+		}
 	}
 }

@@ -240,7 +240,7 @@ func (hc *HealthCheck) compact(r *answer.Response, t *tally, k keepSet, capTTL b
 		if !k.has(c) {
 			continue
 		}
-		if capTTL && rr.Header().Ttl > hc.cfg.ttl && (c != other || (hc.cfg.ttlAll && capsAlong(rr))) {
+		if capTTL && rr.Header().Ttl > hc.cfg.ttl && (c != other || (hc.cfg.ttlAll && capsAlong(rr))) { // (>= would copy a record already at the cap to the same TTL: an equivalent mutant)
 			rr = r.WithTTL(rr, hc.cfg.ttl)
 		}
 		out = append(out, rr)
