@@ -240,7 +240,8 @@ func (hc *HealthCheck) compact(r *answer.Response, t *tally, k keepSet, capTTL b
 		if !k.has(c) {
 			continue
 		}
-		if capTTL && rr.Header().Ttl > hc.cfg.ttl && (c != other || (hc.cfg.ttlAll && capsAlong(rr))) { // (>= would copy a record already at the cap to the same TTL: an equivalent mutant)
+		// (>= would copy a record already at the cap to the same TTL: an equivalent mutant.)
+		if capTTL && rr.Header().Ttl > hc.cfg.ttl && (c != other || (hc.cfg.ttlAll && capsAlong(rr))) {
 			rr = r.WithTTL(rr, hc.cfg.ttl)
 		}
 		out = append(out, rr)
