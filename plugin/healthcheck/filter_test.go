@@ -456,3 +456,20 @@ func TestServeDNSOtherTypeResponse(t *testing.T) {
 		t.Errorf("an MX response was changed: %q", answerStrings(rec.Msg))
 	}
 }
+
+// TestFilterMoreBackupsThanPrimaries: a name line may list more backups than primaries; with
+// its primary down, the backups that are up are answered.
+func TestFilterMoreBackupsThanPrimaries(t *testing.T) {
+	hc := newTestHC(t, "name dogs.example.test 127.0.0.6 backup 127.0.0.7 127.0.0.8 127.0.0.9",
+		map[string]state{"127.0.0.6": stateDown, "127.0.0.7": stateUp, "127.0.0.8": stateDown, "127.0.0.9": stateUp})
+	res := new(dns.Msg)
+	res.SetQuestion("dogs.example.test.", dns.TypeA)
+	res.Response = true
+	for i := 6; i <= 9; i++ {
+		res.Answer = append(res.Answer, test.A(fmt.Sprintf("dogs.example.test. 300 IN A 127.0.0.%d", i)))
+	}
+	out, outcome := serve(t, hc, res)
+	if got, _ := addrsTTL(out); outcome != outcomeBackup || !slices.Equal(got, []string{"127.0.0.7", "127.0.0.9"}) {
+		t.Errorf("answer %v (outcome %s), want the two backups that are up", got, outcome)
+	}
+}

@@ -321,6 +321,8 @@ func (hc *HealthCheck) withListed(s *snapshot, ds drainSet) *snapshot {
 
 // listedState is the state of a listed on r's line: drained for r's name, or the target's.
 func listedState(s *snapshot, ds drainSet, r *nameRule, a netip.Addr) state {
+	// The length test only saves formatting the address when no name is drained (>= 0 would
+	// look up an empty map: an equivalent mutant).
 	if len(ds.names) > 0 && ds.names[drainKey{a.String(), r.name}] {
 		return stateDrained
 	}
@@ -352,6 +354,8 @@ func (hc *HealthCheck) view() []healthview.Target {
 		hc.viewReplicas(&t, targetID{k.addr, k.check.Name}, p)
 		out = append(out, t)
 	}
+	// Addresses differ in the first comparison and a (address, check) pair is one prober, so
+	// neither comparison meets equal values: <= in either is an equivalent mutant.
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Address != out[j].Address {
 			return out[i].Address < out[j].Address

@@ -36,3 +36,19 @@ func TestHistoryKeepsTheLastProbes(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryClampsLatency: a probe slower than the sample can hold (2³²−1 µs, about 71
+// minutes, which only an absurd timeout allows) is kept as that most, not wrapped around.
+func TestHistoryClampsLatency(t *testing.T) {
+	var h history
+	now := time.Now()
+	h.add(now, 100*time.Minute, false, stateDown)
+	h.add(now, -time.Second, true, stateUp) // a clock step backwards: no negative latency
+	got := h.view()
+	if want := time.Duration(1<<32-1) * time.Microsecond; got[0].Latency != want {
+		t.Errorf("latency %s, want it clamped to %s", got[0].Latency, want)
+	}
+	if got[1].Latency != 0 {
+		t.Errorf("negative latency kept as %s, want 0", got[1].Latency)
+	}
+}
