@@ -22,13 +22,20 @@ import (
 // same question every time, as cache does, so that a test can check nobody changed it.
 type cachedZone struct {
 	records []dns.RR
-	answers map[dns.Question]*dns.Msg
+	onlyDO  bool // RRSIGs only to a client that set the DO bit, as file does; else to all
+	answers map[zoneQuery]*dns.Msg
 	seen    dns.ResponseWriter // the writer of the last query
+}
+
+// zoneQuery keys the cached answers, as cache does: the question and the DO bit.
+type zoneQuery struct {
+	q  dns.Question
+	do bool
 }
 
 func newCachedZone(t testing.TB, records ...string) *cachedZone {
 	t.Helper()
-	z := &cachedZone{answers: map[dns.Question]*dns.Msg{}}
+	z := &cachedZone{answers: map[zoneQuery]*dns.Msg{}}
 	for _, s := range records {
 		rr, err := dns.NewRR(s)
 		if err != nil {
@@ -43,7 +50,9 @@ func (z *cachedZone) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.Ms
 	z.seen = w
 	q := r.Question[0]
 	q.Name = strings.ToLower(q.Name)
-	m, ok := z.answers[q]
+	opt := r.IsEdns0()
+	key := zoneQuery{q, opt != nil && opt.Do()}
+	m, ok := z.answers[key]
 	if !ok {
 		m = new(dns.Msg)
 		m.SetReply(r)
@@ -54,7 +63,7 @@ func (z *cachedZone) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.Ms
 			next := ""
 			for _, rr := range z.records {
 				h := rr.Header()
-				if !strings.EqualFold(h.Name, name) {
+				if !strings.EqualFold(h.Name, name) || (h.Rrtype == dns.TypeRRSIG && z.onlyDO && !key.do) {
 					continue
 				}
 				switch {
@@ -72,7 +81,7 @@ func (z *cachedZone) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.Ms
 			}
 			name = strings.ToLower(next)
 		}
-		z.answers[q] = m
+		z.answers[key] = m
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
@@ -244,7 +253,7 @@ func TestAliasSignedSet(t *testing.T) {
 	m.SetQuestion("signed.example.test.", dns.TypeA)
 	first := dnstest.NewRecorder(&test.ResponseWriter{})
 	z.ServeDNS(context.Background(), first, m) // warm the "cache"
-	z.answers[m.Question[0]].AuthenticatedData = true
+	z.answers[zoneQuery{m.Question[0], false}].AuthenticatedData = true
 	resp := serve(t, h, "", "signed.example.test.", dns.TypeA)
 	checkAnswer(t, "signed", resp,
 		"signed.example.test. 300 IN CNAME sig.example.test.",
@@ -268,7 +277,7 @@ func TestAliasLeavesCachedMessage(t *testing.T) {
 	h, z := aliasHandler(t, store.Override{ID: "s2", Name: "cats.example.test", Addresses: []string{"127.0.0.3", "::3"}, Enabled: true})
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		serve(t, h, "", "www.example.test.", qtype) // fills the "cache"
-		cached := z.answers[dns.Question{Name: "www.example.test.", Qtype: qtype, Qclass: dns.ClassINET}]
+		cached := z.answers[zoneQuery{dns.Question{Name: "www.example.test.", Qtype: qtype, Qclass: dns.ClassINET}, false}]
 		before, rrs := cached.String(), append([]dns.RR(nil), cached.Answer...)
 		var answers []*dns.Msg
 		for range 3 {

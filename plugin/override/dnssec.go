@@ -95,7 +95,7 @@ func (h *Handler) denial(ctx context.Context, w dns.ResponseWriter, name string,
 			}
 		}
 	}
-	for i, rr := range ns {
+	for i, rr := range ns { // (>= would copy a record already at ttl to ttl: an equivalent mutant)
 		if rr.Header().Ttl > ttl {
 			ns[i] = dns.Copy(rr)
 			ns[i].Header().Ttl = ttl

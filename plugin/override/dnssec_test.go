@@ -42,11 +42,14 @@ func signedZone(t *testing.T, k *signtest.Key) []string {
 	return zone
 }
 
-// signedHandler is an override plugin with k's key file over the signed zone.
+// signedHandler is an override plugin with k's key file over the signed zone, which sends
+// its signatures only to clients that ask for them.
 func signedHandler(t *testing.T, k *signtest.Key, overrides ...store.Override) *Handler {
 	t.Helper()
 	h := newTestHandler(t, overrides...)
-	h.Next = newCachedZone(t, signedZone(t, k)...)
+	z := newCachedZone(t, signedZone(t, k)...)
+	z.onlyDO = true
+	h.Next = z
 	c := caddy.NewTestController("dns", "override {\nkey file "+k.Base+"\n}")
 	c.ServerBlockKeys = []string{"example.test."}
 	cfg, err := parse(c)
@@ -172,5 +175,21 @@ func TestParseKey(t *testing.T) {
 	c = caddy.NewTestController("dns", "override {\nkey file\n}")
 	if _, err := parse(c); err == nil || !strings.Contains(err.Error(), "key wants 'file'") {
 		t.Errorf("no key file: %v", err)
+	}
+}
+
+// A client that did not ask for signatures gets none, with a key configured too: the zone
+// sent the answer unsigned, so an alias pin is not signed either.
+func TestAliasPinWithoutDOUnsigned(t *testing.T) {
+	k := signtest.WriteKey(t, t.TempDir(), "example.test.")
+	h := signedHandler(t, k, store.Override{ID: "c2", Name: "cats.example.test", Addresses: []string{"127.0.0.8"}, Enabled: true})
+	m := serve(t, h, "", "www.example.test.", dns.TypeA)
+	for _, rr := range m.Answer {
+		if rr.Header().Rrtype == dns.TypeRRSIG {
+			t.Fatalf("an RRSIG in the answer to a client without DO: %v", m.Answer)
+		}
+	}
+	if len(m.Answer) != 2 || m.Answer[1].(*dns.A).A.String() != "127.0.0.8" {
+		t.Errorf("answer %v, want the CNAME and the pin", m.Answer)
 	}
 }

@@ -81,3 +81,30 @@ func checkVerdicts(t *testing.T, what string, got []explain.OverrideVerdict, wan
 		}
 	}
 }
+
+// TestExplainAliasAndScope: a pin reached through an alias says so (and a direct one does
+// not), and an enabled override that applies to the client but lost to a closer one is "not
+// chosen", not "out of scope".
+func TestExplainAliasAndScope(t *testing.T) {
+	h, _ := aliasHandler(t,
+		store.Override{ID: "lab", Name: "cats.example.test", Group: "a", Addresses: []string{"127.0.0.3"}, Clients: []string{"10.1.0.0/16"}, Enabled: true},
+		store.Override{ID: "all", Name: "cats.example.test", Group: "b", Addresses: []string{"127.0.0.4"}, Clients: []string{"10.0.0.0/8"}, Enabled: true},
+	)
+	client := netip.MustParseAddr("10.1.2.3")
+	direct := h.Explain(context.Background(), explain.Query{Name: "cats.example.test", Type: dns.TypeA, Client: client}, h.tab.Current())
+	if len(direct.Steps) == 0 || strings.Contains(direct.Steps[0].Why, "alias") {
+		t.Errorf("direct query: steps %+v, want a pin that mentions no alias", direct.Steps)
+	}
+	checkVerdicts(t, "direct", direct.Overrides, map[string]string{"lab": "answered", "all": "not chosen"})
+
+	alias := h.Explain(context.Background(), explain.Query{Name: "www.example.test", Type: dns.TypeA, Client: client}, h.tab.Current())
+	var why string
+	for _, s := range alias.Steps {
+		if s.Did == "pinned by override lab" {
+			why = s.Why
+		}
+	}
+	if !strings.HasPrefix(why, "www.example.test. is an alias of cats.example.test., and override lab") {
+		t.Errorf("through the alias: steps %+v, want the pin explained through the alias", alias.Steps)
+	}
+}
