@@ -56,3 +56,41 @@ func sum(ns []uint64) (s uint64) {
 	}
 	return s
 }
+
+// TestRecentWindowEdges: AllRecent's window starts recentBuckets-1 buckets before the current
+// one; an override whose answers all fell out of the window is not in it, and a sweep keeps an
+// override that answered in the oldest bucket of the window and forgets it one bucket later.
+func TestRecentWindowEdges(t *testing.T) {
+	t0 := time.Unix(1_600_000_000, 0).Truncate(recentBucket)
+	recentOf("edge-old").add(t0)
+	recentOf("edge-new").add(t0.Add(recentBucket))
+
+	last := t0.Add((recentBuckets-1)*recentBucket + time.Second) // t0's bucket is the oldest shown
+	start, bucket, counts := AllRecent(last)
+	if !start.Equal(t0) || bucket != recentBucket {
+		t.Errorf("window from %v by %s, want from %v by %s", start, bucket, t0, recentBucket)
+	}
+	if c := counts["edge-old"]; len(c) != recentBuckets || c[0] != 1 || sum(c) != 1 {
+		t.Errorf("edge-old in the window: %v, want its answer in the oldest bucket", c)
+	}
+	if c := counts["edge-new"]; len(c) != recentBuckets || c[1] != 1 {
+		t.Errorf("edge-new in the window: %v, want its answer in the second bucket", c)
+	}
+	_, _, counts = AllRecent(last.Add(recentBucket))
+	if c, ok := counts["edge-old"]; ok {
+		t.Errorf("edge-old a bucket later: %v, want it out of the window", c)
+	}
+
+	sweepRecents(last)
+	if _, ok := recents.Load("edge-old"); !ok {
+		t.Error("a sweep forgot an override that answered in the window's oldest bucket")
+	}
+	sweepRecents(last.Add(recentBucket))
+	if _, ok := recents.Load("edge-old"); ok {
+		t.Error("a sweep kept an override whose answers all fell out of the window")
+	}
+	if _, ok := recents.Load("edge-new"); !ok {
+		t.Error("a sweep forgot an override that answered in the window")
+	}
+	recents.Delete("edge-new")
+}
