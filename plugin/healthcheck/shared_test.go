@@ -145,6 +145,11 @@ func TestSharedQuorum(t *testing.T) {
 			return g.outvoted() == want && g.live == 3 && g.downs == 1
 		})
 	}
+	// What every replica exports the same: two live replicas see it up, one down.
+	if up, down := metricValue(replicaVerdicts.WithLabelValues("127.0.0.2", "web", "up")),
+		metricValue(replicaVerdicts.WithLabelValues("127.0.0.2", "web", "down")); up != 2 || down != 1 {
+		t.Errorf("replica_verdicts up %g down %g with one down verdict of three, want 2 and 1", up, down)
+	}
 	v := viewOf(c, "127.0.0.2")
 	if v.State != healthview.Down || v.Effective != healthview.Up || len(v.Replicas) != 3 || !v.Replicas[0].Self || v.Replicas[0].Replica != "c" {
 		t.Errorf("c's view: own %s effective %s replicas %+v", v.State, v.Effective, v.Replicas)
