@@ -34,8 +34,8 @@ func TestCounterCache(t *testing.T) {
 	}
 }
 
-// TestEffectiveUpUnknown: before a target's first verdict effective_up says -1 (unknown),
-// neither up nor down; once the verdict comes it follows it.
+// TestEffectiveUpUnknown: before a target's first verdict target_up and effective_up say -1
+// (unknown), neither up nor down; once the verdict comes effective_up follows it.
 func TestEffectiveUpUnknown(t *testing.T) {
 	// A listener that never accepts: the kernel completes the connection, and the HTTP probe
 	// waits for an answer that does not come.
@@ -45,6 +45,9 @@ func TestEffectiveUpUnknown(t *testing.T) {
 	g := effectiveUp.WithLabelValues("127.0.0.2", "pending")
 	if v := metricValue(g); v != -1 {
 		t.Errorf("effective_up = %g before the first verdict, want -1", v)
+	}
+	if v := metricValue(targetUp.WithLabelValues("127.0.0.2", "pending")); v != -1 {
+		t.Errorf("target_up = %g before the first verdict, want -1", v)
 	}
 	l.Close() // resets the waiting connection: the probe fails
 	waitUntil(t, "effective_up 0 after the failed probe", func() bool { return metricValue(g) == 0 })
