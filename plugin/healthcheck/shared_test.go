@@ -151,8 +151,15 @@ func TestSharedQuorum(t *testing.T) {
 		t.Errorf("replica_verdicts up %g down %g with one down verdict of three, want 2 and 1", up, down)
 	}
 	v := viewOf(c, "127.0.0.2")
-	if v.State != healthview.Down || v.Effective != healthview.Up || len(v.Replicas) != 3 || !v.Replicas[0].Self || v.Replicas[0].Replica != "c" {
+	if v.State != healthview.Down || v.Effective != healthview.Up || len(v.Replicas) != 3 || !v.Replicas[0].Self || v.Replicas[0].Replica != "c" ||
+		v.Replicas[0].Reason != "connection refused" {
 		t.Errorf("c's view: own %s effective %s replicas %+v", v.State, v.Effective, v.Replicas)
+	}
+	// Why c sees it down is shared with its verdict.
+	for _, r := range viewOf(a, "127.0.0.2").Replicas {
+		if r.Replica == "c" && r.Reason != "connection refused" {
+			t.Errorf("a's view of c's down verdict: reason %q, want c's (connection refused)", r.Reason)
+		}
 	}
 
 	start := time.Now()
