@@ -161,6 +161,8 @@ func (c *cluster) drainKeyOf(k drainKey) string {
 // an address and a replica's name never do.
 func parseVerdictKey(rest string) (t targetID, replica string, ok bool) {
 	i, j := strings.IndexByte(rest, '/'), strings.LastIndexByte(rest, '/')
+	// (With i < 0, a key starting with "/" would reach ParseAddr("") and be refused there all
+	// the same: an equivalent mutant.)
 	if i <= 0 || j <= i+1 || j == len(rest)-1 {
 		return t, "", false
 	}

@@ -356,7 +356,9 @@ func etcdKeys(t *testing.T, etcd *etcdtest.Server, prefix string) []string {
 	return out
 }
 
-// TestSharedDrainSurvivesRestart: a replica that starts again finds the drains in etcd.
+// TestSharedDrainSurvivesRestart: a replica that starts again finds the drains in etcd,
+// which keeps them where the README says: PREFIX/drain/ADDRESS, or ADDRESS/NAME for a drain
+// of one name.
 func TestSharedDrainSurvivesRestart(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	prefix := etcdPrefix(t)
@@ -364,10 +366,64 @@ func TestSharedDrainSurvivesRestart(t *testing.T) {
 	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.2", "")); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.3", "cats.example.test")); err != nil {
+		t.Fatal(err)
+	}
+	want := prefix + "drain/127.0.0.2, " + prefix + "drain/127.0.0.3/cats.example.test."
+	if got := strings.Join(etcdKeys(t, etcd, prefix+"drain/"), ", "); got != want {
+		t.Errorf("drain keys %s, want %s", got, want)
+	}
 	stopShared(a)
 	a = sharedHC(t, etcd.Endpoint, prefix, "a")
 	awaitEffective(t, "127.0.0.2", stateDrained, a)
-	if ds := a.cl.Drains(); len(ds) != 1 || ds[0].By != "alice" || ds[0].Note != "disk swap" {
+	if ds := a.cl.Drains(); len(ds) != 2 || ds[0].By != "alice" || ds[0].Note != "disk swap" {
 		t.Errorf("drains after the restart: %+v", ds)
 	}
+}
+
+// TestSharedSessionOutlivesAReload: two instances of one replica (the old and the new one
+// during a reload) share one session with etcd; the first to stop leaves the replica's
+// verdicts and lease in place, the last one revokes the lease, so that the other replicas
+// stop counting this one at once.
+func TestSharedSessionOutlivesAReload(t *testing.T) {
+	t.Parallel() // its own etcd and prefix; an etcd start is most of its time
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	old, cur := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "a")
+	if old.cl != cur.cl {
+		t.Fatal("two instances of one replica run two sessions")
+	}
+	setOwn(old, "127.0.0.2", stateUp)
+	setOwn(cur, "127.0.0.2", stateUp)
+	key := prefix + "verdict/127.0.0.2/web/a"
+	waitUntil(t, "the replica's verdict in etcd", func() bool { return len(etcdKeys(t, etcd, key)) == 1 })
+
+	stopShared(old)
+	if got := etcdKeys(t, etcd, key); len(got) != 1 {
+		t.Errorf("after the old instance stopped, etcd holds %v, want the replica's verdict (%s)", got, key)
+	}
+	if n := etcdLeases(t, etcd); n != 1 {
+		t.Errorf("after the old instance stopped, etcd holds %d leases, want the replica's one", n)
+	}
+	stopShared(cur)
+	if n := etcdLeases(t, etcd); n != 0 {
+		t.Errorf("after the last instance stopped, etcd holds %d leases, want none (revoked)", n)
+	}
+}
+
+// etcdLeases counts the leases etcd holds.
+func etcdLeases(t *testing.T, etcd *etcdtest.Server) int {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := cli.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(resp.Leases)
 }
