@@ -338,6 +338,7 @@ func (c *cluster) putPeer(peers map[targetID]map[string]verdictOf, kv *mvccpb.Ke
 
 // cut bounds a reason another replica wrote, as errText bounds this replica's own.
 func cut(s string) string {
+	// (errText keeps a reason of exactly maxErr bytes whole too: < is an equivalent mutant.)
 	if len(s) <= maxErr {
 		return s
 	}

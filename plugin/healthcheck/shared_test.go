@@ -411,19 +411,89 @@ func TestSharedSessionOutlivesAReload(t *testing.T) {
 	}
 }
 
-// etcdLeases counts the leases etcd holds.
-func etcdLeases(t *testing.T, etcd *etcdtest.Server) int {
+// etcdClient is a client of etcd, as an operator's etcdctl, closed when the test ends.
+func etcdClient(t *testing.T, etcd *etcdtest.Server) *clientv3.Client {
 	t.Helper()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// etcdLeases counts the leases etcd holds.
+func etcdLeases(t *testing.T, etcd *etcdtest.Server) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := cli.Leases(ctx)
+	resp, err := etcdClient(t, etcd).Leases(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return len(resp.Leases)
+}
+
+// TestSharedJoinFollowsPeers: a replica with no verdict of its own yet follows the others'
+// verdicts as soon as it reaches etcd, without waiting for a change of its own.
+func TestSharedJoinFollowsPeers(t *testing.T) {
+	t.Parallel() // its own etcd and prefix
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	cli := etcdClient(t, etcd)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, r := range []string{"b", "c"} {
+		if _, err := cli.Put(ctx, prefix+"verdict/127.0.0.2/web/"+r, `{"state":"down","reason":"refused"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := sharedHC(t, etcd.Endpoint, prefix, "a") // its probers never probe: no own verdict
+	awaitEffective(t, "127.0.0.2", stateDown, a)
+	if v := viewOf(a, "127.0.0.2"); v.State != healthview.Unknown || len(v.Replicas) != 3 {
+		t.Errorf("a's view: own %s, replicas %+v; want unknown and the three replicas", v.State, v.Replicas)
+	}
+}
+
+// TestSharedWritesOnlyChanges: a replica writes a verdict to etcd when it changes, and
+// leaves alone those that did not: a wave of publishes is not a wave of writes.
+func TestSharedWritesOnlyChanges(t *testing.T) {
+	t.Parallel() // its own etcd and prefix
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	cli := etcdClient(t, etcd)
+	modRev := func(addr string) (int64, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := cli.Get(ctx, prefix+"verdict/"+addr+"/web/a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return 0, ""
+		}
+		return resp.Kvs[0].ModRevision, string(resp.Kvs[0].Value)
+	}
+	a := sharedHC(t, etcd.Endpoint, prefix, "a")
+	setOwn(a, "127.0.0.2", stateUp)
+	setOwn(a, "127.0.0.3", stateUp)
+	var rev int64
+	waitUntil(t, "both verdicts in etcd", func() bool {
+		r3, _ := modRev("127.0.0.3")
+		rev, _ = modRev("127.0.0.2")
+		return rev > 0 && r3 > 0
+	})
+
+	setOwn(a, "127.0.0.3", stateDown)
+	waitUntil(t, "the changed verdict written, or the unchanged one", func() bool {
+		r2, _ := modRev("127.0.0.2")
+		_, v3 := modRev("127.0.0.3")
+		return r2 != rev || strings.Contains(v3, `"down"`)
+	})
+	if r2, _ := modRev("127.0.0.2"); r2 != rev {
+		t.Errorf("127.0.0.2's unchanged verdict was written again (revision %d, was %d)", r2, rev)
+	}
+	if _, v3 := modRev("127.0.0.3"); !strings.Contains(v3, `"down"`) {
+		t.Errorf("127.0.0.3's verdict in etcd is %s, want down", v3)
+	}
 }
