@@ -322,8 +322,12 @@ func TestSharedDrain(t *testing.T) {
 		t.Errorf("right after the undrain 127.0.0.3 is %s on the replica that undrained it, want up", got)
 	}
 	awaitEffective(t, "127.0.0.3", stateUp, a, b, c)
-	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "", "bob"); !errors.Is(err, healthview.ErrNotDrained) {
-		t.Errorf("undrain of an address not drained: %v, want ErrNotDrained", err)
+	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "", "bob"); !errors.Is(err, healthview.ErrNotDrained) || !strings.HasPrefix(err.Error(), "127.0.0.3: ") {
+		t.Errorf("undrain of an address not drained: %v, want ErrNotDrained naming the address", err)
+	}
+	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "cats.example.test.", "bob"); !errors.Is(err, healthview.ErrNotDrained) ||
+		!strings.HasPrefix(err.Error(), "127.0.0.3 for cats.example.test.: ") {
+		t.Errorf("undrain of an address not drained for a name: %v, want ErrNotDrained naming the address and the name", err)
 	}
 
 	var actions []string
@@ -495,5 +499,39 @@ func TestSharedWritesOnlyChanges(t *testing.T) {
 	}
 	if _, v3 := modRev("127.0.0.3"); !strings.Contains(v3, `"down"`) {
 		t.Errorf("127.0.0.3's verdict in etcd is %s, want down", v3)
+	}
+}
+
+// TestSharedAuditTrimmed: every 50th audited change cuts the audit trail in etcd to the
+// newest 1000 entries, and the changes in between leave it alone.
+func TestSharedAuditTrimmed(t *testing.T) {
+	t.Parallel() // its own etcd and prefix
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	cli := etcdClient(t, etcd)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const stored = maxStoredAudit + 24
+	key := func(i int) string { return fmt.Sprintf("%saudit/%020d-old", prefix, i) }
+	for i := 0; i < stored; i += 100 {
+		var ops []clientv3.Op
+		for j := i; j < min(i+100, stored); j++ {
+			ops = append(ops, clientv3.OpPut(key(j), "{}"))
+		}
+		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trail := func() []string { return etcdKeys(t, etcd, prefix+"audit/") }
+	a := sharedHC(t, etcd.Endpoint, prefix, "a")
+	for range trimEvery - 1 {
+		a.cl.audited()
+	}
+	if n := len(trail()); n != stored {
+		t.Fatalf("%d audit entries after %d audited changes, want all %d: the trail is cut every %d", n, trimEvery-1, stored, trimEvery)
+	}
+	a.cl.audited()
+	if got := trail(); len(got) != maxStoredAudit || got[0] != key(stored-maxStoredAudit) {
+		t.Errorf("after the %dth audited change: %d entries from %s, want the newest %d (from %s)", trimEvery, len(got), got[0], maxStoredAudit, key(stored-maxStoredAudit))
 	}
 }
