@@ -1,6 +1,7 @@
 package healthcheck
 
 import (
+	"strings"
 	"testing"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -54,4 +55,22 @@ func FuzzStored(f *testing.F) {
 			t.Fatalf("took in drain %+v under key %q", d, key)
 		}
 	})
+}
+
+// TestPeerReasonBounded: the reason another replica wrote is kept whole up to maxErr bytes
+// and cut beyond, as this replica's own: it is shown by the health view.
+func TestPeerReasonBounded(t *testing.T) {
+	c := &cluster{cfg: sharedConfig{prefix: "/p/", replica: "self"}}
+	for _, reason := range []string{"refused", strings.Repeat("x", maxErr), strings.Repeat("y", maxErr+1)} {
+		peers := map[targetID]map[string]verdictOf{}
+		c.putPeer(peers, &mvccpb.KeyValue{Key: []byte("/p/verdict/127.0.0.2/web/a"), Value: []byte(`{"state":"down","reason":"` + reason + `"}`)})
+		got := peers[targetID{mustAddr("127.0.0.2"), "web"}]["a"].reason
+		want := reason
+		if len(reason) > maxErr {
+			want = reason[:maxErr-3] + "..."
+		}
+		if got != want {
+			t.Errorf("a reason of %d bytes taken in as %d bytes %.10q..., want %d bytes", len(reason), len(got), got, len(want))
+		}
+	}
 }

@@ -82,6 +82,11 @@ func TestErrText(t *testing.T) {
 	if got := errText(fmt.Errorf("%s", exact)); got != exact {
 		t.Errorf("an error of exactly %d bytes was cut", maxErr)
 	}
+	// A target's garbage (a status line of bytes that start no character) must not find a
+	// rune boundary to cut at, nor make the cut run off the front.
+	if got := errText(fmt.Errorf("%s", strings.Repeat("\x80", 300))); got != "..." {
+		t.Errorf("errText of 300 continuation bytes = %q, want only the mark of the cut", got)
+	}
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }

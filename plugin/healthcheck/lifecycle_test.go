@@ -130,3 +130,40 @@ func TestDiscoveryExpires(t *testing.T) {
 		return len(hc.probers) == 0
 	})
 }
+
+// TestSweepEvery: the discovery loop sweeps four times per expire time, so that a target
+// is forgotten at most a quarter late, but not more often than every 100ms (a sweep walks
+// every discovered target) nor less often than every 30s (the coarse clock it advances
+// dates the targets answers carry).
+func TestSweepEvery(t *testing.T) {
+	for _, c := range []struct{ expire, want time.Duration }{
+		{time.Second, 250 * time.Millisecond},
+		{2 * time.Minute, 30 * time.Second},
+		{100 * time.Millisecond, 100 * time.Millisecond},
+		{400 * time.Millisecond, 100 * time.Millisecond},
+		{time.Hour, 30 * time.Second},
+	} {
+		hc := newHealthCheck(&config{expire: c.expire})
+		if got := hc.sweepEvery(); got != c.want {
+			t.Errorf("expire %s: sweep every %s, want %s", c.expire, got, c.want)
+		}
+	}
+}
+
+// TestDiscoverBatchBounded: one batch takes in at most maxBatch reports (the one that woke
+// the loop and those waiting behind it) before it publishes, so that a flood of reports
+// cannot hold up a stop or a sweep; the rest wait for the next batch.
+func TestDiscoverBatchBounded(t *testing.T) {
+	hc := newHealthCheck(&config{})
+	if cap(hc.found) < maxBatch {
+		t.Fatalf("the report queue holds %d, fewer than a batch (%d)", cap(hc.found), maxBatch)
+	}
+	d := discovery{key: targetKey{mustAddr("127.0.0.2"), &checkSpec{Name: "batch"}}, owner: "cats.example.test."}
+	for range cap(hc.found) {
+		hc.found <- d
+	}
+	hc.discoverBatch(d)
+	if left, want := len(hc.found), cap(hc.found)-(maxBatch-1); left != want {
+		t.Errorf("%d reports left after one batch of %d queued ones and one in hand, want %d", left, cap(hc.found), want)
+	}
+}

@@ -131,6 +131,7 @@ func (p *prober) stop() {
 // nextWait is the interval, moved at random by up to ±jitter of itself.
 func (p *prober) nextWait() time.Duration {
 	j := p.check.Jitter * (2*rand.Float64() - 1)
+	// (j is spread evenly around 0, so 1 - j is drawn just as 1 + j: an equivalent mutant.)
 	return time.Duration(float64(p.check.Interval) * (1 + j))
 }
 

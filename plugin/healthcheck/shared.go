@@ -161,6 +161,8 @@ func (c *cluster) drainKeyOf(k drainKey) string {
 // an address and a replica's name never do.
 func parseVerdictKey(rest string) (t targetID, replica string, ok bool) {
 	i, j := strings.IndexByte(rest, '/'), strings.LastIndexByte(rest, '/')
+	// (With i < 0, a key starting with "/" would reach ParseAddr("") and be refused there all
+	// the same: an equivalent mutant.)
 	if i <= 0 || j <= i+1 || j == len(rest)-1 {
 		return t, "", false
 	}
@@ -336,6 +338,7 @@ func (c *cluster) putPeer(peers map[targetID]map[string]verdictOf, kv *mvccpb.Ke
 
 // cut bounds a reason another replica wrote, as errText bounds this replica's own.
 func cut(s string) string {
+	// (errText keeps a reason of exactly maxErr bytes whole too: < is an equivalent mutant.)
 	if len(s) <= maxErr {
 		return s
 	}

@@ -145,9 +145,21 @@ func TestSharedQuorum(t *testing.T) {
 			return g.outvoted() == want && g.live == 3 && g.downs == 1
 		})
 	}
+	// What every replica exports the same: two live replicas see it up, one down.
+	if up, down := metricValue(replicaVerdicts.WithLabelValues("127.0.0.2", "web", "up")),
+		metricValue(replicaVerdicts.WithLabelValues("127.0.0.2", "web", "down")); up != 2 || down != 1 {
+		t.Errorf("replica_verdicts up %g down %g with one down verdict of three, want 2 and 1", up, down)
+	}
 	v := viewOf(c, "127.0.0.2")
-	if v.State != healthview.Down || v.Effective != healthview.Up || len(v.Replicas) != 3 || !v.Replicas[0].Self || v.Replicas[0].Replica != "c" {
+	if v.State != healthview.Down || v.Effective != healthview.Up || len(v.Replicas) != 3 || !v.Replicas[0].Self || v.Replicas[0].Replica != "c" ||
+		v.Replicas[0].Reason != "connection refused" {
 		t.Errorf("c's view: own %s effective %s replicas %+v", v.State, v.Effective, v.Replicas)
+	}
+	// Why c sees it down is shared with its verdict.
+	for _, r := range viewOf(a, "127.0.0.2").Replicas {
+		if r.Replica == "c" && r.Reason != "connection refused" {
+			t.Errorf("a's view of c's down verdict: reason %q, want c's (connection refused)", r.Reason)
+		}
 	}
 
 	start := time.Now()
@@ -310,8 +322,12 @@ func TestSharedDrain(t *testing.T) {
 		t.Errorf("right after the undrain 127.0.0.3 is %s on the replica that undrained it, want up", got)
 	}
 	awaitEffective(t, "127.0.0.3", stateUp, a, b, c)
-	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "", "bob"); !errors.Is(err, healthview.ErrNotDrained) {
-		t.Errorf("undrain of an address not drained: %v, want ErrNotDrained", err)
+	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "", "bob"); !errors.Is(err, healthview.ErrNotDrained) || !strings.HasPrefix(err.Error(), "127.0.0.3: ") {
+		t.Errorf("undrain of an address not drained: %v, want ErrNotDrained naming the address", err)
+	}
+	if err := c.cl.Undrain(context.Background(), "127.0.0.3", "cats.example.test.", "bob"); !errors.Is(err, healthview.ErrNotDrained) ||
+		!strings.HasPrefix(err.Error(), "127.0.0.3 for cats.example.test.: ") {
+		t.Errorf("undrain of an address not drained for a name: %v, want ErrNotDrained naming the address and the name", err)
 	}
 
 	var actions []string
@@ -344,7 +360,9 @@ func etcdKeys(t *testing.T, etcd *etcdtest.Server, prefix string) []string {
 	return out
 }
 
-// TestSharedDrainSurvivesRestart: a replica that starts again finds the drains in etcd.
+// TestSharedDrainSurvivesRestart: a replica that starts again finds the drains in etcd,
+// which keeps them where the README says: PREFIX/drain/ADDRESS, or ADDRESS/NAME for a drain
+// of one name.
 func TestSharedDrainSurvivesRestart(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	prefix := etcdPrefix(t)
@@ -352,10 +370,168 @@ func TestSharedDrainSurvivesRestart(t *testing.T) {
 	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.2", "")); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.3", "cats.example.test")); err != nil {
+		t.Fatal(err)
+	}
+	want := prefix + "drain/127.0.0.2, " + prefix + "drain/127.0.0.3/cats.example.test."
+	if got := strings.Join(etcdKeys(t, etcd, prefix+"drain/"), ", "); got != want {
+		t.Errorf("drain keys %s, want %s", got, want)
+	}
 	stopShared(a)
 	a = sharedHC(t, etcd.Endpoint, prefix, "a")
 	awaitEffective(t, "127.0.0.2", stateDrained, a)
-	if ds := a.cl.Drains(); len(ds) != 1 || ds[0].By != "alice" || ds[0].Note != "disk swap" {
+	if ds := a.cl.Drains(); len(ds) != 2 || ds[0].By != "alice" || ds[0].Note != "disk swap" {
 		t.Errorf("drains after the restart: %+v", ds)
+	}
+}
+
+// TestSharedSessionOutlivesAReload: two instances of one replica (the old and the new one
+// during a reload) share one session with etcd; the first to stop leaves the replica's
+// verdicts and lease in place, the last one revokes the lease, so that the other replicas
+// stop counting this one at once.
+func TestSharedSessionOutlivesAReload(t *testing.T) {
+	t.Parallel() // its own etcd and prefix; an etcd start is most of its time
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	old, cur := sharedHC(t, etcd.Endpoint, prefix, "a"), sharedHC(t, etcd.Endpoint, prefix, "a")
+	if old.cl != cur.cl {
+		t.Fatal("two instances of one replica run two sessions")
+	}
+	setOwn(old, "127.0.0.2", stateUp)
+	setOwn(cur, "127.0.0.2", stateUp)
+	key := prefix + "verdict/127.0.0.2/web/a"
+	waitUntil(t, "the replica's verdict in etcd", func() bool { return len(etcdKeys(t, etcd, key)) == 1 })
+
+	stopShared(old)
+	if got := etcdKeys(t, etcd, key); len(got) != 1 {
+		t.Errorf("after the old instance stopped, etcd holds %v, want the replica's verdict (%s)", got, key)
+	}
+	if n := etcdLeases(t, etcd); n != 1 {
+		t.Errorf("after the old instance stopped, etcd holds %d leases, want the replica's one", n)
+	}
+	stopShared(cur)
+	if n := etcdLeases(t, etcd); n != 0 {
+		t.Errorf("after the last instance stopped, etcd holds %d leases, want none (revoked)", n)
+	}
+}
+
+// etcdClient is a client of etcd, as an operator's etcdctl, closed when the test ends.
+func etcdClient(t *testing.T, etcd *etcdtest.Server) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// etcdLeases counts the leases etcd holds.
+func etcdLeases(t *testing.T, etcd *etcdtest.Server) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := etcdClient(t, etcd).Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(resp.Leases)
+}
+
+// TestSharedJoinFollowsPeers: a replica with no verdict of its own yet follows the others'
+// verdicts as soon as it reaches etcd, without waiting for a change of its own.
+func TestSharedJoinFollowsPeers(t *testing.T) {
+	t.Parallel() // its own etcd and prefix
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	cli := etcdClient(t, etcd)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, r := range []string{"b", "c"} {
+		if _, err := cli.Put(ctx, prefix+"verdict/127.0.0.2/web/"+r, `{"state":"down","reason":"refused"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := sharedHC(t, etcd.Endpoint, prefix, "a") // its probers never probe: no own verdict
+	awaitEffective(t, "127.0.0.2", stateDown, a)
+	if v := viewOf(a, "127.0.0.2"); v.State != healthview.Unknown || len(v.Replicas) != 3 {
+		t.Errorf("a's view: own %s, replicas %+v; want unknown and the three replicas", v.State, v.Replicas)
+	}
+}
+
+// TestSharedWritesOnlyChanges: a replica writes a verdict to etcd when it changes, and
+// leaves alone those that did not: a wave of publishes is not a wave of writes.
+func TestSharedWritesOnlyChanges(t *testing.T) {
+	t.Parallel() // its own etcd and prefix
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	cli := etcdClient(t, etcd)
+	modRev := func(addr string) (int64, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := cli.Get(ctx, prefix+"verdict/"+addr+"/web/a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return 0, ""
+		}
+		return resp.Kvs[0].ModRevision, string(resp.Kvs[0].Value)
+	}
+	a := sharedHC(t, etcd.Endpoint, prefix, "a")
+	setOwn(a, "127.0.0.2", stateUp)
+	setOwn(a, "127.0.0.3", stateUp)
+	var rev int64
+	waitUntil(t, "both verdicts in etcd", func() bool {
+		r3, _ := modRev("127.0.0.3")
+		rev, _ = modRev("127.0.0.2")
+		return rev > 0 && r3 > 0
+	})
+
+	setOwn(a, "127.0.0.3", stateDown)
+	waitUntil(t, "the changed verdict written, or the unchanged one", func() bool {
+		r2, _ := modRev("127.0.0.2")
+		_, v3 := modRev("127.0.0.3")
+		return r2 != rev || strings.Contains(v3, `"down"`)
+	})
+	if r2, _ := modRev("127.0.0.2"); r2 != rev {
+		t.Errorf("127.0.0.2's unchanged verdict was written again (revision %d, was %d)", r2, rev)
+	}
+	if _, v3 := modRev("127.0.0.3"); !strings.Contains(v3, `"down"`) {
+		t.Errorf("127.0.0.3's verdict in etcd is %s, want down", v3)
+	}
+}
+
+// TestSharedAuditTrimmed: every 50th audited change cuts the audit trail in etcd to the
+// newest 1000 entries, and the changes in between leave it alone.
+func TestSharedAuditTrimmed(t *testing.T) {
+	t.Parallel() // its own etcd and prefix
+	etcd := etcdtest.Start(t)
+	prefix := etcdPrefix(t)
+	cli := etcdClient(t, etcd)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const stored = maxStoredAudit + 24
+	key := func(i int) string { return fmt.Sprintf("%saudit/%020d-old", prefix, i) }
+	for i := 0; i < stored; i += 100 {
+		var ops []clientv3.Op
+		for j := i; j < min(i+100, stored); j++ {
+			ops = append(ops, clientv3.OpPut(key(j), "{}"))
+		}
+		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trail := func() []string { return etcdKeys(t, etcd, prefix+"audit/") }
+	a := sharedHC(t, etcd.Endpoint, prefix, "a")
+	for range trimEvery - 1 {
+		a.cl.audited()
+	}
+	if n := len(trail()); n != stored {
+		t.Fatalf("%d audit entries after %d audited changes, want all %d: the trail is cut every %d", n, trimEvery-1, stored, trimEvery)
+	}
+	a.cl.audited()
+	if got := trail(); len(got) != maxStoredAudit || got[0] != key(stored-maxStoredAudit) {
+		t.Errorf("after the %dth audited change: %d entries from %s, want the newest %d (from %s)", trimEvery, len(got), got[0], maxStoredAudit, key(stored-maxStoredAudit))
 	}
 }

@@ -91,6 +91,7 @@ func (s *status) record(err error, latency time.Duration, now time.Time, rise, f
 	from = s.state
 	s.state = next
 	s.transitions = append(s.transitions, healthview.Transition{At: now, From: from.view(), To: next.view()})
+	// (>= would copy the same maxTransitions again at exactly the bound: an equivalent mutant.)
 	if len(s.transitions) > maxTransitions {
 		s.transitions = append(s.transitions[:0:0], s.transitions[len(s.transitions)-maxTransitions:]...)
 	}
