@@ -93,16 +93,12 @@ func TestExpireForgetsAtCutoff(t *testing.T) {
 		t.Error("the health view was not told that a target went away")
 	}
 
+	// (Whether a sweep that forgot nothing also leaves the health view alone is not checked:
+	// the view is process-wide, so any other instance's change would fail the test.)
 	published, last := hc.published.Load(), hc.snap.Load()
-	_, told = healthview.Changed()
 	hc.expire(now)
 	if hc.published.Load() != published || hc.snap.Load() != last {
 		t.Error("a sweep that forgot nothing published a snapshot")
-	}
-	select {
-	case <-told:
-		t.Error("a sweep that forgot nothing told the health view of a change")
-	default:
 	}
 }
 
