@@ -8,6 +8,8 @@ import (
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/caddy/caddyfile"
+
+	"github.com/steerdns/steerdns/plugin/override/store"
 )
 
 func TestParse(t *testing.T) {
@@ -178,6 +180,30 @@ func TestParseMaxOverrides(t *testing.T) {
 		c := caddy.NewTestController("dns", "override {\n max_overrides "+bad+"\n}")
 		if _, err := parse(c); err == nil {
 			t.Errorf("max_overrides %q accepted", bad)
+		}
+	}
+}
+
+// TestParseRangeEnds: ttl and max_overrides accept both ends of their documented ranges and
+// refuse one past the top.
+func TestParseRangeEnds(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		ok   func(*config) bool
+	}{
+		{"ttl 0", func(c *config) bool { return c.ttl == 0 }},
+		{fmt.Sprintf("ttl %d", maxTTL), func(c *config) bool { return c.ttl == maxTTL }},
+		{"max_overrides 1", func(c *config) bool { return c.maxOverrides == 1 }},
+		{fmt.Sprintf("max_overrides %d", store.MaxMaxOverrides), func(c *config) bool { return c.maxOverrides == store.MaxMaxOverrides }},
+	} {
+		cfg, err := parse(caddy.NewTestController("dns", "override {\n "+tc.line+"\n}"))
+		if err != nil || !tc.ok(cfg) {
+			t.Errorf("%s: %+v, %v", tc.line, cfg, err)
+		}
+	}
+	for _, line := range []string{fmt.Sprintf("ttl %d", maxTTL+1), fmt.Sprintf("max_overrides %d", store.MaxMaxOverrides+1)} {
+		if _, err := parse(caddy.NewTestController("dns", "override {\n "+line+"\n}")); err == nil {
+			t.Errorf("%s accepted", line)
 		}
 	}
 }
