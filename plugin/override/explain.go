@@ -111,7 +111,7 @@ func overrideVerdicts(st *store.State, names []string, client netip.Addr, pinned
 			v.Verdict, v.Why = "out of scope", "applies only to clients "+strings.Join(o.Clients, ", ")
 		default:
 			v.Verdict, v.Why = "not chosen", "the enabled overrides of the closest name decide (an exact name before a wildcard, "+
-				"the closest wildcard before a farther one), even those that do not apply to this client; among them, client-scoped ones come first"
+				"the closest wildcard before a farther one), even those that do not apply to this client; among them, client-scoped ones come first, then the lowest id"
 		}
 		out = append(out, v)
 	}

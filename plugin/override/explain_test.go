@@ -88,14 +88,14 @@ func checkVerdicts(t *testing.T, what string, got []explain.OverrideVerdict, wan
 func TestExplainAliasAndScope(t *testing.T) {
 	h, _ := aliasHandler(t,
 		store.Override{ID: "lab", Name: "cats.example.test", Group: "a", Addresses: []string{"127.0.0.3"}, Clients: []string{"10.1.0.0/16"}, Enabled: true},
-		store.Override{ID: "all", Name: "cats.example.test", Group: "b", Addresses: []string{"127.0.0.4"}, Clients: []string{"10.0.0.0/8"}, Enabled: true},
+		store.Override{ID: "wide", Name: "cats.example.test", Group: "b", Addresses: []string{"127.0.0.4"}, Clients: []string{"10.0.0.0/8"}, Enabled: true},
 	)
 	client := netip.MustParseAddr("10.1.2.3")
 	direct := h.Explain(context.Background(), explain.Query{Name: "cats.example.test", Type: dns.TypeA, Client: client}, h.tab.Current())
 	if len(direct.Steps) == 0 || strings.Contains(direct.Steps[0].Why, "alias") {
 		t.Errorf("direct query: steps %+v, want a pin that mentions no alias", direct.Steps)
 	}
-	checkVerdicts(t, "direct", direct.Overrides, map[string]string{"lab": "answered", "all": "not chosen"})
+	checkVerdicts(t, "direct", direct.Overrides, map[string]string{"lab": "answered", "wide": "not chosen"})
 
 	alias := h.Explain(context.Background(), explain.Query{Name: "www.example.test", Type: dns.TypeA, Client: client}, h.tab.Current())
 	var why string

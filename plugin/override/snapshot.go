@@ -1,9 +1,11 @@
 package override
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +78,7 @@ func newSnapshot(st store.State) *snapshot {
 		}
 		s.enabled = true
 		name := o.Name
+		// normalize refuses the bare "*.", so >= 2 would be an equivalent mutant.
 		if len(name) > 2 && name[:2] == "*." {
 			name = name[2:]
 			s.wild[name] = append(s.wild[name], p)
@@ -92,9 +95,10 @@ func newSnapshot(st store.State) *snapshot {
 	}
 	for _, index := range []map[string][]*pin{s.exact, s.wild} {
 		for _, pins := range index {
-			// Client-scoped pins first: a narrower audience is the more specific answer.
-			slices.SortStableFunc(pins, func(a, b *pin) int {
-				return boolRank(len(b.clients) > 0) - boolRank(len(a.clients) > 0)
+			// Client-scoped pins first: a narrower audience is the more specific answer. Then
+			// by id, so that every replica and every store picks the same one.
+			slices.SortFunc(pins, func(a, b *pin) int {
+				return cmp.Or(boolRank(len(b.clients) > 0)-boolRank(len(a.clients) > 0), strings.Compare(a.id, b.id))
 			})
 		}
 	}
@@ -147,6 +151,8 @@ func (s *snapshot) lookup(name string) []*pin {
 	if len(s.wild) == 0 {
 		return nil
 	}
+	// With exactly maxSuffixScan wildcards, the walk by label below finds the same pins (< is an
+	// equivalent mutant); a name never starts with the dot a suffix starts with (nor would >=).
 	if len(s.wild) <= maxSuffixScan {
 		for _, suffix := range s.suffixes {
 			if len(name) > len(suffix) && name[len(name)-len(suffix):] == suffix {
@@ -183,7 +189,7 @@ func (s *snapshot) lookupAnyCase(name string) []*pin {
 	if pins, ok := s.exact[string(b)]; ok {
 		return pins
 	}
-	for _, suffix := range s.suffixes {
+	for _, suffix := range s.suffixes { // (>= below: equivalent, as in lookup)
 		if len(b) > len(suffix) && string(b[len(b)-len(suffix):]) == suffix {
 			return s.wild[suffix[1:]]
 		}
@@ -204,7 +210,7 @@ func choose(pins []*pin, client func() netip.Addr) *pin {
 			if now == 0 {
 				now = time.Now().UnixNano()
 			}
-			if now >= p.expires {
+			if now >= p.expires { // (> differs only at the expiry's very nanosecond: equivalent)
 				continue
 			}
 		}
