@@ -40,7 +40,8 @@ func canonical(dst, scratch []byte, rrset []dns.RR, origTTL uint32) []byte {
 		scratch = appendData(scratch, rr)
 		spans = append(spans, span{start, len(scratch)})
 	}
-	// Insertion sort: RRsets are small, and sort.Slice would allocate.
+	// Insertion sort: RRsets are small, and sort.Slice would allocate. Any fixed order makes
+	// the same key for every order of the records, so <= or >= below are equivalent mutants.
 	for i := 1; i < len(spans); i++ {
 		for j := i; j > 0 && bytes.Compare(scratch[spans[j].start:spans[j].end], scratch[spans[j-1].start:spans[j-1].end]) < 0; j-- {
 			spans[j], spans[j-1] = spans[j-1], spans[j]

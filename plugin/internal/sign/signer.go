@@ -151,6 +151,7 @@ func (s *Signer) Zone(name string) string {
 func (s *Signer) zoneOf(name string) *zoneKeys {
 	var best *zoneKeys
 	for _, zk := range s.zones {
+		// Two zones of one length cannot both hold name: >= is an equivalent mutant.
 		if (best == nil || len(zk.zone) > len(best.zone)) && answer.InZone(name, zk.zone) {
 			best = zk
 		}

@@ -135,7 +135,7 @@ func (cs *consoleSet) stop(addr string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := c.srv.Shutdown(ctx); err != nil {
+	if err := c.srv.Shutdown(ctx); err != nil { // (negated, only a log line differs: equivalent)
 		log.Infof("Failed to stop console %s: %s", addr, err)
 	}
 	return nil
@@ -182,6 +182,8 @@ func isPage(r *http.Request) bool {
 
 func validBearer(header, token string) bool {
 	const prefix = "Bearer "
+	// A token is never empty (parsing refuses it), so "Bearer " alone fails the comparison
+	// below too: < would be an equivalent mutant.
 	if len(header) <= len(prefix) || header[:len(prefix)] != prefix {
 		return false
 	}

@@ -99,6 +99,10 @@ func TestDrainAPI(t *testing.T) {
 	if len(b.Drains()) != 0 {
 		t.Errorf("left drained: %v", b.Drains())
 	}
+	c.want(200, "GET", "/api/drains?limit=1", "")
+	c.want(200, "GET", fmt.Sprintf("/api/drains?limit=%d", maxAudit), "")
+	c.want(400, "GET", "/api/drains?limit=0", "")
+	c.want(400, "GET", fmt.Sprintf("/api/drains?limit=%d", maxAudit+1), "")
 	audit := c.want(200, "GET", "/api/drains?limit=2", "")["audit"].([]any)
 	if len(audit) != 2 || audit[1].(map[string]any)["action"] != "undrain" || audit[1].(map[string]any)["by"] != "alice" {
 		t.Errorf("audit %v", audit)

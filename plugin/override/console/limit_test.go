@@ -192,3 +192,21 @@ func newLoopbackServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestLimitListenerForgetsIdleClients: the per-client map holds only the clients connected
+// now, so that it does not grow with every address that ever connected.
+func TestLimitListenerForgetsIdleClients(t *testing.T) {
+	ln := newLimitListener(nil, 3, 2)
+	a := mustAddr("127.0.0.21")
+	if !ln.take(a) || !ln.take(a) {
+		t.Fatal("two connections from one client refused")
+	}
+	ln.give(a)
+	if ln.byAddr[a] != 1 {
+		t.Errorf("one connection left, counted %d", ln.byAddr[a])
+	}
+	ln.give(a)
+	if _, ok := ln.byAddr[a]; ok || ln.total != 0 {
+		t.Errorf("after its last connection closed: by address %v, total %d", ln.byAddr, ln.total)
+	}
+}
