@@ -595,16 +595,7 @@ func (c *cluster) trim(keep int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	count, err := cli.Get(ctx, c.auditPrefix(), clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil || count.Count <= int64(keep) {
-		return
-	}
-	old, err := cli.Get(ctx, c.auditPrefix(), clientv3.WithPrefix(), clientv3.WithKeysOnly(),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(count.Count-int64(keep)))
-	if err != nil || len(old.Kvs) == 0 {
-		return
-	}
-	cli.Delete(ctx, c.auditPrefix(), clientv3.WithRange(string(old.Kvs[len(old.Kvs)-1].Key)+"\x00"))
+	etcdpool.Trim(ctx, cli, c.auditPrefix(), keep) // best effort: the next trim tries again
 }
 
 // Store implements healthview.Drainer: the clusters of one store (in production there is

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 )
 
 // auditKeep is how many audit entries the etcd store keeps: the trail stays readable in the
@@ -64,22 +66,7 @@ func (a *etcdAudit) trim(keep int) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	prefix := a.store.auditKey
-	count, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		return a.store.fail("trimming the audit log", err)
-	}
-	extra := count.Count - int64(keep)
-	if extra <= 0 {
-		return nil
-	}
-	old, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(extra))
-	if err != nil || len(old.Kvs) == 0 {
-		return err
-	}
-	last := string(old.Kvs[len(old.Kvs)-1].Key)
-	if _, err := cli.Delete(ctx, prefix, clientv3.WithRange(last+"\x00")); err != nil {
+	if err := etcdpool.Trim(ctx, cli, a.store.auditKey, keep); err != nil {
 		return a.store.fail("trimming the audit log", err)
 	}
 	return nil
