@@ -81,14 +81,6 @@ func (b *drainBook) remove(k drainKey) (healthview.Drain, bool) {
 	return d, ok
 }
 
-// replace sets the whole set at once, as a fresh read of the shared store gives it.
-func (b *drainBook) replace(ds map[drainKey]healthview.Drain) {
-	b.mu.Lock()
-	b.drains = ds
-	b.mu.Unlock()
-	b.changed()
-}
-
 // record appends events to the audit trail kept in memory.
 func (b *drainBook) record(evs ...healthview.DrainEvent) {
 	b.mu.Lock()

@@ -227,11 +227,9 @@ func (hc *HealthCheck) expire(now time.Time) {
 		log.Infof("forgetting %s (check %s): no answer carried it for %s", k.addr, k.check.Name, hc.cfg.expire)
 	}
 	if len(gone) > 0 {
-		// (discover never goes beyond maxFound, so with one forgotten fewer are left and
-		// <= would be true all the same: an equivalent mutant.)
-		if len(hc.discovered) < hc.cfg.maxFound {
-			hc.capLogged = false // log again when the cap is reached again
-		}
+		// discover never goes beyond maxFound, so with one forgotten there is room again:
+		// log again when the cap is reached again.
+		hc.capLogged = false
 		hc.publish()
 	}
 	hc.mu.Unlock()

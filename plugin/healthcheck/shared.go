@@ -61,7 +61,11 @@ type cluster struct {
 	reports   map[*HealthCheck]map[targetID]verdictOf // each instance's own verdicts
 	written   map[targetID]verdictOf                  // what the store holds from this replica in this session
 	peers     map[targetID]map[string]verdictOf       // every live replica's verdicts, by target and replica
-	drainRevs map[drainKey]int64                      // the mod revision of each drain's key
+	drainRevs map[drainKey]int64                      // the mod revision of each drain in the book
+	// undrained holds, for each drain this replica deleted itself, the delete's revision
+	// until its watch has passed it: the watch may still deliver the put it deleted, which
+	// must not bring the drain back (see newer).
+	undrained map[drainKey]int64
 	reachable bool
 	appended  int // audit entries written since the trail was last trimmed
 
@@ -88,7 +92,7 @@ func joinCluster(cfg *sharedConfig) *cluster {
 		cfg: *cfg, client: etcdpool.Acquire(cfg.etcd), book: newDrainBook(cfg.String()), refs: 1,
 		reports: map[*HealthCheck]map[targetID]verdictOf{}, written: map[targetID]verdictOf{},
 		peers: map[targetID]map[string]verdictOf{}, drainRevs: map[drainKey]int64{},
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		undrained: map[drainKey]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	c.book.expired = c.expired
 	var ctx context.Context
@@ -312,10 +316,33 @@ func (c *cluster) readAll(ctx context.Context, cli *clientv3.Client) (int64, err
 		}
 	}
 	c.mu.Lock()
-	c.peers, c.drainRevs = peers, revs
+	c.peers = peers
+	c.adoptDrains(drains, revs, rev)
 	c.mu.Unlock()
-	c.book.replace(drains)
+	c.book.changed()
 	return rev, nil
+}
+
+// adoptDrains replaces the drains by those read at revision rev (with their revisions),
+// except that a drain or undrain this replica made after rev is newer than the read and
+// stays as this replica applied it. c.mu must be held.
+func (c *cluster) adoptDrains(drains map[drainKey]healthview.Drain, revs map[drainKey]int64, rev int64) {
+	for k, r := range c.undrained {
+		if r > rev {
+			delete(drains, k)
+			delete(revs, k)
+		} else {
+			delete(c.undrained, k) // the read has passed it
+		}
+	}
+	c.book.mu.Lock()
+	defer c.book.mu.Unlock()
+	for k, r := range c.drainRevs {
+		if r > rev {
+			drains[k], revs[k] = c.book.drains[k], r
+		}
+	}
+	c.book.drains, c.drainRevs = drains, revs
 }
 
 // putPeer records the verdict kv holds in peers; a key or value it cannot read is skipped.
@@ -355,6 +382,27 @@ func (c *cluster) parseDrain(kv *mvccpb.KeyValue) (healthview.Drain, bool) {
 	return d, c.drainKeyOf(keyOf(d)) == string(kv.Key)
 }
 
+// parseDrainKey reads the address and name from a drain's key, as a deleted key's event
+// gives only the key.
+func (c *cluster) parseDrainKey(key string) (drainKey, bool) {
+	rest, ok := strings.CutPrefix(key, c.drainPrefix())
+	if !ok {
+		return drainKey{}, false
+	}
+	address, name, _ := strings.Cut(rest, "/")
+	k := drainKey{address, name}
+	return k, c.drainKeyOf(k) == key
+}
+
+// newer reports whether a change of k made at revision rev is newer than what this replica
+// applied for k. The watch delivers every change in order, but this replica applies its own
+// drains and undrains at once, ahead of its watch: without this check, an undrain made
+// here, followed by the watch delivering the drain it undid, would drain the address again
+// until the watch delivered the delete too. c.mu must be held.
+func (c *cluster) newer(k drainKey, rev int64) bool {
+	return rev > c.drainRevs[k] && rev > c.undrained[k]
+}
+
 // apply takes in the watched changes: verdicts of the others, and drains made anywhere.
 func (c *cluster) apply(events []*clientv3.Event) {
 	drains := false
@@ -376,31 +424,47 @@ func (c *cluster) apply(events []*clientv3.Event) {
 			drains = true
 		}
 	}
+	// The watch has passed these undrains: nothing older can come for their keys.
+	if len(events) > 0 && len(c.undrained) > 0 {
+		last := events[len(events)-1].Kv.ModRevision
+		for k, r := range c.undrained {
+			if r <= last {
+				delete(c.undrained, k)
+			}
+		}
+	}
 	c.mu.Unlock()
 	c.book.notify(drains)
 }
 
 // applyDrain takes in one watched change of a drain. c.mu must be held.
 func (c *cluster) applyDrain(ev *clientv3.Event) {
+	k, ok := c.parseDrainKey(string(ev.Kv.Key))
+	if !ok || !c.newer(k, ev.Kv.ModRevision) {
+		return
+	}
 	if ev.Type == mvccpb.DELETE {
-		for k := range c.drainRevs {
-			if c.drainKeyOf(k) == string(ev.Kv.Key) {
-				delete(c.drainRevs, k)
-				c.book.mu.Lock()
-				delete(c.book.drains, k)
-				c.book.mu.Unlock()
-			}
-		}
+		c.setDrain(k, nil, 0)
 		return
 	}
-	d, ok := c.parseDrain(ev.Kv)
-	if !ok {
-		return
+	if d, ok := c.parseDrain(ev.Kv); ok {
+		c.setDrain(k, &d, ev.Kv.ModRevision)
 	}
-	c.drainRevs[keyOf(d)] = ev.Kv.ModRevision
+}
+
+// setDrain puts d, written at revision rev, in the book as k's drain, or removes k's drain
+// when d is nil; the caller republishes. c.mu must be held.
+func (c *cluster) setDrain(k drainKey, d *healthview.Drain, rev int64) {
 	c.book.mu.Lock()
-	c.book.drains[keyOf(d)] = d
-	c.book.mu.Unlock()
+	defer c.book.mu.Unlock()
+	if d == nil {
+		delete(c.drainRevs, k)
+		delete(c.book.drains, k)
+		return
+	}
+	c.drainRevs[k] = rev
+	delete(c.undrained, k)
+	c.book.drains[k] = *d
 }
 
 // writeOwn writes the own verdicts that changed since they were last written, and deletes
@@ -500,9 +564,9 @@ func (c *cluster) Drain(ctx context.Context, d healthview.Drain) error {
 		return c.unavailable("draining", err)
 	}
 	c.mu.Lock()
-	c.drainRevs[keyOf(d)] = resp.Header.Revision
+	c.setDrain(keyOf(d), &d, resp.Header.Revision)
 	c.mu.Unlock()
-	c.book.put(d)
+	c.book.changed()
 	c.audited()
 	return nil
 }
@@ -534,9 +598,10 @@ func (c *cluster) Undrain(ctx context.Context, address, name, by string) error {
 		return fmt.Errorf("%s%s: %w", address, forName(name), healthview.ErrNotDrained)
 	}
 	c.mu.Lock()
-	delete(c.drainRevs, k)
+	c.setDrain(k, nil, 0)
+	c.undrained[k] = resp.Header.Revision
 	c.mu.Unlock()
-	c.book.remove(k)
+	c.book.changed()
 	c.audited()
 	return nil
 }
