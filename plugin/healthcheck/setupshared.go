@@ -28,7 +28,7 @@ var replicaName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 // username USER; password PASS }".
 func parseShared(c *caddy.Controller, endpoints []string) (*sharedConfig, error) {
 	sc := &sharedConfig{prefix: defaultPrefix, lease: defaultLease, quorum: majority}
-	ec, err := etcdpool.ParseBlock(c, endpoints, func(prop string) (bool, error) {
+	ec, err := etcdpool.ParseBlock(c, "etcd", endpoints, func(prop string) (bool, error) {
 		return parseSharedProperty(c, prop, sc)
 	})
 	if err != nil {

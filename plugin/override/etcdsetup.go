@@ -1,12 +1,9 @@
 package override
 
 import (
-	"path/filepath"
 	"strings"
 
 	"github.com/coredns/caddy"
-	"github.com/coredns/coredns/core/dnsserver"
-	mwtls "github.com/coredns/coredns/plugin/pkg/tls"
 
 	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/plugin/override/store"
@@ -37,64 +34,24 @@ func parseStore(c *caddy.Controller) (string, *store.EtcdConfig, error) {
 }
 
 func parseEtcdStore(c *caddy.Controller, endpoints []string) (store.EtcdConfig, error) {
-	if len(endpoints) == 0 {
-		return store.EtcdConfig{}, c.Errf("store etcd: give at least one endpoint, such as http://127.0.0.1:2379")
-	}
-	for _, ep := range endpoints {
-		if err := etcdpool.CheckEndpoint(ep); err != nil {
-			return store.EtcdConfig{}, c.Errf("store etcd: endpoint %q: %s", ep, err)
+	ec := store.EtcdConfig{Prefix: store.DefaultEtcdPrefix}
+	pc, err := etcdpool.ParseBlock(c, "store etcd", endpoints, func(prop string) (bool, error) {
+		if prop != "prefix" {
+			return false, nil
 		}
-	}
-	ec := store.EtcdConfig{Endpoints: endpoints, Prefix: store.DefaultEtcdPrefix}
-	if err := etcdpool.SubBlock(c, func() error { return parseEtcdProperty(c, &ec) }); err != nil {
-		return store.EtcdConfig{}, err
-	}
-	if (ec.Username == "") != (ec.Password == "") {
-		return store.EtcdConfig{}, c.Errf("store etcd: username and password go together")
-	}
-	return ec, nil
-}
-
-func parseEtcdProperty(c *caddy.Controller, ec *store.EtcdConfig) error {
-	switch c.Val() {
-	case "prefix":
 		v, err := oneArg(c)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if !strings.HasPrefix(v, "/") {
-			return c.Errf("store etcd: prefix %q must start with /", v)
+			return true, c.Errf("store etcd: prefix %q must start with /", v)
 		}
 		ec.Prefix = v
-	case "tls":
-		args := c.RemainingArgs()
-		if len(args) > 3 {
-			return c.Errf("store etcd: tls takes at most CERT KEY CA, got %d arguments", len(args))
-		}
-		for i, a := range args {
-			if !filepath.IsAbs(a) {
-				args[i] = filepath.Join(dnsserver.GetConfig(c).Root, a)
-			}
-		}
-		tc, err := mwtls.NewTLSConfigFromArgs(args...)
-		if err != nil {
-			return c.Errf("store etcd: tls: %v", err)
-		}
-		ec.TLS = tc
-	case "username":
-		v, err := oneArg(c)
-		if err != nil {
-			return err
-		}
-		ec.Username = v
-	case "password":
-		v, err := oneArg(c)
-		if err != nil {
-			return err
-		}
-		ec.Password = v
-	default:
-		return c.Errf("unknown property '%s'", c.Val())
+		return true, nil
+	})
+	if err != nil {
+		return store.EtcdConfig{}, err
 	}
-	return nil
+	ec.Config = pc
+	return ec, nil
 }

@@ -8,6 +8,7 @@ package etcdpool
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -40,8 +41,13 @@ type Config struct {
 }
 
 // key identifies the client a Config needs: same endpoints, TLS files and user, same client.
+// A TLS configuration made without files (by a program, not a Corefile) is its own.
 func (c Config) key() string {
-	return strings.Join(c.Endpoints, ",") + "|" + strings.Join(c.TLSArgs, ",") + "|" + c.Username + "|" + c.Password
+	tlsKey := strings.Join(c.TLSArgs, ",")
+	if tlsKey == "" && c.TLS != nil {
+		tlsKey = fmt.Sprintf("%p", c.TLS)
+	}
+	return strings.Join(c.Endpoints, ",") + "|" + tlsKey + "|" + c.Username + "|" + c.Password
 }
 
 // String names the endpoints for logs and metric labels (never the credentials).
@@ -137,21 +143,22 @@ func (c *Client) Release() {
 
 // ParseBlock reads the optional "{ ... }" that follows "etcd ENDPOINT..." on its line: the
 // properties tls [CERT KEY] [CA], username and password, and whatever else property accepts
-// (it returns false for a property it does not know). endpoints are checked first.
-func ParseBlock(c *caddy.Controller, endpoints []string, property func(name string) (bool, error)) (Config, error) {
+// (it returns false for a property it does not know). endpoints are checked first. Errors
+// start with what, the line's name as the operator wrote it ("etcd", "store etcd").
+func ParseBlock(c *caddy.Controller, what string, endpoints []string, property func(name string) (bool, error)) (Config, error) {
 	if len(endpoints) == 0 {
-		return Config{}, c.Err("etcd: give at least one endpoint, such as http://127.0.0.1:2379")
+		return Config{}, c.Errf("%s: give at least one endpoint, such as http://127.0.0.1:2379", what)
 	}
 	for _, ep := range endpoints {
 		if err := CheckEndpoint(ep); err != nil {
-			return Config{}, c.Errf("etcd: endpoint %q: %s", ep, err)
+			return Config{}, c.Errf("%s: endpoint %q: %s", what, ep, err)
 		}
 	}
 	cfg := Config{Endpoints: append([]string(nil), endpoints...)}
 	err := SubBlock(c, func() error {
 		switch c.Val() {
 		case "tls":
-			return parseTLS(c, &cfg)
+			return parseTLS(c, what, &cfg)
 		case "username":
 			v, err := OneArg(c)
 			cfg.Username = v
@@ -171,15 +178,15 @@ func ParseBlock(c *caddy.Controller, endpoints []string, property func(name stri
 		return Config{}, err
 	}
 	if (cfg.Username == "") != (cfg.Password == "") {
-		return Config{}, c.Err("etcd: username and password go together")
+		return Config{}, c.Errf("%s: username and password go together", what)
 	}
 	return cfg, nil
 }
 
-func parseTLS(c *caddy.Controller, cfg *Config) error {
+func parseTLS(c *caddy.Controller, what string, cfg *Config) error {
 	args := c.RemainingArgs()
 	if len(args) > 3 {
-		return c.Errf("etcd: tls takes at most CERT KEY CA, got %d arguments", len(args))
+		return c.Errf("%s: tls takes at most CERT KEY CA, got %d arguments", what, len(args))
 	}
 	for i, a := range args {
 		if !filepath.IsAbs(a) {
@@ -188,7 +195,7 @@ func parseTLS(c *caddy.Controller, cfg *Config) error {
 	}
 	tc, err := mwtls.NewTLSConfigFromArgs(args...)
 	if err != nil {
-		return c.Errf("etcd: tls: %v", err)
+		return c.Errf("%s: tls: %v", what, err)
 	}
 	cfg.TLS, cfg.TLSArgs = tc, append([]string{"tls"}, args...)
 	return nil

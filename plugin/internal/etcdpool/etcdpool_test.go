@@ -2,6 +2,7 @@ package etcdpool
 
 import (
 	"context"
+	"crypto/tls"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,6 +56,29 @@ func TestPoolSharesOneClient(t *testing.T) {
 	}
 }
 
+// TestPoolKeysTLS: a Corefile's TLS is known by its files, so two blocks naming the same
+// files share a client; a TLS configuration a program made without files is its own, so that
+// a client with a certificate is never handed to one without (or the other way round).
+func TestPoolKeysTLS(t *testing.T) {
+	files := func(args ...string) Config {
+		return Config{Endpoints: []string{"127.0.0.1:2379"}, TLS: &tls.Config{}, TLSArgs: append([]string{"tls"}, args...)}
+	}
+	if files("/a.pem", "/a.key").key() != files("/a.pem", "/a.key").key() {
+		t.Error("two TLS configurations of the same files have different keys")
+	}
+	if files("/a.pem", "/a.key").key() == files("/b.pem", "/b.key").key() {
+		t.Error("TLS configurations of different files share a key")
+	}
+	one, two := &tls.Config{}, &tls.Config{}
+	made := func(tc *tls.Config) Config { return Config{Endpoints: []string{"127.0.0.1:2379"}, TLS: tc} }
+	if made(one).key() == made(two).key() || made(one).key() == made(nil).key() {
+		t.Error("TLS configurations made without files share a key with another, or with none")
+	}
+	if made(one).key() != made(one).key() {
+		t.Error("one TLS configuration made without files has two keys")
+	}
+}
+
 // TestGetFailsWithoutEtcdForALogin: with a user name, the client logs in as it is made; with
 // etcd gone that fails, and Get tries again on the next call.
 func TestGetFailsWithoutEtcdForALogin(t *testing.T) {
@@ -74,7 +98,7 @@ func parseBlock(t *testing.T, input string, extra ...string) (Config, []string, 
 	c := caddy.NewTestController("dns", input)
 	c.Next()
 	var seen []string
-	cfg, err := ParseBlock(c, c.RemainingArgs(), func(p string) (bool, error) {
+	cfg, err := ParseBlock(c, "etcd", c.RemainingArgs(), func(p string) (bool, error) {
 		seen = append(seen, p)
 		if !slices.Contains(extra, p) {
 			return false, nil
@@ -116,7 +140,7 @@ func TestParseBlockRelativeTLS(t *testing.T) {
 	c := caddy.NewTestController("dns", "etcd 127.0.0.1:2379 {\n tls cert.pem key.pem\n}")
 	dnsserver.GetConfig(c).Root = dir
 	c.Next()
-	cfg, err := ParseBlock(c, c.RemainingArgs(), func(string) (bool, error) { return false, nil })
+	cfg, err := ParseBlock(c, "etcd", c.RemainingArgs(), func(string) (bool, error) { return false, nil })
 	if err != nil || cfg.TLSArgs[1] != filepath.Join(dir, "cert.pem") {
 		t.Errorf("relative tls files: %+v, %v; want them under the Corefile's root", cfg.TLSArgs, err)
 	}

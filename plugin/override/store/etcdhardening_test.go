@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
@@ -153,9 +154,9 @@ func TestEtcdAuditStaleDuringOutage(t *testing.T) {
 func BenchmarkEtcdPropagation(b *testing.B) {
 	etcd := etcdtest.Start(b)
 	ctx := context.Background()
-	writer := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench-propagation/"})
+	writer := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: "/bench-propagation/"})
 	defer writer.Close()
-	reader := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench-propagation/"})
+	reader := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: "/bench-propagation/"})
 	defer reader.Close()
 	for i := range 4 {
 		if _, err := storeUpdate(ctx, writer, etcdAddOverride(fmt.Sprintf("o%d", i), "cats")); err != nil {

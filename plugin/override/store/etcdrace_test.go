@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
@@ -14,7 +15,7 @@ import (
 // replica runs it.
 func etcdReplica(t *testing.T, endpoint, prefix string) *Table {
 	t.Helper()
-	s := newEtcdStore(EtcdConfig{Endpoints: []string{endpoint}, Prefix: prefix})
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{endpoint}}, Prefix: prefix})
 	s.probeEvery = 50 * time.Millisecond
 	tab := newTable(s.String(), s, &etcdAudit{store: s})
 	tab.setLimit(MaxMaxOverrides)
@@ -37,7 +38,7 @@ func TestEtcdReplicasRaceAtScale(t *testing.T) {
 	}
 	etcd := etcdtest.Start(t)
 	prefix := "/test/" + t.Name() + "/"
-	seeder := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix})
+	seeder := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: prefix})
 	t.Cleanup(func() { seeder.Close() })
 	cli, err := seeder.conn()
 	if err != nil {
@@ -64,7 +65,7 @@ func TestEtcdReplicasRaceAtScale(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	st, err := loadState(context.Background(), newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix}))
+	st, err := loadState(context.Background(), newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: prefix}))
 	if err != nil {
 		t.Fatal(err)
 	}

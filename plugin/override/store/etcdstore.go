@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +13,10 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 )
 
 // ErrUnavailable says that the store cannot be reached: nothing was read or written. The API
@@ -30,7 +30,6 @@ var ErrUnavailable = errors.New("override store unavailable")
 const (
 	requestTimeout = 2 * time.Second
 	probeInterval  = time.Second
-	keepAliveTime  = 10 * time.Second
 	maxTxnAttempts = 64
 )
 
@@ -39,11 +38,8 @@ const DefaultEtcdPrefix = "/steerdns/override/"
 
 // EtcdConfig says how to reach etcd and where in its key space the overrides live.
 type EtcdConfig struct {
-	Endpoints []string
-	Prefix    string // ends in "/"; DefaultEtcdPrefix when empty
-	TLS       *tls.Config
-	Username  string
-	Password  string
+	etcdpool.Config
+	Prefix string // ends in "/"; DefaultEtcdPrefix when empty
 }
 
 // etcdStore keeps the overrides in etcd so that every replica shares them, one key per
@@ -64,7 +60,7 @@ type etcdStore struct {
 	probeEvery time.Duration
 
 	mu     sync.Mutex
-	client *clientv3.Client // made on first use, so that etcd being down at start is not fatal
+	client *etcdpool.Client // the process's client for cfg (healthcheck's too, for the same etcd)
 
 	seen       atomic.Uint64 // highest etcd revision loaded, written or delivered
 	watchBytes atomic.Int64  // bytes of the keys and values the watch received, for benchmarks
@@ -105,41 +101,32 @@ func (s *etcdStore) String() string {
 	return "etcd " + strings.Join(s.cfg.Endpoints, ",") + " " + s.cfg.Prefix
 }
 
-// Close releases the connection to etcd. The store stays usable: the next call reconnects,
-// which is what a table that is acquired again after a final shutdown needs.
+// Close releases the store's hold on the connection to etcd (the last holder in the process
+// closes it). The store stays usable: the next call acquires it again, which is what a table
+// that is acquired again after a final shutdown needs.
 func (s *etcdStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.client == nil {
-		return nil
+	if s.client != nil {
+		s.client.Release()
+		s.client = nil
 	}
-	err := s.client.Close()
-	s.client = nil
-	return err
+	return nil
 }
 
-// conn returns the etcd client, making it on first use. With a user name the client logs in
-// as it is made, which fails while etcd is down; it is then tried again on the next call.
+// conn returns the etcd client, made on first use. With a user name the client logs in as
+// it is made, which fails while etcd is down; it is then tried again on the next call.
 func (s *etcdStore) conn() (*clientv3.Client, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client != nil {
-		return s.client, nil
+	if s.client == nil {
+		s.client = etcdpool.Acquire(s.cfg.Config)
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:            s.cfg.Endpoints,
-		TLS:                  s.cfg.TLS,
-		Username:             s.cfg.Username,
-		Password:             s.cfg.Password,
-		DialTimeout:          requestTimeout,
-		DialKeepAliveTime:    keepAliveTime,
-		DialKeepAliveTimeout: requestTimeout,
-		Logger:               zap.NewNop(), // failures reach the log through this plugin, once
-	})
+	client := s.client
+	s.mu.Unlock()
+	cli, err := client.Get()
 	if err != nil {
 		return nil, s.fail("connecting", err)
 	}
-	s.client = cli
 	return cli, nil
 }
 

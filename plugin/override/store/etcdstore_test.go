@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
@@ -22,7 +23,7 @@ import (
 // ends, that probes often so that tests of recovery do not wait long.
 func newTestEtcdStore(t *testing.T, endpoint string) *etcdStore {
 	t.Helper()
-	s := newEtcdStore(EtcdConfig{Endpoints: []string{endpoint}, Prefix: "/test/" + t.Name()})
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{endpoint}}, Prefix: "/test/" + t.Name()})
 	s.probeEvery = 50 * time.Millisecond
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -405,14 +406,14 @@ func etcdCounterValue(t *testing.T, c prometheus.Counter) float64 {
 }
 
 func TestEtcdStoreString(t *testing.T) {
-	s := newEtcdStore(EtcdConfig{Endpoints: []string{"http://127.0.0.1:2379", "http://127.0.0.2:2379"}, Prefix: "/dns"})
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{"http://127.0.0.1:2379", "http://127.0.0.2:2379"}}, Prefix: "/dns"})
 	if got, want := s.String(), "etcd http://127.0.0.1:2379,http://127.0.0.2:2379 /dns/"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 	if s.stateKey != "/dns/state" || s.auditKey != "/dns/audit/" {
 		t.Errorf("keys %q and %q", s.stateKey, s.auditKey)
 	}
-	if d := newEtcdStore(EtcdConfig{Endpoints: []string{"x"}}); d.cfg.Prefix != DefaultEtcdPrefix {
+	if d := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{"x"}}}); d.cfg.Prefix != DefaultEtcdPrefix {
 		t.Errorf("default prefix %q", d.cfg.Prefix)
 	}
 }
@@ -442,7 +443,7 @@ func etcdWaitFor(t *testing.T, cond func() bool) {
 // compare-and-put transaction against a real etcd on loopback.
 func BenchmarkEtcdStoreEnable(b *testing.B) {
 	etcd := etcdtest.Start(b)
-	s := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/bench/"})
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: "/bench/"})
 	defer s.Close()
 	ctx := context.Background()
 	for i := range 4 {

@@ -6,6 +6,7 @@ import (
 
 	mwtls "github.com/coredns/coredns/plugin/pkg/tls"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
@@ -19,7 +20,7 @@ func TestEtcdStoreTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: tc})
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}, TLS: tc}})
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
 	if _, err := storeUpdate(ctx, s, etcdAddOverride("one", "g")); err != nil {
@@ -33,7 +34,7 @@ func TestEtcdStoreTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anon := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, TLS: caOnly})
+	anon := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}, TLS: caOnly}})
 	t.Cleanup(func() { anon.Close() })
 	if _, err := loadState(ctx, anon); err == nil {
 		t.Fatal("a client without a certificate read the table")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
@@ -15,7 +16,7 @@ func TestOpenTableEtcdDownServesDeclared(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	etcd.Stop()
 	cfg := Config{
-		Etcd: &EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/test/" + t.Name() + "/"},
+		Etcd: &EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: "/test/" + t.Name() + "/"},
 		Declared: []Override{
 			{ID: "s1", Name: "cats.example.test.", Group: "cats", Addresses: []string{"127.0.0.2"}, Enabled: true},
 			{ID: "s2", Name: "cats.example.test.", Group: "cats", Addresses: []string{"127.0.0.3"}},
@@ -71,7 +72,7 @@ func TestOpenTableEtcdCorrupt(t *testing.T) {
 	if _, err := cli.Put(ctx, prefix+"state", "not json"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(ctx, Config{Etcd: &EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: prefix}})
+	_, err := Open(ctx, Config{Etcd: &EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: prefix}})
 	if err == nil {
 		t.Fatal("a corrupt table in etcd opened")
 	}
@@ -82,7 +83,7 @@ func TestOpenTableEtcdCorrupt(t *testing.T) {
 func TestRegistryOpenUnreachable(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	etcd.Stop()
-	s := newEtcdStore(EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: "/test/" + t.Name() + "/"})
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: "/test/" + t.Name() + "/"})
 	defer s.Close()
 	tab, unreached, err := tables.open(context.Background(), s.String(), func() (backend, auditTrail) {
 		return s, &etcdAudit{store: s}

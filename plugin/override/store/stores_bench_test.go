@@ -13,6 +13,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
@@ -120,7 +121,7 @@ func BenchmarkEtcdStoreChange(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			ctx := context.Background()
-			cfg := EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: fmt.Sprintf("/bench-change-%d/", n)}
+			cfg := EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: fmt.Sprintf("/bench-change-%d/", n)}
 			writer, reader := newEtcdStore(cfg), newEtcdStore(cfg)
 			defer writer.Close()
 			defer reader.Close()
@@ -184,7 +185,7 @@ func BenchmarkStoreLoad(b *testing.B) {
 			b.ReportMetric(loadedHeapMiB(b, path), "heap-MiB")
 		})
 		b.Run(fmt.Sprint("etcd/", n), func(b *testing.B) {
-			cfg := EtcdConfig{Endpoints: []string{etcd.Endpoint}, Prefix: fmt.Sprintf("/bench-load-%d/", n)}
+			cfg := EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: fmt.Sprintf("/bench-load-%d/", n)}
 			seeder := newEtcdStore(cfg)
 			defer seeder.Close()
 			cli, err := seeder.conn()
