@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -244,6 +245,35 @@ func TestAuditLogRotates(t *testing.T) {
 	}
 	if len(page.Entries) != 15 || page.Entries[0].Revision != 26 || page.Entries[14].Revision != 40 {
 		t.Fatalf("tail(15) across the rotation: %+v", page.Entries)
+	}
+}
+
+// TestAuditLogRotatesAtTheLimit: a file holds entries (each a line and its newline) up to
+// exactly its limit; the entry that would pass it by one byte goes to a fresh file instead.
+func TestAuditLogRotatesAtTheLimit(t *testing.T) {
+	entry := func(rev uint64) AuditEntry { return AuditEntry{Action: "create", ID: "o", Revision: rev} }
+	line, _ := json.Marshal(entry(1))
+	size := int64(len(line) + 1) // every entry below has this size: one-digit revisions
+	for _, tc := range []struct {
+		limit   int64
+		rotated bool
+	}{{2 * size, false}, {2*size - 1, true}} {
+		path := filepath.Join(t.TempDir(), "a.jsonl")
+		a := &auditLog{path: path, maxBytes: tc.limit}
+		for rev := uint64(1); rev <= 2; rev++ {
+			if err := a.append(entry(rev)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := os.Stat(path + ".1")
+		if rotated := err == nil; rotated != tc.rotated {
+			t.Errorf("two entries of %d bytes with a limit of %d: rotated %v, want %v", size, tc.limit, rotated, tc.rotated)
+		}
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Size() > tc.limit {
+			t.Errorf("with a limit of %d the file holds %d bytes", tc.limit, fi.Size())
+		}
 	}
 }
 
