@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns/caddy"
-
 	"github.com/miekg/dns"
 
 	"github.com/steerdns/steerdns/plugin/internal/healthview"
@@ -20,24 +18,10 @@ import (
 // listed targets have probers (that probe nothing) with the verdicts given.
 func localHC(t *testing.T, extra string, states map[string]state) *HealthCheck {
 	t.Helper()
-	cfg, err := parse(caddy.NewTestController("dns", fmt.Sprintf(filterCorefile, extra)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := newHealthCheck(cfg)
-	hc.mu.Lock()
-	hc.running = true
-	hc.probers, hc.names = map[targetKey]*prober{}, map[targetKey][]string{}
-	for _, k := range hc.listed {
-		p := &prober{addr: k.addr, check: k.check}
-		p.st.state = states[k.addr.String()]
-		hc.probers[k] = p
-	}
-	hc.joinShared()
-	hc.publish()
-	hc.mu.Unlock()
-	t.Cleanup(func() { stopShared(hc) })
-	return hc
+	return idleHC(t, fmt.Sprintf(filterCorefile, extra), func(p *prober) []string {
+		p.st.state = states[p.addr.String()]
+		return nil
+	})
 }
 
 // catsNow is what the instance answers for cats.example.test now.

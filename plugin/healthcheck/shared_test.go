@@ -23,7 +23,7 @@ import (
 // probers that probe nothing: the test sets their verdicts with setOwn.
 func sharedHC(t *testing.T, endpoint, prefix, replica string) *HealthCheck {
 	t.Helper()
-	cfg, err := parse(caddy.NewTestController("dns", fmt.Sprintf(`healthcheck example.test {
+	return idleHC(t, fmt.Sprintf(`healthcheck example.test {
         check web http port 8080
         name cats.example.test 127.0.0.2 127.0.0.3
         etcd %s {
@@ -32,7 +32,14 @@ func sharedHC(t *testing.T, endpoint, prefix, replica string) *HealthCheck {
             lease 2s
         }
         quorum 2
-    }`, endpoint, prefix, replica)))
+    }`, endpoint, prefix, replica), func(p *prober) []string { return []string{"cats.example.test."} })
+}
+
+// idleHC is a running instance of corefile whose probers probe nothing: the test sets their
+// verdicts. prepare readies each listed target's prober and returns its names, if any.
+func idleHC(t *testing.T, corefile string, prepare func(p *prober) []string) *HealthCheck {
+	t.Helper()
+	cfg, err := parse(caddy.NewTestController("dns", corefile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +48,11 @@ func sharedHC(t *testing.T, endpoint, prefix, replica string) *HealthCheck {
 	hc.running = true
 	hc.probers, hc.names = map[targetKey]*prober{}, map[targetKey][]string{}
 	for _, k := range hc.listed {
-		hc.probers[k] = &prober{addr: k.addr, check: k.check}
-		hc.names[k] = []string{"cats.example.test."}
+		p := &prober{addr: k.addr, check: k.check}
+		if names := prepare(p); names != nil {
+			hc.names[k] = names
+		}
+		hc.probers[k] = p
 	}
 	hc.joinShared()
 	hc.publish()
