@@ -149,6 +149,7 @@ func (a *auditLog) tail(n int) (AuditPage, error) {
 	if err != nil {
 		return AuditPage{}, err
 	}
+	// (<= reads FILE.1 for none more when the current file has n: an equivalent mutant.)
 	if len(entries) < n {
 		older, err := tailFile(a.path+".1", n-len(entries))
 		if err != nil {
