@@ -149,8 +149,7 @@ func (a *auditLog) tail(n int) (AuditPage, error) {
 	if err != nil {
 		return AuditPage{}, err
 	}
-	// (<= reads FILE.1 for none more when the current file has n: an equivalent mutant.)
-	if len(entries) < n {
+	if len(entries) < n { // (<= reads FILE.1 for none more: an equivalent mutant)
 		older, err := tailFile(a.path+".1", n-len(entries))
 		if err != nil {
 			return AuditPage{}, err
