@@ -244,7 +244,7 @@ func (r *backwardLines) prev() ([]byte, int64, error) {
 			}
 			return line, 0, nil
 		}
-		if r.pos < 0 {
+		if r.pos < 0 { // (pos is not 0 here, so <= is an equivalent mutant)
 			return nil, 0, io.EOF
 		}
 		if len(r.buf) > maxAuditLine {
