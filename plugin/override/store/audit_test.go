@@ -71,6 +71,8 @@ func TestBackwardLinesLongest(t *testing.T) {
 		{"longest last", "a\n" + longest + "\n", []string{longest, "a"}},
 		{"over first", over + "\nb\n", []string{"b", ""}},
 		{"over last", "a\n" + over + "\n", []string{"", "a"}},
+		// The longest line read whole into the buffer just as a chunk ends at its start.
+		{"longest at a chunk's start", "a\n" + longest + "\n" + strings.Repeat("b", auditChunk-2) + "\n", []string{strings.Repeat("b", auditChunk-2), longest, "a"}},
 	} {
 		r := &backwardLines{f: strings.NewReader(tc.content), pos: int64(len(tc.content))}
 		for i, want := range tc.want {

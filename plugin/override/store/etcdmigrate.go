@@ -23,22 +23,38 @@ func (s *etcdStore) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	st, modRev, err := s.readSingleValue(ctx, cli)
+	if err != nil || st == nil {
+		return err
+	}
+	return s.moveSingleValue(ctx, cli, st, modRev)
+}
+
+// readSingleValue returns the table kept under PREFIX/state and its mod revision, or nil if
+// there is none.
+func (s *etcdStore) readSingleValue(ctx context.Context, cli *clientv3.Client) (*State, int64, error) {
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	resp, err := cli.Get(rctx, s.stateKey)
 	cancel()
 	if err != nil {
-		return s.fail("reading", err)
+		return nil, 0, s.fail("reading", err)
 	}
 	if len(resp.Kvs) == 0 {
-		return nil
+		return nil, 0, nil
 	}
 	kv := resp.Kvs[0]
 	st, err := decodeState(kv.Value)
 	if err != nil {
 		err = fmt.Errorf("%w: %s: key %s at etcd revision %d: %w", errBadTable, s, s.stateKey, kv.ModRevision, err)
 		s.reject(s.stateKey, kv.ModRevision, err)
-		return err
+		return nil, 0, err
 	}
+	return &st, kv.ModRevision, nil
+}
+
+// moveSingleValue writes st, read at modRev, as one key per override and per group, then
+// deletes the single value, each step only if the value is still at modRev.
+func (s *etcdStore) moveSingleValue(ctx context.Context, cli *clientv3.Client, st *State, modRev int64) error {
 	var ops []clientv3.Op
 	for _, o := range st.Overrides {
 		data, err := json.Marshal(o)
@@ -52,7 +68,7 @@ func (s *etcdStore) migrate(ctx context.Context) error {
 	}
 	for len(ops) > 0 {
 		n := min(len(ops), migrateBatch)
-		if err := s.migrateOps(ctx, cli, kv.ModRevision, ops[:n]); err != nil {
+		if err := s.migrateOps(ctx, cli, modRev, ops[:n]); err != nil {
 			return err
 		}
 		ops = ops[n:]
@@ -63,7 +79,7 @@ func (s *etcdStore) migrate(ctx context.Context) error {
 		return err
 	}
 	done := []clientv3.Op{clientv3.OpPut(s.newAuditKey(), string(entry)), clientv3.OpDelete(s.stateKey)}
-	if err := s.migrateOps(ctx, cli, kv.ModRevision, done); err != nil {
+	if err := s.migrateOps(ctx, cli, modRev, done); err != nil {
 		return err
 	}
 	log.Infof("%s: migrated %d overrides from %s to one key each", s, len(st.Overrides), s.stateKey)

@@ -9,6 +9,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
 )
 
@@ -62,5 +63,57 @@ func TestEtcdMigratesSingleValueTable(t *testing.T) {
 	resp, _ := cli.Get(ctx, s.overridePrefix(), clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if resp.Count != 300 {
 		t.Fatalf("%d override keys, want 300", resp.Count)
+	}
+}
+
+// A replica of the earlier version that writes the single value while a migration runs stops
+// it, whether the migration is writing its batches or about to delete the value: nothing of it
+// is deleted or audited, the error says what happened, and the next start migrates again.
+func TestEtcdMigrationStopsWhenTheValueChanges(t *testing.T) {
+	t.Parallel() // its own etcd
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	cli := etcdRawClient(t, etcd.Endpoint)
+	for _, n := range []int{0, 150} { // no batch to write, then two
+		s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{etcd.Endpoint}}, Prefix: fmt.Sprintf("/test/%s/%d/", t.Name(), n)})
+		t.Cleanup(func() { s.Close() })
+		old := State{Revision: 3}
+		for i := range n {
+			old.Overrides = append(old.Overrides, Override{ID: fmt.Sprint("o", i), Name: "cats.example.test.", Group: fmt.Sprint("g", i), Addresses: []string{"127.0.0.2"}})
+		}
+		data, _ := json.Marshal(old)
+		if _, err := cli.Put(ctx, s.stateKey, string(data)); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := s.conn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, modRev, err := s.readSingleValue(ctx, conn)
+		if err != nil || st == nil || len(st.Overrides) != n {
+			t.Fatalf("%d overrides: read %+v at %d, %v", n, st, modRev, err)
+		}
+		if _, err := cli.Put(ctx, s.stateKey, string(data)); err != nil { // the older replica
+			t.Fatal(err)
+		}
+		err = s.moveSingleValue(ctx, conn, st, modRev)
+		if err == nil || !strings.Contains(err.Error(), "changed while it was being migrated") {
+			t.Errorf("%d overrides: migration over a changed value: %v, want an error that says it changed", n, err)
+		}
+		for what, key := range map[string]string{"the single value": s.stateKey, "override keys": s.overridePrefix(), "audit entries": s.auditKey} {
+			resp, err := cli.Get(ctx, key, clientv3.WithPrefix(), clientv3.WithCountOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int64{true: 1, false: 0}[key == s.stateKey]; resp.Count != want {
+				t.Errorf("%d overrides: %d %s after the stopped migration, want %d", n, resp.Count, what, want)
+			}
+		}
+		if err := s.migrate(ctx); err != nil {
+			t.Fatalf("%d overrides: the next start: %v", n, err)
+		}
+		if resp, _ := cli.Get(ctx, s.stateKey); len(resp.Kvs) != 0 {
+			t.Errorf("%d overrides: the next start left the single value", n)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
@@ -458,5 +459,82 @@ func BenchmarkEtcdStoreEnable(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// A change that conflicts every time (another writer changes what it read before each of its
+// transactions) is tried maxTxnAttempts times, each conflict counted, then refused with an
+// error that says so: it never spins for ever.
+func TestEtcdUpdateGivesUpOnEndlessConflicts(t *testing.T) {
+	t.Parallel() // its own etcd and metric label
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	s := newTestEtcdStore(t, etcd.Endpoint)
+	cli := etcdRawClient(t, etcd.Endpoint)
+	conflicts := storeConflicts.WithLabelValues(s.String())
+	before := counterValue(t, conflicts)
+	runs := 0
+	_, err := storeUpdate(ctx, s, func(v *change) error {
+		runs++
+		if runs <= 3*maxTxnAttempts { // bounded, so that a store that never gives up still ends
+			if _, err := cli.Put(ctx, s.groupKey("g"), fmt.Sprint("other-", runs)); err != nil {
+				return err
+			}
+		}
+		// Enabling reads the group's key, which the other writer just changed.
+		v.put(Override{ID: "one", Name: "cats.example.test.", Group: "g", Addresses: []string{"127.0.0.2"}, Enabled: true})
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("gave up after %d conflicting concurrent changes", maxTxnAttempts)) {
+		t.Errorf("endless conflicts: %v, want the store to give up after %d", err, maxTxnAttempts)
+	}
+	if runs != maxTxnAttempts {
+		t.Errorf("the change ran %d times, want %d", runs, maxTxnAttempts)
+	}
+	if got := counterValue(t, conflicts) - before; got != maxTxnAttempts {
+		t.Errorf("store_conflicts_total went up by %v, want %d", got, maxTxnAttempts)
+	}
+}
+
+// A full read in pages reads every page at the first page's revision: a key written and one
+// deleted meanwhile do not mix a later state into the earlier one.
+func TestEtcdReadRangeAtOneRevision(t *testing.T) {
+	t.Parallel() // its own etcd
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	s := newTestEtcdStore(t, etcd.Endpoint)
+	cli := etcdRawClient(t, etcd.Endpoint)
+	prefix := "/test/" + t.Name() + "/keys/"
+	var ops []clientv3.Op
+	for i := range loadPage + 1 { // two pages
+		ops = append(ops, clientv3.OpPut(fmt.Sprintf("%sk%05d", prefix, i), "v"))
+		if len(ops) == 100 || i == loadPage {
+			if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+				t.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+	conn, err := s.conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rev int64
+	seen := map[string]bool{}
+	last := fmt.Sprintf("%sk%05d", prefix, loadPage)
+	err = s.readRange(ctx, conn, prefix, &rev, func(kv *mvccpb.KeyValue) {
+		if len(seen) == 0 { // meanwhile, on the first key: the last key goes, a new one comes
+			if _, err := cli.Txn(ctx).Then(clientv3.OpDelete(last), clientv3.OpPut(prefix+"z", "v")).Commit(); err != nil {
+				t.Error(err)
+			}
+		}
+		seen[string(kv.Key)] = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != loadPage+1 || !seen[last] || seen[prefix+"z"] {
+		t.Errorf("read %d keys (the deleted last one: %v, the new one: %v), want the %d there were at the first page's revision %d",
+			len(seen), seen[last], seen[prefix+"z"], loadPage+1, rev)
 	}
 }
