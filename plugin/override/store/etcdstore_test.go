@@ -538,3 +538,111 @@ func TestEtcdReadRangeAtOneRevision(t *testing.T) {
 			len(seen), seen[last], seen[prefix+"z"], loadPage+1, rev)
 	}
 }
+
+// twoReplicas are two tables on one etcd prefix that follow each other only when loaded again
+// (no watch runs): each one's view is as stale as a test needs it.
+func twoReplicas(t *testing.T, endpoint string) (a, b *Table) {
+	t.Helper()
+	for _, tab := range []**Table{&a, &b} {
+		s := newTestEtcdStore(t, endpoint)
+		*tab = newTable(s.String(), s, &etcdAudit{store: s})
+		if err := (*tab).load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
+// A change refused on a replica's stale view (it still sees an override another replica has
+// removed) is checked against etcd before the refusal stands: the create goes through.
+func TestEtcdStaleRefusalIsChecked(t *testing.T) {
+	t.Parallel() // its own etcd
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	a, b := twoReplicas(t, etcd.Endpoint)
+	x := Override{ID: "x", Name: "cats.example.test.", Group: "g", Addresses: []string{"127.0.0.2"}, Enabled: true}
+	if _, err := a.Create(ctx, Actor{Who: "alice"}, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Remove(ctx, Actor{Who: "alice"}, "x"); err != nil {
+		t.Fatal(err)
+	}
+	// b still sees x, enabled (its check reads x and its group).
+	if _, err := b.Create(ctx, Actor{Who: "bob"}, x); err != nil {
+		t.Fatalf("create on a replica that has not yet seen the removal: %v, want it created", err)
+	}
+	if st, _ := loadState(ctx, a.store); len(st.Overrides) != 1 || !st.Overrides[0].Enabled || st.Overrides[0].ChangedBy != "bob" {
+		t.Errorf("etcd holds %+v, want bob's x, enabled", st.Overrides)
+	}
+}
+
+// A change that conflicts on two groups at once (moving an enabled override to another group
+// from a stale view) reads both groups back into their own places and succeeds on the retry.
+func TestEtcdConflictOnTwoGroupsRetries(t *testing.T) {
+	t.Parallel() // its own etcd
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	a, b := twoReplicas(t, etcd.Endpoint)
+	for _, o := range []Override{
+		{ID: "x", Name: "cats.example.test.", Group: "g1", Addresses: []string{"127.0.0.2"}, Enabled: true},
+		{ID: "y", Name: "dogs.example.test.", Group: "g2", Addresses: []string{"127.0.0.3"}, Enabled: true},
+	} {
+		if _, err := a.Create(ctx, Actor{Who: "alice"}, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b saw none of it: x's move reads x, g1 and g2 stale, and every one of them conflicts.
+	moved := Override{ID: "x", Name: "cats.example.test.", Group: "g2", Addresses: []string{"127.0.0.2"}}
+	if _, err := b.Update(ctx, Actor{Who: "bob"}, "x", moved); err != nil {
+		t.Fatalf("moving x to g2 from a stale view: %v", err)
+	}
+	st, _ := loadState(ctx, a.store)
+	if got := enabledIDs(&st); fmt.Sprint(got) != "[x]" {
+		t.Errorf("enabled after the move: %v, want only x (it won g2 from y)", got)
+	}
+	cli := etcdRawClient(t, etcd.Endpoint)
+	for g, want := range map[string]string{"g1": "", "g2": "x"} {
+		if resp, err := cli.Get(ctx, b.store.(*etcdStore).groupKey(g)); err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != want {
+			t.Errorf("group key %s: %v %v, want %q", g, resp.Kvs, err, want)
+		}
+	}
+}
+
+// advance tells a replica whether a revision is news: the watch delivering the change the
+// replica made itself (the revision it already knows) does not rebuild its table.
+func TestEtcdAdvanceOnlyOnNews(t *testing.T) {
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{"127.0.0.1:2379"}}})
+	for _, step := range []struct {
+		rev  uint64
+		news bool
+	}{{5, true}, {5, false}, {4, false}, {6, true}} {
+		if got := s.advance(step.rev); got != step.news {
+			t.Errorf("advance(%d) after %d: %v, want %v", step.rev, s.seen.Load(), got, step.news)
+		}
+	}
+}
+
+// The bytes a change writes (what the benchmarks report per change) are its keys and values.
+func TestEtcdWriteBytesCounted(t *testing.T) {
+	t.Parallel() // its own etcd
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	s := newTestEtcdStore(t, etcd.Endpoint)
+	if _, err := storeUpdate(ctx, s, etcdAddOverride("one", "g")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := etcdRawClient(t, etcd.Endpoint).Get(ctx, "/test/"+t.Name(), clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, kv := range resp.Kvs { // the override and its audit entry
+		want += int64(len(kv.Key) + len(kv.Value))
+	}
+	if got := s.writeBytes.Load(); got != want || len(resp.Kvs) != 2 {
+		t.Errorf("a create wrote %d bytes by the store's count, %d by etcd's (%d keys)", got, want, len(resp.Kvs))
+	}
+}

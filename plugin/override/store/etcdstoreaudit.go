@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,7 @@ type etcdAudit struct {
 	mu       sync.Mutex
 	seen     []AuditEntry
 	appended int // entries appended since the trail was last trimmed
+	keep     int // the entries a trim keeps: auditKeep when 0 (tests keep fewer)
 }
 
 // newAuditKey is the key of a new audit entry: in time order, and unique across replicas.
@@ -55,7 +57,7 @@ func (a *etcdAudit) append(e AuditEntry) error {
 	if !due {
 		return nil
 	}
-	return a.trim(auditKeep)
+	return a.trim(cmp.Or(a.keep, auditKeep))
 }
 
 // trim deletes the oldest entries beyond keep.
@@ -118,7 +120,7 @@ func (a *etcdAudit) read(n int) ([]AuditEntry, error) {
 func (a *etcdAudit) remember(entries []AuditEntry) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	byRev := make(map[uint64]AuditEntry, len(a.seen)+len(entries))
+	byRev := make(map[uint64]AuditEntry, len(a.seen)+len(entries)) // (a size hint: - is an equivalent mutant)
 	for _, e := range a.seen {
 		byRev[e.Revision] = e
 	}
@@ -129,15 +131,7 @@ func (a *etcdAudit) remember(entries []AuditEntry) {
 	for _, e := range byRev {
 		merged = append(merged, e)
 	}
-	slices.SortFunc(merged, func(x, y AuditEntry) int {
-		switch {
-		case x.Revision < y.Revision:
-			return -1
-		case x.Revision > y.Revision:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(merged, func(x, y AuditEntry) int { return cmp.Compare(x.Revision, y.Revision) })
 	if len(merged) > MaxAuditTail {
 		merged = merged[len(merged)-MaxAuditTail:]
 	}
