@@ -94,7 +94,12 @@ func (p *prober) unsubscribe(s subscriber) {
 func (p *prober) start() {
 	p.timerMu.Lock()
 	defer p.timerMu.Unlock()
-	p.timer = time.AfterFunc(time.Duration(rand.Float64()*p.check.Jitter*float64(p.check.Interval)), p.tick)
+	p.timer = time.AfterFunc(p.firstWait(), p.tick)
+}
+
+// firstWait is how long the first probe waits: a random part of the jitter window.
+func (p *prober) firstWait() time.Duration {
+	return time.Duration(rand.Float64() * p.check.Jitter * float64(p.check.Interval))
 }
 
 // tick runs one probe, in the timer's goroutine, and arms the next one once it is done: at

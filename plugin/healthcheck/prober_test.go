@@ -37,6 +37,25 @@ func TestNextWaitJitter(t *testing.T) {
 	}
 }
 
+// TestFirstWait: the first probe waits a random part of the jitter window, anywhere in it.
+func TestFirstWait(t *testing.T) {
+	ck := newCheck("jittery", kindTCP)
+	ck.Interval, ck.Jitter = time.Second, 0.2
+	p := &prober{check: ck}
+	shortest, longest := time.Hour, time.Duration(0)
+	for range 1000 {
+		w := p.firstWait()
+		if w < 0 || w >= 200*time.Millisecond {
+			t.Fatalf("first wait %s with interval 1s and jitter 20%%, want it within [0, 200ms)", w)
+		}
+		shortest, longest = min(shortest, w), max(longest, w)
+	}
+	// Of 1000 draws, none under 50ms or none over 150ms has a chance of 0.75^1000: never.
+	if shortest > 50*time.Millisecond || longest < 150*time.Millisecond {
+		t.Errorf("1000 first waits from %s to %s, want them over the whole window [0, 200ms)", shortest, longest)
+	}
+}
+
 // TestFirstProbesSpread: targets started together are first probed at random moments of
 // the jitter window, not in one burst.
 func TestFirstProbesSpread(t *testing.T) {

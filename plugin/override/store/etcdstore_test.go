@@ -646,3 +646,83 @@ func TestEtcdWriteBytesCounted(t *testing.T) {
 		t.Errorf("a create wrote %d bytes by the store's count, %d by etcd's (%d keys)", got, want, len(resp.Kvs))
 	}
 }
+
+// With nothing asked of it, a replica still notices etcd going and coming back: its probe
+// marks it unreachable while etcd is down, and only then, and reachable again after.
+func TestEtcdProbeNoticesOutage(t *testing.T) {
+	t.Parallel() // its own etcd and metric label
+	etcd := etcdtest.Start(t)
+	s := newTestEtcdStore(t, etcd.Endpoint)
+	etcdWatchInto(t, s)
+	etcdWaitFor(t, func() bool { return s.reachable.Load() == reachUp })
+	start := time.Now()
+	etcd.Stop()
+	etcdWaitFor(t, func() bool { return s.reachable.Load() == reachDown })
+	t.Logf("unreachable %s after etcd stopped", time.Since(start))
+	// It stays down while etcd is: six probes' time, looked at every 10 ms.
+	for range 30 {
+		if s.reachable.Load() != reachDown {
+			t.Fatal("the store read as reachable again while etcd was down")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v := etcdGaugeValue(t, storeReachable.WithLabelValues(s.String())); v != 0 {
+		t.Errorf("store_reachable with etcd down = %v, want 0", v)
+	}
+	start = time.Now()
+	etcd.Restart(t)
+	etcdWaitFor(t, func() bool { return s.reachable.Load() == reachUp })
+	t.Logf("reachable %s after etcd restarted", time.Since(start))
+}
+
+// The watch groups the keys of one change (one etcd revision) into one delta, so that a reader
+// never sees half of a change, and counts the bytes it received (the benchmarks' figure).
+func TestEtcdWatchDeltaPerChange(t *testing.T) {
+	t.Parallel() // its own etcd
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	a, b := newTestEtcdStore(t, etcd.Endpoint), newTestEtcdStore(t, etcd.Endpoint)
+	if _, err := storeUpdate(ctx, a, etcdAddOverride("x", "g")); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var deltas []delta
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Watch(wctx, func(d delta) { mu.Lock(); deltas = append(deltas, d); mu.Unlock() })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	etcdWaitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(deltas) == 1 }) // the first full read
+	start := b.watchBytes.Load()
+	// Two overrides enabled in one change: two override keys and two group keys, one revision.
+	rev, err := storeUpdate(ctx, a, func(v *change) error {
+		v.put(Override{ID: "y", Name: "cats.example.test.", Group: "g1", Addresses: []string{"127.0.0.2"}, Enabled: true})
+		v.put(Override{ID: "z", Name: "dogs.example.test.", Group: "g2", Addresses: []string{"127.0.0.3"}, Enabled: true})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etcdWaitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(deltas) >= 2 })
+	mu.Lock()
+	got := deltas[1]
+	n := len(deltas)
+	mu.Unlock()
+	if got.rev != rev || len(got.puts) != 2 || len(got.groups) != 2 || n != 2 {
+		t.Errorf("the change of revision %d arrived as %d deltas, the first of revision %d with %d overrides and %d groups; want one with 2 and 2",
+			rev, n-1, got.rev, len(got.puts), len(got.groups))
+	}
+	resp, err := etcdRawClient(t, etcd.Endpoint).Get(ctx, b.keys, clientv3.WithPrefix(), clientv3.WithMinModRev(int64(rev)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, kv := range resp.Kvs {
+		want += int64(len(kv.Key) + len(kv.Value))
+	}
+	if got := b.watchBytes.Load() - start; got != want || len(resp.Kvs) != 4 {
+		t.Errorf("the watch counted %d bytes for the change, etcd holds %d in its %d keys", got, want, len(resp.Kvs))
+	}
+}

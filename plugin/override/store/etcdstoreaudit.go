@@ -132,7 +132,7 @@ func (a *etcdAudit) remember(entries []AuditEntry) {
 		merged = append(merged, e)
 	}
 	slices.SortFunc(merged, func(x, y AuditEntry) int { return cmp.Compare(x.Revision, y.Revision) })
-	if len(merged) > MaxAuditTail {
+	if len(merged) > MaxAuditTail { // (>= cuts nothing at exactly the bound: an equivalent mutant)
 		merged = merged[len(merged)-MaxAuditTail:]
 	}
 	a.seen = merged
