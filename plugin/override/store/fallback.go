@@ -55,7 +55,9 @@ func Open(ctx context.Context, cfg Config) (*Table, error) {
 func (t *Table) fallback(decls []Override) {
 	d := delta{full: true, ordered: true}
 	for _, o := range decls {
-		d.puts = append(d.puts, record{o: o.clone(), modRev: -1}) // not stored: see change.stored
+		// Not stored (see change.stored). A revision of 1 would be equivalent: no key etcd holds
+		// has it, so a change that took it for stored fails its compare and reads it as missing.
+		d.puts = append(d.puts, record{o: o.clone(), modRev: -1})
 	}
 	t.publish(d)
 }
@@ -65,12 +67,13 @@ func (t *Table) seedLater(decls []Override) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pending = decls
+	t.pendGen++
 }
 
 // seedPending seeds the overrides that could not be seeded at start, once the store answers.
 func (t *Table) seedPending(ctx context.Context) {
 	t.mu.Lock()
-	decls := t.pending
+	decls, gen := t.pending, t.pendGen
 	t.mu.Unlock()
 	if len(decls) == 0 {
 		return
@@ -83,7 +86,7 @@ func (t *Table) seedPending(ctx context.Context) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.pending) > 0 && &t.pending[0] == &decls[0] { // not replaced by a reload meanwhile
+	if t.pendGen == gen { // not replaced by a reload meanwhile
 		t.pending = nil
 	}
 }

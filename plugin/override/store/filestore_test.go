@@ -64,3 +64,30 @@ func TestFileStoreBadFiles(t *testing.T) {
 		t.Errorf("unreadable: %v", err)
 	}
 }
+
+// Close releases the store's open log file, and a second Close, or one of a store never
+// used, is harmless; the store opens its files again when next used.
+func TestFileStoreClose(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(filepath.Join(t.TempDir(), "o.json"))
+	if err := s.Close(); err != nil {
+		t.Errorf("Close of a store never used: %v", err)
+	}
+	if _, err := storeUpdate(ctx, s, etcdAddOverride("one", "g")); err != nil {
+		t.Fatal(err)
+	}
+	if s.log == nil {
+		t.Fatal("no log file open after a change")
+	}
+	for i := range 2 {
+		if err := s.Close(); err != nil || s.log != nil {
+			t.Errorf("Close %d: %v, log file still open: %v", i+1, err, s.log != nil)
+		}
+	}
+	if _, err := storeUpdate(ctx, s, etcdAddOverride("two", "g")); err != nil {
+		t.Fatalf("a change after Close: %v", err)
+	}
+	if st, err := loadState(ctx, newFileStore(s.path)); err != nil || len(st.Overrides) != 2 {
+		t.Errorf("after Close and another change the file holds %+v, %v; want both overrides", st.Overrides, err)
+	}
+}

@@ -35,8 +35,8 @@ func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
 	return m.GetGauge().GetValue()
 }
 
-// Temporary files of a write interrupted by a kill are removed at the next start; other
-// files in the directory are not.
+// Temporary files of a write interrupted by a kill are removed at the next start, each with a
+// log line; other files in the directory are not, nor a directory named like a temporary file.
 func TestFileStoreRemovesTempFiles(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "overrides.json")
@@ -47,12 +47,20 @@ func TestFileStoreRemovesTempFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Mkdir(filepath.Join(dir, ".overrides.json.tmpdir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keep = append(keep, ".overrides.json.tmpdir")
+	logs := etcdCaptureLog(t)
 	if _, err := loadState(context.Background(), newFileStore(path)); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range left {
 		if _, err := os.Stat(filepath.Join(dir, n)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s left behind: %v", n, err)
+		}
+		if want := "removed " + n + ", left by an interrupted write"; strings.Count(logs.String(), want) != 1 {
+			t.Errorf("log %q, want one line that says %q", logs.String(), want)
 		}
 	}
 	for _, n := range keep {
