@@ -27,7 +27,10 @@ import (
 
 // resultFile is the name of gremlins' --output JSON in the results directory of one run root:
 // RESULTSDIR/plugin/rrotate/gremlins.json holds the run over ./plugin/rrotate.
-const resultFile = "gremlins.json"
+const (
+	resultFile = "gremlins.json"
+	commitFile = "commit"
+)
 
 // result is the part of gremlins' --output JSON the report uses.
 type result struct {
@@ -104,7 +107,13 @@ func load(dir string) (stats map[string]*pkgStats, roots []string, elapsed time.
 			return fmt.Errorf("%s: %v", p, err)
 		}
 		elapsed += time.Duration(r.Elapsed * float64(time.Second))
-		add(stats, root, r, info.ModTime().UTC().Format(dateFormat))
+		measured := info.ModTime().UTC().Format(dateFormat)
+		// The commit the run mutated (.ci/mutate writes it beside the results): the lines of
+		// the mutants that lived are that commit's.
+		if commit, err := os.ReadFile(filepath.Join(filepath.Dir(p), commitFile)); err == nil {
+			measured += " at " + strings.TrimSpace(string(commit))
+		}
+		add(stats, root, r, measured)
 		return nil
 	})
 	return stats, roots, elapsed, err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -75,5 +77,35 @@ func TestAddPlacesSubpackages(t *testing.T) {
 	s := stats["plugin/override/store"]
 	if s == nil || s.lived != 1 || s.timedOut != 1 || s.notCovered != 1 || len(s.survivors) != 1 || s.survivors[0] != "plugin/override/store/file.go:3:4 B" {
 		t.Errorf("plugin/override/store: %+v", s)
+	}
+}
+
+// TestLoadNamesTheCommit: a run's rows say which commit it mutated, when .ci/mutate wrote it
+// beside the results, since the lines of the mutants that lived are that commit's.
+func TestLoadNamesTheCommit(t *testing.T) {
+	dir := t.TempDir()
+	for root, commit := range map[string]string{"plugin/a": "abc1234\n", "plugin/b": ""} {
+		if err := os.MkdirAll(filepath.Join(dir, root), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		results := `{"files":[{"file_name":"x.go","mutations":[{"type":"X","status":"LIVED","line":1,"column":2}]}],"elapsed_time":1}`
+		if err := os.WriteFile(filepath.Join(dir, root, resultFile), []byte(results), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if commit != "" {
+			if err := os.WriteFile(filepath.Join(dir, root, commitFile), []byte(commit), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	stats, _, _, err := load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := stats["plugin/a"]; a == nil || !strings.HasSuffix(a.measured, " UTC at abc1234") {
+		t.Errorf("plugin/a measured %+v, want the date and the commit", a)
+	}
+	if b := stats["plugin/b"]; b == nil || !strings.HasSuffix(b.measured, " UTC") {
+		t.Errorf("plugin/b measured %+v, want the date alone (no commit written)", b)
 	}
 }
