@@ -726,3 +726,46 @@ func TestEtcdWatchDeltaPerChange(t *testing.T) {
 		t.Errorf("the watch counted %d bytes for the change, etcd holds %d in its %d keys", got, want, len(resp.Kvs))
 	}
 }
+
+// A group's key holds the id enabled in it, or nothing: disabling, moving and removing the
+// enabled override each leave it empty in the same change (README: the key layout).
+func TestEtcdGroupKeyFollowsEnabled(t *testing.T) {
+	t.Parallel() // its own etcd
+	etcd := etcdtest.Start(t)
+	ctx := context.Background()
+	a, _ := twoReplicas(t, etcd.Endpoint)
+	s := a.store.(*etcdStore)
+	cli := etcdRawClient(t, etcd.Endpoint)
+	groupKeys := func() string {
+		resp, err := cli.Get(ctx, s.groupPrefix(), clientv3.WithPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, kv := range resp.Kvs {
+			out = append(out, strings.TrimPrefix(string(kv.Key), s.groupPrefix())+"="+string(kv.Value))
+		}
+		return strings.Join(out, " ")
+	}
+	by := Actor{Who: "alice"}
+	x := Override{ID: "x", Name: "cats.example.test.", Group: "g", Addresses: []string{"127.0.0.2"}, Enabled: true}
+	steps := []struct {
+		what string
+		do   func() error
+		want string
+	}{
+		{"create x enabled", func() error { _, err := a.Create(ctx, by, x); return err }, "g=x"},
+		{"disable x", func() error { _, err := a.Disable(ctx, by, "x"); return err }, "g="},
+		{"enable x", func() error { _, err := a.Enable(ctx, by, "x", 0); return err }, "g=x"},
+		{"move x to h", func() error { m := x; m.Group = "h"; _, err := a.Update(ctx, by, "x", m); return err }, "g= h=x"},
+		{"remove x", func() error { return a.Remove(ctx, by, "x") }, "g= h="},
+	}
+	for _, step := range steps {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.what, err)
+		}
+		if got := groupKeys(); got != step.want {
+			t.Errorf("after %s the group keys are %q, want %q", step.what, got, step.want)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func (x *index) apply(d delta) {
 	}
 	x.rev = max(x.rev, d.rev)
 	for _, r := range d.dels {
-		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev {
+		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev { // (>=: no delete has the revision of the put it deletes: equivalent)
 			continue
 		}
 		x.remove(r.o.ID)
@@ -72,10 +72,10 @@ func (x *index) apply(d delta) {
 		}
 	}
 	for _, r := range d.puts {
-		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev {
+		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev { // (>=: skips the same put delivered again: equivalent)
 			continue
 		}
-		if rev, ok := x.gone[r.o.ID]; ok && rev > r.modRev {
+		if rev, ok := x.gone[r.o.ID]; ok && rev > r.modRev { // (>=: no put has its delete's revision: equivalent)
 			continue
 		}
 		x.remove(r.o.ID)
@@ -84,7 +84,7 @@ func (x *index) apply(d delta) {
 		if !r.o.Enabled {
 			continue
 		}
-		if cur, ok := x.enabled[r.o.Group]; ok && x.byID[cur].modRev > r.modRev {
+		if cur, ok := x.enabled[r.o.Group]; ok && x.byID[cur].modRev > r.modRev { // (>=: two enabled of one revision are refused as damage: equivalent)
 			continue
 		}
 		x.enabled[r.o.Group] = r.o.ID
@@ -224,7 +224,7 @@ func (v *change) stored(id string) (record, bool) {
 		return *r, r.o.ID != ""
 	}
 	r, ok := v.x.byID[id]
-	if r.modRev < 0 { // served while the store was unreachable, not stored
+	if r.modRev < 0 { // served while the store was unreachable, not stored (no stored key has revision 0: <= is equivalent)
 		return record{}, false
 	}
 	return r, ok
