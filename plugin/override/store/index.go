@@ -84,7 +84,7 @@ func (x *index) apply(d delta) {
 		if !r.o.Enabled {
 			continue
 		}
-		if cur, ok := x.enabled[r.o.Group]; ok && x.byID[cur].modRev > r.modRev { // (>=: two enabled of one revision are refused as damage: equivalent)
+		if cur, ok := x.enabled[r.o.Group]; ok && x.byID[cur].modRev > r.modRev { // (>=: of two written in one revision by hand, either may win: equivalent)
 			continue
 		}
 		x.enabled[r.o.Group] = r.o.ID
