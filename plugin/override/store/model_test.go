@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -54,6 +55,42 @@ func TestNormalizeRefuses(t *testing.T) {
 		fe, ok := err.(*FieldError)
 		if !ok || fe.Field != tc.field || !strings.Contains(fe.Msg, tc.msg) {
 			t.Errorf("%+v: got %v, want a %s error saying %q", o, err, tc.field, tc.msg)
+		}
+	}
+}
+
+// TestNormalizeLimits: each bound on an override's size accepts exactly its limit and refuses
+// one more, naming the field.
+func TestNormalizeLimits(t *testing.T) {
+	many := func(n int, f func(i int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	addr := func(i int) string { return fmt.Sprintf("10.0.%d.%d", i/256, i%256) }
+	client := func(i int) string { return fmt.Sprintf("10.%d.0.0/16", i) }
+	for _, tc := range []struct {
+		field string
+		set   func(o *Override, n int)
+		limit int
+	}{
+		{"group", func(o *Override, n int) { o.Group = strings.Repeat("g", n) }, maxGroupLen},
+		{"addresses", func(o *Override, n int) { o.Addresses = many(n, addr) }, maxTargets},
+		{"clients", func(o *Override, n int) { o.Clients = many(n, client) }, maxTargets},
+		{"note", func(o *Override, n int) { o.Note = strings.Repeat("n", n) }, maxNoteLen},
+		{"id", func(o *Override, n int) { o.ID = strings.Repeat("i", n) }, maxIDLen},
+	} {
+		o := Override{ID: "a", Name: "a.test.", Addresses: []string{"10.0.0.1"}}
+		tc.set(&o, tc.limit)
+		if err := o.Normalize(); err != nil {
+			t.Errorf("%s at its limit %d: %v, want it accepted", tc.field, tc.limit, err)
+		}
+		o = Override{ID: "a", Name: "a.test.", Addresses: []string{"10.0.0.1"}}
+		tc.set(&o, tc.limit+1)
+		if fe, ok := o.Normalize().(*FieldError); !ok || fe.Field != tc.field {
+			t.Errorf("%s one over its limit %d: %v, want a %s error", tc.field, tc.limit, o.Normalize(), tc.field)
 		}
 	}
 }
