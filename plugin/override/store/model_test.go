@@ -94,3 +94,27 @@ func TestNormalizeLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeCharacters: an id holds ASCII letters, digits, '-', '_' and '.', each range
+// to its ends and nothing next to them; a group may hold spaces but no control character.
+func TestNormalizeCharacters(t *testing.T) {
+	for _, id := range []string{"az", "AZ", "09", "a-b_c.d"} {
+		o := Override{ID: id, Name: "a.test.", Addresses: []string{"10.0.0.1"}}
+		if err := o.Normalize(); err != nil {
+			t.Errorf("id %q: %v, want it accepted", id, err)
+		}
+	}
+	for _, c := range "`{@[/:" {
+		o := Override{ID: "a" + string(c), Name: "a.test.", Addresses: []string{"10.0.0.1"}}
+		if fe, ok := o.Normalize().(*FieldError); !ok || fe.Field != "id" {
+			t.Errorf("id %q: %v, want an id error", o.ID, o.Normalize())
+		}
+	}
+	for group, ok := range map[string]bool{"blue green": true, "~": true, "a\x1fb": false, "a\x7fb": false, "a\x00": false} {
+		o := Override{ID: "a", Name: "a.test.", Group: group, Addresses: []string{"10.0.0.1"}}
+		err := o.Normalize()
+		if fe, isField := err.(*FieldError); ok && err != nil || !ok && (!isField || fe.Field != "group") {
+			t.Errorf("group %q: %v, want accepted %v", group, err, ok)
+		}
+	}
+}
