@@ -328,7 +328,7 @@ func (c *cluster) readAll(ctx context.Context, cli *clientv3.Client) (int64, err
 // stays as this replica applied it. c.mu must be held.
 func (c *cluster) adoptDrains(drains map[drainKey]healthview.Drain, revs map[drainKey]int64, rev int64) {
 	for k, r := range c.undrained {
-		if r > rev {
+		if r > rev { // (>=: the read at rev holds that delete already: equivalent)
 			delete(drains, k)
 			delete(revs, k)
 		} else {
@@ -338,7 +338,7 @@ func (c *cluster) adoptDrains(drains map[drainKey]healthview.Drain, revs map[dra
 	c.book.mu.Lock()
 	defer c.book.mu.Unlock()
 	for k, r := range c.drainRevs {
-		if r > rev {
+		if r > rev { // (>=: the read at rev holds that drain already: equivalent)
 			drains[k], revs[k] = c.book.drains[k], r
 		}
 	}
@@ -398,7 +398,9 @@ func (c *cluster) parseDrainKey(key string) (drainKey, bool) {
 // applied for k. The watch delivers every change in order, but this replica applies its own
 // drains and undrains at once, ahead of its watch: without this check, an undrain made
 // here, followed by the watch delivering the drain it undid, would drain the address again
-// until the watch delivered the delete too. c.mu must be held.
+// until the watch delivered the delete too. (>= in either comparison would apply the echo of
+// a change this replica applied already, to the same effect: equivalent mutants.) c.mu must
+// be held.
 func (c *cluster) newer(k drainKey, rev int64) bool {
 	return rev > c.drainRevs[k] && rev > c.undrained[k]
 }
@@ -428,7 +430,7 @@ func (c *cluster) apply(events []*clientv3.Event) {
 	if len(events) > 0 && len(c.undrained) > 0 {
 		last := events[len(events)-1].Kv.ModRevision
 		for k, r := range c.undrained {
-			if r <= last {
+			if r <= last { // (<: kept until the next event, which passes it all the same: equivalent)
 				delete(c.undrained, k)
 			}
 		}

@@ -309,13 +309,30 @@ func TestSharedUndrainAheadOfWatch(t *testing.T) {
 	if err := b.cl.Undrain(context.Background(), "127.0.0.3", "", "bob"); err != nil {
 		t.Fatal(err)
 	}
-	// The late delivery of a's put, as b's watch would bring it had it lagged behind.
+	// The late delivery of a's put, as b's watch would bring it had it lagged behind (twice:
+	// a response holding older changes does not make b forget its undrain).
+	b.cl.apply([]*clientv3.Event{{Type: mvccpb.PUT, Kv: put.Kvs[0]}})
 	b.cl.apply([]*clientv3.Event{{Type: mvccpb.PUT, Kv: put.Kvs[0]}})
 	if got := effectiveOf(b, "127.0.0.3"); got != stateUp {
 		t.Errorf("after its own undrain and then the watch's late delivery of the older drain, 127.0.0.3 is %s on b, want up", got)
 	}
 	if n := len(b.cl.Drains()); n != 0 {
 		t.Errorf("b lists %d drains after the late delivery, want 0", n)
+	}
+	b.cl.apply(nil) // a watch response without events (a progress notice) changes nothing
+	// Once its watch has passed the undrain (it delivers a later drain of another address),
+	// b forgets it.
+	setOwn(a, "127.0.0.2", stateUp)
+	setOwn(b, "127.0.0.2", stateUp)
+	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.2", "")); err != nil {
+		t.Fatal(err)
+	}
+	awaitEffective(t, "127.0.0.2", stateDrained, b)
+	b.cl.mu.Lock()
+	left := len(b.cl.undrained)
+	b.cl.mu.Unlock()
+	if left != 0 || effectiveOf(b, "127.0.0.3") != stateUp {
+		t.Errorf("b keeps %d undrains its watch has passed, and answers 127.0.0.3 %s (want 0, up)", left, effectiveOf(b, "127.0.0.3"))
 	}
 	// A drain made after the undrain is newer news, and applies on b through its watch.
 	if err := a.cl.Drain(context.Background(), drainOf("127.0.0.3", "")); err != nil {
