@@ -218,7 +218,7 @@ func (r *backwardLines) prev() ([]byte, int64, error) {
 		if err := r.fill(); err != nil {
 			return nil, 0, err
 		}
-		if n := len(r.buf); n > 0 && r.buf[n-1] == '\n' {
+		if n := len(r.buf); n > 0 && r.buf[n-1] == '\n' { // (fill read pos > 0 bytes, so n > 0 here: >= is an equivalent mutant)
 			r.buf = r.buf[:n-1]
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -342,4 +343,84 @@ func (r *recording) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.published
+}
+
+// TestTableEnabledGaugeAndLookup: the enabled gauge counts the overrides in force, and a
+// lookup says whether the override is the one its group serves.
+func TestTableEnabledGaugeAndLookup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "overrides.json")
+	tab := fileTable(t, path)
+	mustCreate(t, tab, "cats", "cats.example.test", 2)
+	gauge := enabledOverrides.WithLabelValues(tab.key)
+	for _, step := range []struct {
+		enable, want string
+		n            float64
+	}{{"s1", "s1", 1}, {"s2", "s2", 1}} {
+		if _, err := tab.Enable(context.Background(), tester, step.enable, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := gaugeValue(t, gauge); got != step.n {
+			t.Errorf("after enabling %s the enabled gauge is %v, want %v", step.enable, got, step.n)
+		}
+		for _, id := range []string{"s1", "s2"} {
+			if o, ok := tab.lookup(id); !ok || o.Enabled != (id == step.want) {
+				t.Errorf("after enabling %s, lookup(%s) says enabled %v (found %v)", step.enable, id, o.Enabled, ok)
+			}
+		}
+	}
+	if _, err := tab.Disable(context.Background(), tester, "s2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := gaugeValue(t, gauge); got != 0 {
+		t.Errorf("after disabling the enabled gauge is %v, want 0", got)
+	}
+}
+
+// TestTableAuditFailureLogged: a change saved but not audited (the trail cannot be written)
+// stands, and the log says so; a change audited says nothing.
+func TestTableAuditFailureLogged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "overrides.json")
+	tab := newTable(path, newFileStore(path), &auditLog{path: filepath.Join(dir, "audit")})
+	if err := tab.load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tab.store.(*fileStore).Close() })
+	logs := etcdCaptureLog(t)
+	mustCreate(t, tab, "cats", "cats.example.test", 1)
+	if logs.String() != "" {
+		t.Errorf("an audited change logged %q", logs.String())
+	}
+	if err := os.Mkdir(filepath.Join(dir, "audit"+".1"), 0o700); err != nil { // keeps rotation from helping
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "audit")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "audit"), 0o700); err != nil { // the trail is now a directory
+		t.Fatal(err)
+	}
+	if _, err := tab.Enable(context.Background(), tester, "s1", 0); err != nil {
+		t.Fatalf("a change whose audit fails: %v, want it saved", err)
+	}
+	if !strings.Contains(logs.String(), `change enable of "s1" saved, but not audited`) {
+		t.Errorf("log %q, want a line saying the enable was saved but not audited", logs.String())
+	}
+	if o, ok := tab.lookup("s1"); !ok || !o.Enabled {
+		t.Error("the change whose audit failed did not stand")
+	}
+	// A restart finds the entry saved with the change and not in the trail; it still cannot
+	// add it, says so, and serves the state all the same.
+	tab.store.(*fileStore).Close()
+	again := newTable(path, newFileStore(path), &auditLog{path: filepath.Join(dir, "audit")})
+	if err := again.load(context.Background()); err != nil {
+		t.Fatalf("a restart with an audit trail that cannot be written: %v, want it to start", err)
+	}
+	t.Cleanup(func() { again.store.(*fileStore).Close() })
+	if !strings.Contains(logs.String(), "saved with the change, not yet in the trail") {
+		t.Errorf("log %q, want a line saying the entry is not yet in the trail", logs.String())
+	}
+	if o, ok := again.lookup("s1"); !ok || !o.Enabled {
+		t.Error("after the restart s1 is not served enabled")
+	}
 }
