@@ -231,7 +231,8 @@ func render(lastRun string, stats map[string]*pkgStats) string {
 		"killed / (killed + lived), over the mutants some test covers; the target is 90% or more\n" +
 		"per plugin package, and every mutant listed below as lived either gets a test that\n" +
 		"kills it or is equivalent (no behaviour tells it apart), which a comment at that line\n" +
-		"says (`// equivalent mutant: ...`). Timed-out mutants (the tests hung) count as neither.\n" +
+		"says. A row measured at a commit lists its mutants by that commit's lines; tests\n" +
+		"written since kill some of them. Timed-out mutants (the tests hung) count as neither.\n" +
 		"Not covered are the mutants no test runs; they include the conditions of `case`\n" +
 		"clauses, which Go's coverage profile leaves out of every block, so gremlins never\n" +
 		"tries them whatever the tests do.\n\n")
