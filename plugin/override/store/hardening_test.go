@@ -351,3 +351,41 @@ func TestUpdateMoveEnabledIntoGroup(t *testing.T) {
 		t.Fatalf("store after the move does not load: %v", err)
 	}
 }
+
+// failStore is a file store whose updates fail with err: a store that keeps refusing.
+type failStore struct {
+	*fileStore
+	err error
+}
+
+func (f *failStore) Update(context.Context, func(map[string]*record, map[string]groupKey) (*change, error)) (delta, error) {
+	return delta{}, f.err
+}
+
+// An expiry the store keeps refusing is logged once, not at every tick of the reaper.
+func TestReaperLogsALastingErrorOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "overrides.json")
+	fs := newFileStore(path)
+	tab := newTable(path, fs, &auditLog{path: path + ".audit.jsonl"})
+	if err := tab.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, tab, "g", "a.test", 1)
+	if _, err := tab.Enable(ctx, tester, "s1", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // past the expiry, which the store will refuse to record
+	tab.store = &failStore{fileStore: fs, err: errors.New("disk on fire")}
+	logs := etcdCaptureLog(t)
+	done := make(chan struct{})
+	go func() { defer close(done); tab.reap(ctx, time.Millisecond) }()
+	etcdWaitFor(t, func() bool { return strings.Contains(logs.String(), "disk on fire") })
+	time.Sleep(50 * time.Millisecond) // dozens of ticks more, each refused the same way
+	cancel()
+	<-done
+	if n := strings.Count(logs.String(), "disk on fire"); n != 1 {
+		t.Errorf("the lasting error was logged %d times, want once:\n%s", n, logs.String())
+	}
+}
