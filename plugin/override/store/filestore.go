@@ -316,7 +316,7 @@ func writeFileAtomic(path string, data []byte) error {
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
-	if err != nil { // (== skips the fsync, or fails with ErrInvalid for the open error: a power cut or the error text tells)
+	if err != nil { // (negated, it skips the fsync, or reports ErrInvalid for the open error: only a power cut or the error text tells)
 		return err
 	}
 	defer d.Close()
