@@ -218,7 +218,8 @@ func (r *backwardLines) prev() ([]byte, int64, error) {
 		if err := r.fill(); err != nil {
 			return nil, 0, err
 		}
-		if n := len(r.buf); n > 0 && r.buf[n-1] == '\n' { // (fill read pos > 0 bytes, so n > 0 here: >= is an equivalent mutant)
+		// (fill read pos > 0 bytes, so n > 0 here: >= is an equivalent mutant)
+		if n := len(r.buf); n > 0 && r.buf[n-1] == '\n' {
 			r.buf = r.buf[:n-1]
 		}
 	}
@@ -260,7 +261,8 @@ func (r *backwardLines) prev() ([]byte, int64, error) {
 func (r *backwardLines) fill() error {
 	n := min(int64(auditChunk), r.pos)
 	chunk := make([]byte, n, n+int64(len(r.buf)))
-	if _, err := r.f.ReadAt(chunk, r.pos-n); err != nil && err != io.EOF { // (a file gives no io.EOF for a whole chunk: == is an equivalent mutant)
+	// (a file gives no io.EOF for a whole chunk: == is an equivalent mutant)
+	if _, err := r.f.ReadAt(chunk, r.pos-n); err != nil && err != io.EOF {
 		return err
 	}
 	r.pos -= n

@@ -31,7 +31,7 @@ func TestEtcdBadValueKeepsLastGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	goodRev := tab.Current().Revision
-	logs := etcdCaptureLog(t)
+	logs := captureLog(t)
 	rejected := storeRejected.WithLabelValues(replica.String())
 	before := counterValue(t, rejected)
 	wctx, cancel := context.WithCancel(ctx)

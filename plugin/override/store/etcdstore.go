@@ -259,7 +259,9 @@ func (s *etcdStore) Update(ctx context.Context, build func(map[string]*record, m
 	fresh, freshGroup := map[string]*record{}, map[string]groupKey{}
 	for attempt := 1; ; attempt++ {
 		v, err := build(fresh, freshGroup)
-		if err != nil && len(v.readIDs)+len(v.readGroups) == 0 { // (every write reads first, so == nil only costs an error a round trip: an equivalent mutant)
+		// (Every write reads first, so err == nil would only cost an error a round trip more:
+		// an equivalent mutant.)
+		if err != nil && len(v.readIDs)+len(v.readGroups) == 0 {
 			return delta{}, err
 		}
 		resp, ids, groups, cerr := s.commit(ctx, v, err == nil)

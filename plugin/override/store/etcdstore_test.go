@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	golog "log"
 	"strings"
 	"sync"
 	"testing"
@@ -235,7 +233,7 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	if _, err := loadState(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	logs := etcdCaptureLog(t)
+	logs := captureLog(t)
 	ch := etcdWatchInto(t, b)
 
 	etcd.Stop()
@@ -291,32 +289,6 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	if !strings.Contains(text, fmt.Sprintf("%s (revision %d)", down, before)) {
 		t.Errorf("log does not name the revision served during the outage:\n%s", text)
 	}
-}
-
-// etcdLog is a log output that tests can read while the store's goroutines write to it.
-type etcdLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *etcdLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *etcdLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// etcdCaptureLog sends the plugin log to a buffer until the test ends (log_test.go discards it).
-func etcdCaptureLog(t *testing.T) *etcdLog {
-	l := &etcdLog{}
-	golog.SetOutput(l)
-	t.Cleanup(func() { golog.SetOutput(io.Discard) })
-	return l
 }
 
 // A replica that starts while etcd is down gets ErrUnavailable from Load, and works once etcd

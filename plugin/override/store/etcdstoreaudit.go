@@ -120,7 +120,8 @@ func (a *etcdAudit) read(n int) ([]AuditEntry, error) {
 func (a *etcdAudit) remember(entries []AuditEntry) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	byRev := make(map[uint64]AuditEntry, len(a.seen)+len(entries)) // (a size hint: - is an equivalent mutant)
+	// (a size hint: - is an equivalent mutant)
+	byRev := make(map[uint64]AuditEntry, len(a.seen)+len(entries))
 	for _, e := range a.seen {
 		byRev[e.Revision] = e
 	}

@@ -213,7 +213,8 @@ func (s *fileStore) Update(_ context.Context, build func(map[string]*record, map
 	}
 	s.rev, s.last = rev, line.Audit
 	s.fold(line)
-	if s.logSize > max(compactMin, s.snapSize) { // (>= compacts at exactly the bound: an equivalent mutant)
+	// (>= compacts at exactly the bound: an equivalent mutant)
+	if s.logSize > max(compactMin, s.snapSize) {
 		if err := s.compact(); err != nil {
 			// The change is durable in the log; the next change tries again.
 			log.Errorf("store %s: rewriting the snapshot: %v", s.path, err)
@@ -316,7 +317,9 @@ func writeFileAtomic(path string, data []byte) error {
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
-	if err != nil { // (negated, it skips the fsync, or reports ErrInvalid for the open error: only a power cut or the error text tells)
+	// (negated, it skips the fsync, or reports ErrInvalid for the open error: only a power cut
+	// or the error text tells)
+	if err != nil {
 		return err
 	}
 	defer d.Close()

@@ -43,7 +43,7 @@ func TestFileStoreChangeAppendsOneLine(t *testing.T) {
 	if !strings.Contains(lines[3], `"revision":4`) || !strings.Contains(lines[3], `"action":"enable"`) || strings.Contains(lines[3], `"s1"`) {
 		t.Errorf("the enable's line holds more than the change: %s", lines[3])
 	}
-	logs := etcdCaptureLog(t)
+	logs := captureLog(t)
 	again := fileTable(t, path)
 	if got := enabledIDs(again.Current()); fmt.Sprint(got) != "[s2]" || again.Current().Revision != 4 || len(again.Current().Overrides) != 3 {
 		t.Fatalf("after restart: %+v", again.Current())
@@ -140,7 +140,7 @@ func TestFileStoreCompactionFailureLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab.store.(*fileStore).logSize = compactMin + 1 // as if the log had grown past its bound
-	logs := etcdCaptureLog(t)
+	logs := captureLog(t)
 	if _, err := tab.Enable(context.Background(), tester, "s1", 0); err != nil {
 		t.Fatalf("a change whose compaction fails: %v, want it saved", err)
 	}

@@ -51,7 +51,7 @@ func TestFileStoreRemovesTempFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep = append(keep, ".overrides.json.tmpdir")
-	logs := etcdCaptureLog(t)
+	logs := captureLog(t)
 	if _, err := loadState(context.Background(), newFileStore(path)); err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func TestReaperLogsALastingErrorOnce(t *testing.T) {
 	}
 	time.Sleep(5 * time.Millisecond) // past the expiry, which the store will refuse to record
 	tab.store = &failStore{fileStore: fs, err: errors.New("disk on fire")}
-	logs := etcdCaptureLog(t)
+	logs := captureLog(t)
 	done := make(chan struct{})
 	go func() { defer close(done); tab.reap(ctx, time.Millisecond) }()
 	etcdWaitFor(t, func() bool { return strings.Contains(logs.String(), "disk on fire") })

@@ -63,7 +63,8 @@ func (x *index) apply(d delta) {
 	}
 	x.rev = max(x.rev, d.rev)
 	for _, r := range d.dels {
-		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev { // (>=: no delete has the revision of the put it deletes: equivalent)
+		// (>=: no delete has the revision of the put it deletes: equivalent)
+		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev {
 			continue
 		}
 		x.remove(r.o.ID)
@@ -72,10 +73,12 @@ func (x *index) apply(d delta) {
 		}
 	}
 	for _, r := range d.puts {
-		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev { // (>=: skips the same put delivered again: equivalent)
+		// (>=: skips the same put delivered again: equivalent)
+		if cur, ok := x.byID[r.o.ID]; ok && cur.modRev > r.modRev {
 			continue
 		}
-		if rev, ok := x.gone[r.o.ID]; ok && rev > r.modRev { // (>=: no put has its delete's revision: equivalent)
+		// (>=: no put has its delete's revision: equivalent)
+		if rev, ok := x.gone[r.o.ID]; ok && rev > r.modRev {
 			continue
 		}
 		x.remove(r.o.ID)
@@ -84,7 +87,8 @@ func (x *index) apply(d delta) {
 		if !r.o.Enabled {
 			continue
 		}
-		if cur, ok := x.enabled[r.o.Group]; ok && x.byID[cur].modRev > r.modRev { // (>=: of two written in one revision by hand, either may win: equivalent)
+		// (>=: of two written in one revision by hand, either may win: equivalent)
+		if cur, ok := x.enabled[r.o.Group]; ok && x.byID[cur].modRev > r.modRev {
 			continue
 		}
 		x.enabled[r.o.Group] = r.o.ID
@@ -224,7 +228,9 @@ func (v *change) stored(id string) (record, bool) {
 		return *r, r.o.ID != ""
 	}
 	r, ok := v.x.byID[id]
-	if r.modRev < 0 { // served while the store was unreachable, not stored (no stored key has revision 0: <= is equivalent)
+	// Served while the store was unreachable, not stored. (No stored key has revision 0: <= is
+	// an equivalent mutant.)
+	if r.modRev < 0 {
 		return record{}, false
 	}
 	return r, ok

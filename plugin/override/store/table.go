@@ -59,7 +59,7 @@ type Table struct {
 	stop    context.CancelFunc
 	workers sync.WaitGroup
 	pending []Override   // declared overrides to seed once the store can be reached
-	pendGen int          // counts seedLater calls, so that a seed knows whether a reload replaced its list
+	pendGen int          // seedLater calls: tells a seed whether a reload replaced its list
 	limit   atomic.Int64 // max_overrides of the last Corefile that opened the table
 }
 

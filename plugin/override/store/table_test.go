@@ -386,7 +386,7 @@ func TestTableAuditFailureLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tab.store.(*fileStore).Close() })
-	logs := etcdCaptureLog(t)
+	logs := captureLog(t)
 	mustCreate(t, tab, "cats", "cats.example.test", 1)
 	if logs.String() != "" {
 		t.Errorf("an audited change logged %q", logs.String())
