@@ -31,6 +31,7 @@ type Server struct {
 	client url.URL
 	peer   url.URL
 	tls    transport.TLSInfo
+	limits Limits
 
 	mu   sync.Mutex
 	etcd *embed.Etcd
@@ -40,17 +41,31 @@ type Server struct {
 // ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return start(t, transport.TLSInfo{})
+	return start(t, transport.TLSInfo{}, Limits{})
 }
 
 // StartTLS runs a new etcd that serves clients over TLS with the certificate and key given, and
 // requires every client to present a certificate signed by the CA in caFile.
 func StartTLS(t testing.TB, certFile, keyFile, caFile string) *Server {
 	t.Helper()
-	return start(t, transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: caFile, ClientCertAuth: true})
+	return start(t, transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: caFile, ClientCertAuth: true}, Limits{})
 }
 
-func start(t testing.TB, tlsInfo transport.TLSInfo) *Server {
+// Limits are etcd's bounds on what clients write, as an operator sets them with its flags; a
+// zero field keeps etcd's default.
+type Limits struct {
+	MaxRequestBytes   uint  // --max-request-bytes: the largest request
+	MaxTxnOps         uint  // --max-txn-ops: the most operations in one transaction
+	QuotaBackendBytes int64 // --quota-backend-bytes: the space quota
+}
+
+// StartLimited runs a new etcd, as Start does, with the limits given.
+func StartLimited(t testing.TB, limits Limits) *Server {
+	t.Helper()
+	return start(t, transport.TLSInfo{}, limits)
+}
+
+func start(t testing.TB, tlsInfo transport.TLSInfo, limits Limits) *Server {
 	t.Helper()
 	scheme := "http"
 	if !tlsInfo.Empty() {
@@ -61,6 +76,7 @@ func start(t testing.TB, tlsInfo transport.TLSInfo) *Server {
 		client: url.URL{Scheme: scheme, Host: freeport.Addr(t)},
 		peer:   url.URL{Scheme: "http", Host: freeport.Addr(t)},
 		tls:    tlsInfo,
+		limits: limits,
 	}
 	s.Endpoint = s.client.String()
 	s.Restart(t)
@@ -86,6 +102,13 @@ func (s *Server) Restart(t testing.TB) {
 	cfg.AdvertisePeerUrls = []url.URL{s.peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.ClientTLSInfo = s.tls
+	if s.limits.MaxRequestBytes > 0 {
+		cfg.MaxRequestBytes = s.limits.MaxRequestBytes
+	}
+	if s.limits.MaxTxnOps > 0 {
+		cfg.MaxTxnOps = s.limits.MaxTxnOps
+	}
+	cfg.QuotaBackendBytes = s.limits.QuotaBackendBytes
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -295,13 +297,14 @@ func (s *etcdStore) commit(ctx context.Context, v *change, write bool) (*clientv
 		ids      []string
 		groups   []string
 	)
-	for id, rev := range v.readIDs {
-		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.overrideKey(id)), "=", rev))
+	// In key order, so that a change's transaction is the same each time it is tried.
+	for _, id := range slices.Sorted(maps.Keys(v.readIDs)) {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.overrideKey(id)), "=", v.readIDs[id]))
 		els = append(els, clientv3.OpGet(s.overrideKey(id)))
 		ids = append(ids, id)
 	}
-	for g, rev := range v.readGroups {
-		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.groupKey(g)), "=", rev))
+	for _, g := range slices.Sorted(maps.Keys(v.readGroups)) {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.groupKey(g)), "=", v.readGroups[g]))
 		els = append(els, clientv3.OpGet(s.groupKey(g)))
 		groups = append(groups, g)
 	}

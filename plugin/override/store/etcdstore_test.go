@@ -12,7 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/steerdns/steerdns/plugin/internal/etcdpool"
 	"github.com/steerdns/steerdns/test/etcdtest"
@@ -211,7 +215,7 @@ func TestEtcdStoreWatchAfterCompaction(t *testing.T) {
 
 func etcdRawClient(t *testing.T, endpoint string) *clientv3.Client {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,6 +293,50 @@ func TestEtcdStoreOutageAndRecovery(t *testing.T) {
 	if !strings.Contains(text, fmt.Sprintf("%s (revision %d)", down, before)) {
 		t.Errorf("log does not name the revision served during the outage:\n%s", text)
 	}
+}
+
+// The reachability log has one line per transition: errors that mean etcd cannot be reached
+// (as the client reports them) mark the store down once however many there are; it is marked
+// down again only after it answered in between; a refusal by an etcd that answers (a denied
+// permission) is no outage at all.
+func TestEtcdReachabilityTransitions(t *testing.T) {
+	logs := captureLog(t)
+	s := newEtcdStore(EtcdConfig{Config: etcdpool.Config{Endpoints: []string{"127.0.0.1:2379"}}, Prefix: "/test/" + t.Name()})
+	outages := []error{
+		status.Error(codes.Unavailable, "connection refused"),
+		status.Error(codes.DeadlineExceeded, "context deadline exceeded"),
+		context.DeadlineExceeded,
+	}
+	fail := func(err error) {
+		t.Helper()
+		if got := s.fail("reading", err); !errors.Is(got, ErrUnavailable) {
+			t.Errorf("fail(%v) = %v, want ErrUnavailable", err, got)
+		}
+	}
+	down := "[WARNING] plugin/override: " + s.String() + " is unreachable"
+	up := "[INFO] plugin/override: " + s.String() + " is reachable again"
+	logged := func(wantDowns, wantUps int) {
+		t.Helper()
+		if downs, ups := strings.Count(logs.String(), down), strings.Count(logs.String(), up); downs != wantDowns || ups != wantUps {
+			t.Errorf("logged %d %q and %d %q, want %d and %d:\n%s", downs, down, ups, up, wantDowns, wantUps, logs)
+		}
+	}
+	for _, err := range outages {
+		fail(err)
+	}
+	logged(1, 0)
+	for range 3 {
+		s.markReachable()
+	}
+	logged(1, 1)
+	if err := s.fail("writing", rpctypes.ErrGRPCPermissionDenied); errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("a permission refused: %v, want its reason and no ErrUnavailable", err)
+	}
+	if s.reachable.Load() != reachUp {
+		t.Error("a permission refused by a reachable etcd marked it unreachable")
+	}
+	fail(outages[0])
+	logged(2, 1)
 }
 
 // A replica that starts while etcd is down gets ErrUnavailable from Load, and works once etcd

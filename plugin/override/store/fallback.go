@@ -67,7 +67,7 @@ func (t *Table) seedLater(decls []Override) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pending = decls
-	t.pendGen++
+	t.pendGen++ // (--: a different generation all the same, an equivalent mutant)
 }
 
 // seedPending seeds the overrides that could not be seeded at start, once the store answers.

@@ -98,6 +98,7 @@ func (x *index) apply(d delta) {
 	}
 	if d.ordered {
 		for id, rev := range x.gone {
+			// (<: kept one delta longer; no put has the delete's revision, so equivalent)
 			if uint64(rev) <= d.rev {
 				delete(x.gone, id)
 			}

@@ -20,15 +20,21 @@ func ids(x *index) []string {
 }
 
 // TestIndexDeleteAheadOfWatch: a delete this replica made itself (a delta not in the watch's
-// order) keeps an older put of the same key, delivered late, from bringing it back; a newer
+// order) keeps older puts of the same key, delivered late, from bringing it back; a newer
 // put (the key written again) applies; once the watch passes the delete, it is forgotten.
 func TestIndexDeleteAheadOfWatch(t *testing.T) {
 	x := newIndex()
-	x.apply(delta{rev: 4, ordered: true, puts: []record{rec("a", "g", false, 4)}})
+	puts := []record{rec("a", "g", false, 3), rec("a", "g", true, 4)}
+	for _, r := range puts {
+		x.apply(delta{rev: uint64(r.modRev), ordered: true, puts: []record{r}})
+	}
 	x.apply(delta{rev: 5, dels: []record{{o: Override{ID: "a"}, modRev: 5}}})
-	x.apply(delta{rev: 4, ordered: true, puts: []record{rec("a", "g", false, 4)}}) // late
-	if _, ok := x.byID["a"]; ok {
-		t.Fatal("a put older than the replica's own delete brought the override back")
+	// The watch, behind, delivers both puts, one at a time.
+	for _, r := range puts {
+		x.apply(delta{rev: uint64(r.modRev), ordered: true, puts: []record{r}})
+		if _, ok := x.byID["a"]; ok {
+			t.Fatalf("a put of revision %d, older than the replica's own delete, brought the override back", r.modRev)
+		}
 	}
 	x.apply(delta{rev: 6, ordered: true, puts: []record{rec("a", "g", false, 6)}})
 	if r, ok := x.byID["a"]; !ok || r.modRev != 6 {
