@@ -563,14 +563,7 @@ func TestEtcdReadRangeAtOneRevision(t *testing.T) {
 // (no watch runs): each one's view is as stale as a test needs it.
 func twoReplicas(t *testing.T, endpoint string) (a, b *Table) {
 	t.Helper()
-	for _, tab := range []**Table{&a, &b} {
-		s := newTestEtcdStore(t, endpoint)
-		*tab = newTable(s.String(), s, &etcdAudit{store: s})
-		if err := (*tab).load(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return a, b
+	return etcdTable(t, endpoint), etcdTable(t, endpoint)
 }
 
 // A change refused on a replica's stale view (it still sees an override another replica has

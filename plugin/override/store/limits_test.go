@@ -22,7 +22,7 @@ import (
 // Each checks what the README promises: the error names the limit an operator changes, the
 // store is not reported unreachable, nothing is changed, and the next change that fits works.
 
-// etcdTable is a table on its own prefix of endpoint, loaded.
+// etcdTable is a table on etcd at endpoint, under the test's prefix, loaded.
 func etcdTable(t *testing.T, endpoint string) *Table {
 	t.Helper()
 	s := newTestEtcdStore(t, endpoint)
@@ -220,13 +220,16 @@ func TestFileStoreDiskFull(t *testing.T) {
 		before, o.ID = tab.Current(), fmt.Sprintf("s%d", i)
 		_, err = tab.Create(ctx, tester, o)
 	}
-	for range 2 {
+	refused := func(err error) {
+		t.Helper()
 		if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), path+".log") {
 			t.Fatalf("change on a full disk: %v, want ErrNoSpace naming %s.log", err, path)
 		}
 		unchanged(t, tab, before)
-		_, err = tab.Create(ctx, tester, o)
 	}
+	refused(err)
+	_, err = tab.Create(ctx, tester, o) // the same again, after the first was cut off
+	refused(err)
 
 	if err := os.Remove(fill); err != nil {
 		t.Fatal(err)
