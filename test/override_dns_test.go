@@ -65,7 +65,12 @@ func overrideCorefile(dir string, port int, extra string) string {
 
 func overrideStart(t *testing.T, extra string) *overrideSetup {
 	t.Helper()
-	dir := t.TempDir()
+	return overrideStartIn(t, t.TempDir(), extra)
+}
+
+// overrideStartIn is overrideStart with the zone and the store in dir.
+func overrideStartIn(t *testing.T, dir, extra string) *overrideSetup {
+	t.Helper()
 	overrideZone(t, dir)
 	port := harness.FreePort(t)
 	s := &overrideSetup{

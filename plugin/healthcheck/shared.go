@@ -88,18 +88,25 @@ func joinCluster(cfg *sharedConfig) *cluster {
 		c.refs++
 		return c
 	}
-	c := &cluster{
-		cfg: *cfg, client: etcdpool.Acquire(cfg.etcd), book: newDrainBook(cfg.String()), refs: 1,
-		reports: map[*HealthCheck]map[targetID]verdictOf{}, written: map[targetID]verdictOf{},
-		peers: map[targetID]map[string]verdictOf{}, drainRevs: map[drainKey]int64{},
-		undrained: map[drainKey]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
-	}
-	c.book.expired = c.expired
+	c := newCluster(*cfg)
+	c.client, c.refs = etcdpool.Acquire(cfg.etcd), 1
 	var ctx context.Context
 	ctx, c.cancel = context.WithCancel(context.Background())
 	sharedReachable.WithLabelValues(c.cfg.String()).Set(0)
 	go c.run(ctx)
 	clusters.m[k] = c
+	return c
+}
+
+// newCluster returns the cluster of cfg with its books made, neither connected nor running.
+func newCluster(cfg sharedConfig) *cluster {
+	c := &cluster{
+		cfg: cfg, book: newDrainBook(cfg.String()),
+		reports: map[*HealthCheck]map[targetID]verdictOf{}, written: map[targetID]verdictOf{},
+		peers: map[targetID]map[string]verdictOf{}, drainRevs: map[drainKey]int64{},
+		undrained: map[drainKey]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	c.book.expired = c.expired
 	return c
 }
 

@@ -331,8 +331,7 @@ func TestSharedUndrainAheadOfWatch(t *testing.T) {
 // is ignored, however often it comes, until the watch delivers the undrain itself; then the
 // replica forgets it, and a newer drain applies.
 func TestSharedStaleDrainEvents(t *testing.T) {
-	c := &cluster{cfg: sharedConfig{prefix: "/test/"}, book: newDrainBook(t.Name()), peers: map[targetID]map[string]verdictOf{},
-		drainRevs: map[drainKey]int64{}, undrained: map[drainKey]int64{}}
+	c := newCluster(sharedConfig{prefix: "/test/"})
 	d := drainOf("127.0.0.3", "")
 	k := keyOf(d)
 	val, _ := json.Marshal(d)
@@ -370,7 +369,7 @@ func TestSharedStaleDrainEvents(t *testing.T) {
 // those this replica drained or undrained itself after the read's revision (its watch will
 // confirm them); an undrain the read has passed is forgotten.
 func TestSharedReadKeepsNewerOwnChanges(t *testing.T) {
-	c := &cluster{book: newDrainBook("test"), drainRevs: map[drainKey]int64{}, undrained: map[drainKey]int64{}}
+	c := newCluster(sharedConfig{prefix: "/test/"})
 	own, gone, old, read := drainOf("127.0.0.2", ""), drainOf("127.0.0.3", ""), drainOf("127.0.0.4", ""), drainOf("127.0.0.5", "")
 	c.setDrain(keyOf(own), &own, 12)  // drained here after the read (at 10)
 	c.undrained[keyOf(gone)] = 11     // undrained here after the read

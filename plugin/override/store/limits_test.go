@@ -136,20 +136,7 @@ func TestEtcdStoreSpaceQuota(t *testing.T) {
 	tab := etcdTable(t, etcd.Endpoint)
 	mustCreate(t, tab, "cats", "cats.example.test.", 2)
 
-	cli := etcdRawClient(t, etcd.Endpoint)
-	junk := strings.Repeat("j", 256<<10)
-	for i := 0; ; i++ {
-		if i == 100 { // 25 MiB: far past the quota
-			t.Fatal("etcd took 25 MiB under a 4 MiB quota")
-		}
-		_, err := cli.Put(ctx, fmt.Sprintf("/junk/%d", i), junk)
-		if err != nil {
-			if !strings.Contains(err.Error(), "database space exceeded") {
-				t.Fatalf("filling etcd: %v", err)
-			}
-			break
-		}
-	}
+	etcd.Fill(t)
 	before, keys := tab.Current(), etcdKeys(t, etcd.Endpoint, tab)
 	_, err := tab.Enable(ctx, tester, "s1", 0)
 	if !errors.Is(err, ErrNoSpace) || errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "--quota-backend-bytes") {
@@ -165,22 +152,11 @@ func TestEtcdStoreSpaceQuota(t *testing.T) {
 
 	// What an operator does: free space, compact, defragment, then disarm the alarm, which
 	// etcd keeps raised until then.
-	resp, err := cli.Delete(ctx, "/junk/", clientv3.WithPrefix())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.Compact(ctx, resp.Header.Revision); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.Defragment(ctx, etcd.Endpoint); err != nil {
-		t.Fatal(err)
-	}
+	etcd.Free(t)
 	if _, err := tab.Enable(ctx, tester, "s1", 0); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("change before the alarm is disarmed: %v, want ErrNoSpace still", err)
 	}
-	if _, err := cli.AlarmDisarm(ctx, &clientv3.AlarmMember{}); err != nil {
-		t.Fatal(err)
-	}
+	etcd.DisarmAlarms(t)
 	if _, err := tab.Enable(ctx, tester, "s1", 0); err != nil {
 		t.Fatalf("change once space is freed and the alarm disarmed: %v", err)
 	}
